@@ -1,0 +1,48 @@
+/**
+ * `mail`: one executable, several subcommands (CONTRACT.md). This file composes the commands
+ * and turns every failure into one line on stderr and a sysexits status.
+ *
+ * @module
+ */
+import { Command, CommanderError } from "@commander-js/extra-typings";
+import denoJson from "./deno.json" with { type: "json" };
+import { CliError, EXIT } from "./src/exit_codes.ts";
+import { serveCommand } from "./src/cli/serve.ts";
+import { inboxCommand } from "./src/cli/inbox.ts";
+import { userCommand } from "./src/cli/user.ts";
+
+export const VERSION: string = denoJson.version;
+
+function program() {
+  return new Command("mail")
+    .description("A small mail server and mail user agent in one executable")
+    .version(VERSION, "-V, --version")
+    .exitOverride()
+    .addCommand(serveCommand())
+    .addCommand(inboxCommand())
+    .addCommand(userCommand());
+}
+
+/** Runs the CLI with ARGS and returns the exit status. */
+export async function run(args: string[]): Promise<number> {
+  try {
+    await program().parseAsync(args, { from: "user" });
+    return EXIT.OK;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Commander has already printed its message (or the help / version text).
+      return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+    }
+    if (err instanceof CliError) {
+      console.error(`mail: ${err.message}`);
+      return err.exitCode;
+    }
+    console.error(`mail: internal error: ${err instanceof Error ? err.message : String(err)}`);
+    if (Deno.env.get("MAIL_DEBUG")) console.error(err);
+    return EXIT.SOFTWARE;
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await run(Deno.args));
+}

@@ -1,0 +1,163 @@
+/**
+ * `mail serve`: runs the mail server until SIGINT/SIGTERM (CONTRACT.md).
+ *
+ * @module
+ */
+import { Option } from "@commander-js/extra-typings";
+import { loadConfig, type ServeConfig } from "../config.ts";
+import { CliError, EXIT } from "../exit_codes.ts";
+import { getLogger, setupLogging } from "../log.ts";
+import { LocalBackend } from "../server/local_backend.ts";
+import { MailServer } from "../server/server.ts";
+import { openStore, type Store, StoreError } from "../store/mod.ts";
+import { dataDir, newCommand } from "./_common.ts";
+
+const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
+
+export function serveCommand() {
+  return newCommand("serve", "Run the mail server until SIGINT/SIGTERM")
+    .option(
+      "--config <file>",
+      "TOML file with the same settings as the flags (default: DIR/mail.toml)",
+    )
+    .option("--hostname <name>", "name in the greeting, EHLO reply and Received headers")
+    .option(
+      "--domain <domain>",
+      "a domain delivered locally (repeatable; default: localhost)",
+      collect,
+    )
+    .option("--catch-all", "accept any local part of a local domain")
+    .option("--smtp <addr>", "MX listener HOST:PORT, or off (default: 127.0.0.1:2525)")
+    .option(
+      "--submission <addr>",
+      "submission listener HOST:PORT, or off (default: 127.0.0.1:2587)",
+    )
+    .option("--smtps <addr>", "implicit-TLS submission listener HOST:PORT (default: off)")
+    .option("--tls-cert <file>", "PEM certificate (chain)")
+    .option("--tls-key <file>", "PEM private key")
+    .option("--route <route>", "DOMAIN=HOST:PORT next hop (repeatable; * is a smarthost)", collect)
+    .option("--dns <addr>", "DNS server HOST:PORT for outbound lookups")
+    .option("--mx-port <port>", "port used to reach MX hosts (default: 25)")
+    .option("--max-size <bytes>", "largest message accepted (default: 26214400)")
+    .option("--max-recipients <n>", "recipients per message (default: 100)")
+    .option("--max-connections <n>", "open connections in total (default: 2000)")
+    .option(
+      "--max-connections-per-ip <n>",
+      "open connections per client address, loopback exempt (default: 50)",
+    )
+    .option("--timeout <seconds>", "command timeout (default: 300)")
+    .option("--data-timeout <seconds>", "DATA timeout (default: 600)")
+    .option(
+      "--shutdown-grace <seconds>",
+      "time transactions may take to finish on shutdown (default: 30)",
+    )
+    .addOption(
+      new Option("--log-format <format>", "log format").choices(["pretty", "json"] as const),
+    )
+    .addOption(
+      new Option("--log-level <level>", "lowest level logged").choices(
+        ["debug", "info", "warning", "error"] as const,
+      ),
+    )
+    .action(async (opts) => {
+      const dir = dataDir(opts.data);
+      const config = await loadConfig({
+        dataDir: dir,
+        configFile: opts.config,
+        env: (name) => Deno.env.get(name),
+        hostname: safeHostname(),
+        flags: {
+          "hostname": opts.hostname,
+          "domain": opts.domain,
+          "catch-all": opts.catchAll,
+          "smtp": opts.smtp,
+          "submission": opts.submission,
+          "smtps": opts.smtps,
+          "tls-cert": opts.tlsCert,
+          "tls-key": opts.tlsKey,
+          "route": opts.route,
+          "dns": opts.dns,
+          "mx-port": opts.mxPort,
+          "max-size": opts.maxSize,
+          "max-recipients": opts.maxRecipients,
+          "max-connections": opts.maxConnections,
+          "max-connections-per-ip": opts.maxConnectionsPerIp,
+          "timeout": opts.timeout,
+          "data-timeout": opts.dataTimeout,
+          "shutdown-grace": opts.shutdownGrace,
+          "log-format": opts.logFormat,
+          "log-level": opts.logLevel,
+        },
+      });
+      await setupLogging(config.logFormat, config.logLevel);
+      await serve(config);
+    });
+}
+
+function safeHostname(): string {
+  try {
+    return Deno.hostname();
+  } catch {
+    return "localhost";
+  }
+}
+
+function openServerStore(config: ServeConfig): Store {
+  try {
+    return openStore(config.dataDir);
+  } catch (err) {
+    if (err instanceof StoreError) {
+      throw new CliError(err.message, err.kind === "io" ? EXIT.IOERR : EXIT.CONFIG);
+    }
+    throw err;
+  }
+}
+
+/** Runs the server with CONFIG until a signal stops it. */
+export async function serve(config: ServeConfig): Promise<void> {
+  const log = getLogger(["mail", "serve"]);
+  const store = openServerStore(config);
+  const backend = new LocalBackend(store, { domains: config.domains, catchAll: config.catchAll });
+  const server = new MailServer(config, backend);
+  try {
+    const bound = await server.listen();
+    log.info("Listening", {
+      hostname: config.hostname,
+      domains: config.domains,
+      data: config.dataDir,
+      ...Object.fromEntries(
+        bound.map((b) => [b.role, `${b.host.includes(":") ? `[${b.host}]` : b.host}:${b.port}`]),
+      ),
+    });
+  } catch (err) {
+    server.abort();
+    store.close();
+    throw new CliError((err as Error).message, EXIT.UNAVAILABLE);
+  }
+
+  let signals = 0;
+  const done = Promise.withResolvers<void>();
+  const onSignal = (name: Deno.Signal) => {
+    signals++;
+    if (signals === 1) {
+      log.info("Shutting down", { signal: name });
+      server.close().then(done.resolve, done.reject);
+    } else {
+      // Second signal: leave now. Every commit is atomic, so the store stays consistent.
+      log.warning("Second signal, exiting at once", { signal: name });
+      server.abort();
+      done.resolve();
+    }
+  };
+  const handlers: [Deno.Signal, () => void][] = (["SIGINT", "SIGTERM"] as const).map((
+    s,
+  ) => [s, () => onSignal(s)]);
+  for (const [sig, h] of handlers) Deno.addSignalListener(sig, h);
+  try {
+    await done.promise;
+  } finally {
+    for (const [sig, h] of handlers) Deno.removeSignalListener(sig, h);
+    store.close();
+    log.info("Stopped");
+  }
+}

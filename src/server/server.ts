@@ -1,0 +1,182 @@
+/**
+ * `mail serve`: the listeners, connection limits and graceful shutdown. Each accepted socket
+ * gets its own {@link SmtpSession} driven by a {@link Connection}.
+ *
+ * @module
+ */
+import { createServer, type Server, type Socket } from "node:net";
+import { getLogger } from "@logtape/logtape";
+import type { HostPort, ServeConfig } from "../config.ts";
+import { formatReply, reply } from "../smtp/reply.ts";
+import { type SessionBackend, type SessionEvent, SmtpSession } from "../smtp/session.ts";
+import { Connection } from "./connection.ts";
+
+const log = getLogger(["mail", "server"]);
+
+/** The roles a listener plays. */
+export type ListenerRole = "smtp" | "submission" | "smtps";
+
+/** Where a listener ended up listening (the real port when 0 was asked for). */
+export interface BoundListener {
+  readonly role: ListenerRole;
+  readonly host: string;
+  readonly port: number;
+}
+
+function isLoopback(ip: string): boolean {
+  return ip.startsWith("127.") || ip === "::1" || ip.startsWith("::ffff:127.");
+}
+
+/** Strips the IPv4-mapped IPv6 prefix so that logs and Received show plain IPv4. */
+function plainAddress(ip: string | undefined): string {
+  if (!ip) return "unknown";
+  return ip.startsWith("::ffff:") && ip.includes(".") ? ip.slice(7) : ip;
+}
+
+/** The running server. */
+export class MailServer {
+  readonly #config: ServeConfig;
+  readonly #backend: SessionBackend;
+  readonly #servers: Server[] = [];
+  readonly #connections = new Set<Connection>();
+  readonly #perIp = new Map<string, number>();
+  #stopping = false;
+
+  constructor(config: ServeConfig, backend: SessionBackend) {
+    this.#config = config;
+    this.#backend = backend;
+  }
+
+  /** Binds every configured listener; resolves with where each one listens. */
+  async listen(): Promise<BoundListener[]> {
+    const wanted: [ListenerRole, HostPort | undefined][] = [
+      ["smtp", this.#config.smtp],
+      ["submission", this.#config.submission],
+    ];
+    const bound: BoundListener[] = [];
+    for (const [role, addr] of wanted) {
+      if (!addr) continue;
+      bound.push(await this.#bind(role, addr));
+    }
+    return bound;
+  }
+
+  #bind(role: ListenerRole, addr: HostPort): Promise<BoundListener> {
+    const server = createServer({ pauseOnConnect: false }, (socket) => this.#accept(socket, role));
+    this.#servers.push(server);
+    return new Promise((resolve, reject) => {
+      server.once("error", (err: NodeJS.ErrnoException) => {
+        reject(
+          new Error(
+            `Cannot listen on ${addr.host}:${addr.port} (${role}): ${err.code ?? err.message}`,
+          ),
+        );
+      });
+      server.listen(addr.port, addr.host, () => {
+        const a = server.address();
+        const port = typeof a === "object" && a ? a.port : addr.port;
+        server.removeAllListeners("error");
+        server.on("error", (err) => log.error("Listener error", { role, error: err.message }));
+        resolve({ role, host: addr.host, port });
+      });
+    });
+  }
+
+  #accept(socket: Socket, role: ListenerRole): void {
+    const ip = plainAddress(socket.remoteAddress);
+    const port = socket.remotePort ?? 0;
+    if (this.#stopping) {
+      socket.end(formatReply(reply(421, "4.3.2", "Service shutting down"), false));
+      return;
+    }
+    const count = this.#perIp.get(ip) ?? 0;
+    // Loopback is exempt from the per-address cap: local programs and load tests share it.
+    const perIpFull = !isLoopback(ip) && count >= this.#config.maxConnectionsPerIp;
+    if (this.#connections.size >= this.#config.maxConnections || perIpFull) {
+      log.warning("Connection refused: too many connections", { client: ip, role });
+      socket.on("error", () => socket.destroy());
+      socket.end(
+        formatReply(
+          reply(421, "4.7.0", `${this.#config.hostname} Too many connections, try later`),
+          false,
+        ),
+      );
+      return;
+    }
+    this.#perIp.set(ip, count + 1);
+    const started = Date.now();
+    let messages = 0;
+    const connLog = log.with({ client: ip, port, role });
+    const onEvent = (e: SessionEvent) => {
+      if (e.type === "accepted") {
+        messages++;
+        connLog.info("Accepted", {
+          id: e.id,
+          sender: e.sender,
+          recipients: e.recipients,
+          size: e.size,
+        });
+      } else if (e.type === "refused") {
+        const { type: _, ...fields } = e;
+        connLog.info("Refused", fields);
+      } else {
+        connLog.error("Internal error", {
+          command: e.command,
+          error: e.error instanceof Error ? e.error.message : String(e.error),
+          stack: e.error instanceof Error ? e.error.stack : undefined,
+        });
+      }
+    };
+    const session = new SmtpSession(
+      {
+        hostname: this.#config.hostname,
+        maxMessageSize: this.#config.maxSize,
+        maxRecipients: this.#config.maxRecipients,
+      },
+      this.#backend,
+      { address: ip, port },
+      onEvent,
+    );
+    const conn = new Connection(socket, session, {
+      command: this.#config.commandTimeout * 1000,
+      data: this.#config.dataTimeout * 1000,
+    }, connLog);
+    this.#connections.add(conn);
+    void conn.closed.then(() => {
+      this.#connections.delete(conn);
+      const left = (this.#perIp.get(ip) ?? 1) - 1;
+      if (left > 0) this.#perIp.set(ip, left);
+      else this.#perIp.delete(ip);
+      connLog.info("Disconnected", { duration_ms: Date.now() - started, messages });
+    });
+    conn.start();
+  }
+
+  /** Number of open connections. */
+  get connections(): number {
+    return this.#connections.size;
+  }
+
+  /**
+   * Graceful stop: no new connections, idle sessions get 421, transactions in flight may
+   * finish for up to `graceMs`; then whatever is left is dropped.
+   */
+  async close(graceMs = this.#config.shutdownGrace * 1000): Promise<void> {
+    this.#stopping = true;
+    const listenersClosed = this.#servers.map((s) => new Promise<void>((r) => s.close(() => r())));
+    for (const c of this.#connections) c.requestClose();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const grace = new Promise<void>((r) => timer = setTimeout(r, graceMs));
+    await Promise.race([Promise.all([...this.#connections].map((c) => c.closed)), grace]);
+    clearTimeout(timer);
+    this.abort();
+    await Promise.all(listenersClosed);
+  }
+
+  /** Drops every connection at once. */
+  abort(): void {
+    this.#stopping = true;
+    for (const c of this.#connections) c.destroy();
+    for (const s of this.#servers) s.close();
+  }
+}

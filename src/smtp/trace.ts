@@ -1,0 +1,66 @@
+/**
+ * Trace headers added on receipt (RFC 5321 §4.4): `Return-Path:` and `Received:`.
+ *
+ * @module
+ */
+
+const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+/** RFC 5322 §3.3 date-time in UTC: `Sat, 28 Nov 2026 11:46:50 +0000`. */
+export function rfc5322Date(d: Date): string {
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${DAYS[d.getUTCDay()]}, ${d.getUTCDate()} ${
+    MONTHS[d.getUTCMonth()]
+  } ${d.getUTCFullYear()} ` +
+    `${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
+}
+
+/**
+ * RFC 3848 / RFC 6531 §4.3 "with" protocol types: SMTP after HELO, ESMTP after EHLO, plus S
+ * for TLS, A for authentication, and the UTF8 prefix when SMTPUTF8 was used.
+ */
+export function withProtocol(o: { esmtp: boolean; tls: boolean; auth: boolean; utf8: boolean }) {
+  if (!o.esmtp) return "SMTP";
+  return `${o.utf8 ? "UTF8SMTP" : "ESMTP"}${o.tls ? "S" : ""}${o.auth ? "A" : ""}`;
+}
+
+/** What a Received header says about one transaction. */
+export interface ReceivedInfo {
+  /** The name the client gave in HELO/EHLO. */
+  readonly helo: string;
+  /** The client's IP address. */
+  readonly clientAddress: string;
+  /** Our hostname. */
+  readonly by: string;
+  /** From {@link withProtocol}. */
+  readonly with: string;
+  readonly id: string;
+  /** The recipient, when there is exactly one (RFC 5321 §4.4: never more, for privacy). */
+  readonly for?: string | undefined;
+  /** TLS details for a comment, such as `TLSv1.3 TLS_AES_256_GCM_SHA384`. */
+  readonly tls?: string | undefined;
+  readonly date: Date;
+}
+
+/** Keeps client-supplied text from breaking the header: printable ASCII, no parentheses. */
+function clean(s: string): string {
+  return s.replace(/[^\x21-\x7e]|[()\\]/g, "?").slice(0, 255);
+}
+
+/** The `Received:` header field, folded, with CRLF at the end. */
+export function receivedHeader(r: ReceivedInfo): string {
+  const ip = r.clientAddress.includes(":") ? `IPv6:${r.clientAddress}` : r.clientAddress;
+  let h = `Received: from ${clean(r.helo)} ([${clean(ip)}])\r\n\tby ${r.by} with ${r.with}`;
+  if (r.tls) h += ` (${clean(r.tls)})`;
+  h += ` id ${r.id}`;
+  // RFC 5321 §4.4 For-Clause; the address is already validated path syntax, but it may hold
+  // UTF-8 with SMTPUTF8, which RFC 6532 allows in header fields.
+  if (r.for) h += `\r\n\tfor <${r.for.replace(/[\r\n]/g, "")}>`;
+  return `${h};\r\n\t${rfc5322Date(r.date)}\r\n`;
+}
+
+/** `Return-Path:` (RFC 5321 §4.4): the envelope sender, `<>` for the null path. */
+export function returnPathHeader(sender: string): string {
+  return `Return-Path: <${sender.replace(/[\r\n]/g, "")}>\r\n`;
+}

@@ -1,0 +1,75 @@
+/**
+ * The SQL the store runs, one constant per statement, prepared once per connection.
+ *
+ * Kept apart from the code so tests can `EXPLAIN QUERY PLAN` the read paths and prove they use
+ * the indexes (https://www.sqlite.org/eqp.html).
+ *
+ * @module
+ */
+
+/** Columns of a mailbox listing row (see `EntryRow` in sqlite_store.ts). */
+const ENTRY_COLUMNS = `
+  e.id AS id, m.queue_id AS queue_id, m.sender AS sender, m.hdr_from AS hdr_from,
+  m.hdr_subject AS hdr_subject, m.hdr_date AS hdr_date, m.size AS size, e.seen AS seen,
+  e.received_at AS received_at`;
+
+const MAILBOX_ID = `(SELECT id FROM mailboxes WHERE address = :address)`;
+
+export const SQL = {
+  // --- Delivery ---
+  messageIdByQueueId: `SELECT id FROM messages WHERE queue_id = ?`,
+  mailboxId: `SELECT id FROM mailboxes WHERE address = ?`,
+  insertMailbox: `INSERT INTO mailboxes (address, created_at) VALUES (?, ?)`,
+  insertMailboxIfMissing:
+    `INSERT INTO mailboxes (address, created_at) VALUES (?, ?) ON CONFLICT (address) DO NOTHING`,
+  insertMessage: `INSERT INTO messages
+    (queue_id, sender, size, received_at, hdr_from, hdr_subject, hdr_date, hdr_message_id)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+  insertChunk: `INSERT INTO message_chunks (message_id, seq, data) VALUES (?, ?, ?)`,
+  insertEntry: `INSERT INTO entries (mailbox_id, message_id, received_at) VALUES (?, ?, ?)`,
+
+  // --- Recipients ---
+  userExists: `SELECT 1 AS found FROM users WHERE address = ?`,
+  mailboxExists: `SELECT 1 AS found FROM mailboxes WHERE address = ?`,
+
+  // --- Reading ---
+  /** Newest first: a backwards walk of entries(mailbox_id, id), then a rowid lookup each. */
+  list: `SELECT ${ENTRY_COLUMNS}
+    FROM entries e JOIN messages m ON m.id = e.message_id
+    WHERE e.mailbox_id = ${MAILBOX_ID}
+    ORDER BY e.id DESC LIMIT :limit OFFSET :offset`,
+  count: `SELECT
+      (SELECT count(*) FROM entries WHERE mailbox_id = mb.id) AS total,
+      (SELECT count(*) FROM entries WHERE mailbox_id = mb.id AND seen = 0) AS unseen
+    FROM mailboxes mb WHERE mb.address = :address`,
+  entry: `SELECT ${ENTRY_COLUMNS}
+    FROM entries e JOIN messages m ON m.id = e.message_id
+    WHERE e.id = :id AND e.mailbox_id = ${MAILBOX_ID}`,
+  entryMessage: `SELECT e.message_id AS message_id, m.size AS size
+    FROM entries e JOIN messages m ON m.id = e.message_id
+    WHERE e.id = :id AND e.mailbox_id = ${MAILBOX_ID}`,
+  chunks: `SELECT data FROM message_chunks WHERE message_id = ? ORDER BY seq`,
+  setSeen: `UPDATE entries SET seen = :seen WHERE id = :id AND mailbox_id = ${MAILBOX_ID}`,
+  mailboxes: `SELECT address FROM mailboxes ORDER BY address`,
+
+  // --- Removal ---
+  deleteEntry: `DELETE FROM entries WHERE id = :id AND mailbox_id = ${MAILBOX_ID}
+    RETURNING message_id`,
+  /**
+   * Whether anything still needs message ?1. The one place that knows who refers to messages:
+   * when the outbound queue lands, add `OR EXISTS (SELECT 1 FROM queue WHERE message_id = ?1)`.
+   */
+  messageReferenced: `SELECT EXISTS (SELECT 1 FROM entries WHERE message_id = ?1) AS referenced`,
+  deleteChunks: `DELETE FROM message_chunks WHERE message_id = ?`,
+  deleteMessage: `DELETE FROM messages WHERE id = ?`,
+
+  // --- Users ---
+  insertUser: `INSERT INTO users (address, password_hash, created_at) VALUES (?, ?, ?)`,
+  deleteUser: `DELETE FROM users WHERE address = ?`,
+  setPasswordHash: `UPDATE users SET password_hash = ? WHERE address = ?`,
+  passwordHash: `SELECT password_hash FROM users WHERE address = ?`,
+  listUsers: `SELECT address, created_at FROM users ORDER BY address`,
+} as const;
+
+/** Names of the prepared statements. */
+export type StatementName = keyof typeof SQL;

@@ -1,0 +1,436 @@
+/**
+ * The SQLite implementation of the store (`node:sqlite`, WAL, synchronous=FULL).
+ *
+ * One database file, `DIR/mail.db`, shared by `mail serve` (writing deliveries) and `mail inbox`
+ * (reading, marking seen, removing) in separate processes. WAL lets readers proceed while a
+ * writer commits (https://www.sqlite.org/wal.html); `busy_timeout` makes the rare writer/writer
+ * overlap wait instead of failing with "database is locked".
+ *
+ * @module
+ */
+import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { mkdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import type { MailboxEntry, NewMessage, UserInfo } from "./mod.ts";
+import { StoreError, toStoreError } from "./errors.ts";
+import { migrate, NewerSchemaError } from "./schema.ts";
+import { pieces } from "./pieces.ts";
+import { SQL, type StatementName } from "./sql.ts";
+
+export { StoreError } from "./errors.ts";
+
+/** Options for {@link openStore}. */
+export interface StoreOptions {
+  /** `FULL` (default) makes a commit survive power loss, not only a process crash. */
+  readonly synchronous?: "FULL" | "NORMAL";
+  /** How long a writer waits for another connection's lock, in milliseconds (default 10000). */
+  readonly busyTimeoutMs?: number;
+  /** Open an existing database only; never create the data directory or the file. */
+  readonly mustExist?: boolean;
+}
+
+/** File name of the database inside the data directory. */
+export const DATABASE_FILE = "mail.db";
+
+/** Default page size of {@link Store.list}. */
+const DEFAULT_LIMIT = 50;
+
+/** Opens (creating if needed) `DIR/mail.db`, applying schema migrations. */
+export function openStore(dataDir: string, options: StoreOptions = {}): Store {
+  const path = join(dataDir, DATABASE_FILE);
+  const busyTimeoutMs = options.busyTimeoutMs ?? 10_000;
+  if (!Number.isSafeInteger(busyTimeoutMs) || busyTimeoutMs < 0) {
+    throw new RangeError(`Invalid busy timeout: ${busyTimeoutMs}`);
+  }
+  const synchronous = options.synchronous ?? "FULL";
+  if (synchronous !== "FULL" && synchronous !== "NORMAL") {
+    throw new RangeError(`Invalid synchronous mode: ${synchronous}`);
+  }
+
+  if (options.mustExist) {
+    requireExisting(dataDir, "Data directory", true);
+    requireExisting(path, "Mail database", false);
+  } else {
+    try {
+      // 0o700: the directory holds everyone's mail and password hashes.
+      mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    } catch (e) {
+      throw toStoreError(e, dataDir);
+    }
+  }
+
+  let db: DatabaseSync;
+  try {
+    db = new DatabaseSync(path);
+  } catch (e) {
+    throw toStoreError(e, path);
+  }
+  try {
+    // busy_timeout first: switching to WAL and migrating need locks another process may hold.
+    // PRAGMAs take no bound parameters; both values are validated above.
+    db.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
+    // The first statement to read the file: a non-database fails here with SQLITE_NOTADB.
+    db.exec("PRAGMA journal_mode = WAL");
+    // In WAL mode NORMAL may lose the last commits on power loss; FULL syncs the WAL on every
+    // commit, which is what a 250 reply promises (https://www.sqlite.org/pragma.html#pragma_synchronous).
+    db.exec(`PRAGMA synchronous = ${synchronous}`);
+    // Off by default in SQLite, per connection (https://www.sqlite.org/foreignkeys.html).
+    db.exec("PRAGMA foreign_keys = ON");
+    migrate(db);
+    return new SqliteStore(db, path);
+  } catch (e) {
+    db.close();
+    if (e instanceof NewerSchemaError) {
+      throw new StoreError("corrupt", `${path}: ${e.message}`, { cause: e });
+    }
+    throw toStoreError(e, path, "corrupt");
+  }
+}
+
+/** Throws StoreError("not-found") unless `path` exists and is a directory (or a file). */
+function requireExisting(path: string, what: string, directory: boolean): void {
+  let isDirectory: boolean;
+  try {
+    isDirectory = statSync(path).isDirectory();
+  } catch (e) {
+    if ((e as { code?: unknown }).code === "ENOENT" || e instanceof Deno.errors.NotFound) {
+      throw new StoreError("not-found", `${what} ${path} does not exist`, { cause: e });
+    }
+    throw toStoreError(e, path);
+  }
+  if (isDirectory !== directory) {
+    throw new StoreError(
+      "not-found",
+      `${what} ${path} is not a ${directory ? "directory" : "file"}`,
+    );
+  }
+}
+
+export interface Store {
+  /** Path of the database file. */
+  readonly path: string;
+  close(): void;
+
+  // --- Delivery (the write side of an SMTP transaction) ---
+  /**
+   * Stores the message once and adds one mailbox entry per distinct recipient, in a single
+   * transaction that is durable when this returns. Throws StoreError("no-mailbox") naming the
+   * first recipient whose mailbox does not exist when `createMailboxes` is false; then nothing
+   * is stored.
+   */
+  deliver(message: NewMessage): void;
+
+  // --- Recipients ---
+  /** Whether ADDRESS is a user (created with `mail user add`). */
+  userExists(address: string): boolean;
+  /** Whether ADDRESS has a mailbox (a user's, or one created by catch-all delivery). */
+  mailboxExists(address: string): boolean;
+
+  // --- Reading a mailbox ---
+  /** Entries newest first; `offset`/`limit` paginate (limit default 50). Uses an index, never parses. */
+  list(address: string, page?: { offset?: number; limit?: number }): MailboxEntry[];
+  /** Number of entries and unseen entries in the mailbox. */
+  count(address: string): { total: number; unseen: number };
+  /** One entry of that mailbox, or undefined. */
+  entry(address: string, id: number): MailboxEntry | undefined;
+  /** The exact stored bytes of that entry's message, or undefined. */
+  read(address: string, id: number): Uint8Array | undefined;
+  /** Sets the seen flag; false when there is no such entry. */
+  setSeen(address: string, id: number, seen: boolean): boolean;
+  /** Removes the entry, and the message once no entry refers to it; false when not found. */
+  remove(address: string, id: number): boolean;
+  /** All mailbox addresses, sorted. */
+  mailboxes(): string[];
+
+  // --- Users ---
+  /** Adds a user and creates their mailbox; StoreError("exists") if present. */
+  addUser(address: string, passwordHash: string): void;
+  /** Removes the account (login, local recipient); the mailbox and its mail stay readable. */
+  removeUser(address: string): boolean;
+  /** Replaces the password hash; false when there is no such user. */
+  setPasswordHash(address: string, passwordHash: string): boolean;
+  /** The stored hash, for verification only. */
+  passwordHash(address: string): string | undefined;
+  listUsers(): UserInfo[];
+}
+
+/** A row of SQL.list / SQL.entry. */
+interface EntryRow {
+  id: number;
+  queue_id: string;
+  sender: string;
+  hdr_from: string | null;
+  hdr_subject: string | null;
+  hdr_date: string | null;
+  size: number;
+  seen: number;
+  received_at: number;
+}
+
+function toEntry(row: EntryRow): MailboxEntry {
+  return {
+    id: row.id,
+    messageId: row.queue_id,
+    sender: row.sender,
+    from: row.hdr_from ?? "",
+    subject: row.hdr_subject ?? "",
+    date: row.hdr_date ?? "",
+    size: row.size,
+    seen: row.seen !== 0,
+    receivedAt: row.received_at,
+  };
+}
+
+class SqliteStore implements Store {
+  readonly path: string;
+  readonly #db: DatabaseSync;
+  readonly #stmt: Record<StatementName, StatementSync>;
+
+  constructor(db: DatabaseSync, path: string) {
+    this.#db = db;
+    this.path = path;
+    // Prepared once: parsing and planning are then paid per connection, not per call.
+    this.#stmt = Object.fromEntries(
+      Object.entries(SQL).map(([name, sql]) => [name, db.prepare(sql)]),
+    ) as Record<StatementName, StatementSync>;
+  }
+
+  close(): void {
+    if (this.#db.isOpen) this.#db.close();
+  }
+
+  deliver(message: NewMessage): void {
+    const recipients = [...new Set(message.recipients)];
+    if (recipients.length === 0) {
+      throw new TypeError(`Message ${message.id} has no recipients`);
+    }
+    this.#write(() => {
+      const s = this.#stmt;
+      if (s.messageIdByQueueId.get(message.id) !== undefined) {
+        throw new StoreError("exists", `Message ${message.id} is already stored`);
+      }
+      // Resolve every mailbox before writing the message, so a missing one fails cheaply; the
+      // transaction still undoes any mailbox created for an earlier recipient.
+      const mailboxIds = recipients.map((address) => {
+        const row = s.mailboxId.get(address) as { id: number } | undefined;
+        if (row !== undefined) return row.id;
+        if (!message.createMailboxes) {
+          throw new StoreError("no-mailbox", `No mailbox for ${address}`);
+        }
+        return Number(s.insertMailbox.run(address, message.receivedAt).lastInsertRowid);
+      });
+
+      const { summary } = message;
+      const messageId = Number(
+        s.insertMessage.run(
+          message.id,
+          message.sender,
+          message.size,
+          message.receivedAt,
+          summary.from,
+          summary.subject,
+          summary.date,
+          summary.messageId,
+        ).lastInsertRowid,
+      );
+      let seq = 0;
+      let stored = 0;
+      for (const piece of pieces(message.chunks)) {
+        s.insertChunk.run(messageId, seq++, piece);
+        stored += piece.length;
+      }
+      if (stored !== message.size) {
+        // A caller bug; storing a wrong size would make read() report corruption later.
+        throw new RangeError(
+          `Message ${message.id} declares ${message.size} octets but its chunks hold ${stored}`,
+        );
+      }
+      for (const mailboxId of mailboxIds) {
+        s.insertEntry.run(mailboxId, messageId, message.receivedAt);
+      }
+    });
+  }
+
+  userExists(address: string): boolean {
+    return this.#run(() => this.#stmt.userExists.get(address) !== undefined);
+  }
+
+  mailboxExists(address: string): boolean {
+    return this.#run(() => this.#stmt.mailboxExists.get(address) !== undefined);
+  }
+
+  list(address: string, page: { offset?: number; limit?: number } = {}): MailboxEntry[] {
+    const offset = page.offset ?? 0;
+    const limit = page.limit ?? DEFAULT_LIMIT;
+    if (!Number.isSafeInteger(offset) || offset < 0) {
+      throw new RangeError(`Invalid offset: ${offset}`);
+    }
+    if (!Number.isSafeInteger(limit) || limit < 0) {
+      throw new RangeError(`Invalid limit: ${limit}`);
+    }
+    return this.#run(() =>
+      (this.#stmt.list.all({ address, limit, offset }) as unknown as EntryRow[]).map(toEntry)
+    );
+  }
+
+  count(address: string): { total: number; unseen: number } {
+    return this.#run(() => {
+      const row = this.#stmt.count.get({ address }) as
+        | { total: number; unseen: number }
+        | undefined;
+      return { total: row?.total ?? 0, unseen: row?.unseen ?? 0 };
+    });
+  }
+
+  entry(address: string, id: number): MailboxEntry | undefined {
+    return this.#run(() => {
+      const row = this.#stmt.entry.get({ address, id }) as EntryRow | undefined;
+      return row === undefined ? undefined : toEntry(row);
+    });
+  }
+
+  read(address: string, id: number): Uint8Array | undefined {
+    // One read transaction: the chunks come from the same snapshot as the entry, even if
+    // another process removes the message meanwhile.
+    return this.#run(() => {
+      const s = this.#stmt;
+      const found = s.entryMessage.get({ address, id }) as
+        | { message_id: number; size: number }
+        | undefined;
+      if (found === undefined) return undefined;
+      // One buffer of the final size; rows are streamed into it, never all held at once.
+      const bytes = new Uint8Array(found.size);
+      let at = 0;
+      let overflow = false;
+      for (const row of s.chunks.iterate(found.message_id)) {
+        const data = (row as { data: Uint8Array }).data;
+        if (at + data.length > bytes.length) {
+          overflow = true;
+          break;
+        }
+        bytes.set(data, at);
+        at += data.length;
+      }
+      if (overflow || at !== found.size) {
+        throw new StoreError(
+          "corrupt",
+          `${this.path}: message ${found.message_id} should hold ${found.size} octets but its ` +
+            `chunks hold ${overflow ? "more" : at}`,
+        );
+      }
+      return bytes;
+    }, true);
+  }
+
+  setSeen(address: string, id: number, seen: boolean): boolean {
+    return this.#run(() =>
+      Number(this.#stmt.setSeen.run({ address, id, seen: seen ? 1 : 0 }).changes) > 0
+    );
+  }
+
+  remove(address: string, id: number): boolean {
+    return this.#write(() => {
+      const row = this.#stmt.deleteEntry.get({ address, id }) as
+        | { message_id: number }
+        | undefined;
+      if (row === undefined) return false;
+      this.#collectMessage(row.message_id);
+      return true;
+    });
+  }
+
+  /**
+   * Deletes message `messageId` and its bytes if nothing refers to it any more (the single
+   * reference check is SQL.messageReferenced). Must run inside a write transaction.
+   */
+  #collectMessage(messageId: number): boolean {
+    const s = this.#stmt;
+    const row = s.messageReferenced.get(messageId) as { referenced: number } | undefined;
+    if (row?.referenced) return false;
+    s.deleteChunks.run(messageId);
+    s.deleteMessage.run(messageId);
+    return true;
+  }
+
+  mailboxes(): string[] {
+    return this.#run(() =>
+      (this.#stmt.mailboxes.all() as unknown as { address: string }[]).map((r) => r.address)
+    );
+  }
+
+  addUser(address: string, passwordHash: string): void {
+    this.#write(() => {
+      const s = this.#stmt;
+      if (s.userExists.get(address) !== undefined) {
+        throw new StoreError("exists", `User ${address} already exists`);
+      }
+      const now = Date.now();
+      s.insertUser.run(address, passwordHash, now);
+      // The mailbox may already exist: catch-all mail, or a user removed and added again.
+      s.insertMailboxIfMissing.run(address, now);
+    });
+  }
+
+  removeUser(address: string): boolean {
+    return this.#run(() => Number(this.#stmt.deleteUser.run(address).changes) > 0);
+  }
+
+  setPasswordHash(address: string, passwordHash: string): boolean {
+    return this.#run(() =>
+      Number(this.#stmt.setPasswordHash.run(passwordHash, address).changes) > 0
+    );
+  }
+
+  passwordHash(address: string): string | undefined {
+    return this.#run(() => {
+      const row = this.#stmt.passwordHash.get(address) as { password_hash: string } | undefined;
+      return row?.password_hash;
+    });
+  }
+
+  listUsers(): UserInfo[] {
+    return this.#run(() =>
+      (this.#stmt.listUsers.all() as unknown as { address: string; created_at: number }[])
+        .map((r) => ({ address: r.address, createdAt: r.created_at }))
+    );
+  }
+
+  /**
+   * Runs `fn` in a write transaction. BEGIN IMMEDIATE takes the write lock up front (waiting up
+   * to busy_timeout), so the transaction cannot fail half-way with SQLITE_BUSY when upgrading a
+   * read lock (https://www.sqlite.org/lang_transaction.html). Nothing is visible to other
+   * connections before COMMIT; any error rolls everything back.
+   */
+  #write<T>(fn: () => T): T {
+    return this.#transaction("BEGIN IMMEDIATE", fn);
+  }
+
+  /**
+   * Runs a single statement (autocommit: atomic and durable on its own) or, with `snapshot`, several reads in one deferred
+   * transaction, translating SQLite errors.
+   */
+  #run<T>(fn: () => T, snapshot = false): T {
+    if (snapshot) return this.#transaction("BEGIN", fn);
+    try {
+      return fn();
+    } catch (e) {
+      throw toStoreError(e, this.path);
+    }
+  }
+
+  #transaction<T>(begin: string, fn: () => T): T {
+    try {
+      this.#db.exec(begin);
+      try {
+        const result = fn();
+        this.#db.exec("COMMIT");
+        return result;
+      } catch (e) {
+        if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+        throw e;
+      }
+    } catch (e) {
+      throw toStoreError(e, this.path);
+    }
+  }
+}
