@@ -122,9 +122,16 @@ export function defaults(dataDir: string, hostname: string): ServeConfig {
   };
 }
 
+/** `FILE: key: message`, or `--flag: message` / `MAIL_VAR: message` where the source names the key. */
 function configError(source: string, key: string, message: string): CliError {
-  return new CliError(`${source}: ${key}: ${message}`, EXIT.CONFIG);
+  const named = source.startsWith("--") || source.startsWith("MAIL_");
+  return new CliError(
+    named ? `${source}: ${message}` : `${source}: ${key}: ${message}`,
+    EXIT.CONFIG,
+  );
 }
+
+const envName = (key: string) => `MAIL_${key.toUpperCase().replaceAll("-", "_")}`;
 
 /** Parses `HOST:PORT` (`[::1]:25` for IPv6). */
 export function parseHostPort(text: string): HostPort {
@@ -213,7 +220,7 @@ function convert(s: Setting, raw: unknown, source: string): unknown {
 function fromEnv(env: (name: string) => string | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   for (const s of SETTINGS) {
-    const v = env(`MAIL_${s.key.toUpperCase().replaceAll("-", "_")}`);
+    const v = env(envName(s.key));
     if (v !== undefined) out[s.key] = v;
   }
   return out;
@@ -261,7 +268,12 @@ export async function loadConfig(src: ConfigSources): Promise<ServeConfig> {
       if (raw === undefined) continue;
       const s = known.get(key);
       if (!s) throw new CliError(`${source}: unknown key ${JSON.stringify(key)}`, EXIT.CONFIG);
-      config[s.field] = convert(s, raw, source === "flag" ? `--${key}` : source);
+      const where = source === "flag"
+        ? `--${key}`
+        : source === "environment"
+        ? envName(key)
+        : source;
+      config[s.field] = convert(s, raw, where);
     }
   }
   const c = config as unknown as ServeConfig;

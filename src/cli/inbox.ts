@@ -63,7 +63,9 @@ export async function writeStdout(data: string | Uint8Array): Promise<void> {
 export function storeFailure(err: unknown): never {
   if (err instanceof StoreError) {
     if (err.kind === "io") throw new CliError(`Mail store unavailable: ${err.message}`, EXIT.IOERR);
-    if (err.kind === "corrupt") throw new CliError(`Mail store damaged: ${err.message}`, EXIT.IOERR);
+    if (err.kind === "corrupt") {
+      throw new CliError(`Mail store damaged: ${err.message}`, EXIT.IOERR);
+    }
   }
   throw err;
 }
@@ -190,6 +192,8 @@ export type ListAction = `open:${number}` | "next" | "prev" | "quit";
 export interface ListChoice {
   readonly name: string;
   readonly value: ListAction;
+  /** What the prompt shows as the answer once chosen (the whole row would wrap). */
+  readonly short: string;
 }
 
 /**
@@ -207,17 +211,23 @@ export function listChoices(
   const choices: ListChoice[] = entries.map((e) => ({
     name: formatListRow(e, layout),
     value: `open:${e.id}` as const,
+    short: `message ${e.id}`,
   }));
   if (page.offset + entries.length < total) {
-    choices.push({ name: `Next page (after ${page.offset + entries.length} of ${total})`, value: "next" });
+    const name = `Next page (after ${page.offset + entries.length} of ${total})`;
+    choices.push({ name, value: "next", short: "next page" });
   }
-  if (page.offset > 0) choices.push({ name: "Previous page", value: "prev" });
-  choices.push({ name: "Quit", value: "quit" });
+  if (page.offset > 0) {
+    choices.push({ name: "Previous page", value: "prev", short: "previous page" });
+  }
+  choices.push({ name: "Quit", value: "quit", short: "quit" });
   return choices;
 }
 
 /** Parses a ListAction back into an id (for `open:ID`) or the action. */
-export function parseAction(action: ListAction): { id: number } | { action: "next" | "prev" | "quit" } {
+export function parseAction(
+  action: ListAction,
+): { id: number } | { action: "next" | "prev" | "quit" } {
   if (action.startsWith("open:")) return { id: Number(action.slice(5)) };
   return { action: action as "next" | "prev" | "quit" };
 }
@@ -254,7 +264,9 @@ async function interactive(store: Store, address: string, first: Page): Promise<
       const parsed = parseAction(action);
       if ("action" in parsed) {
         if (parsed.action === "quit") return;
-        offset = parsed.action === "next" ? offset + first.limit : Math.max(0, offset - first.limit);
+        offset = parsed.action === "next"
+          ? offset + first.limit
+          : Math.max(0, offset - first.limit);
         lastId = undefined;
         continue;
       }
@@ -293,14 +305,24 @@ export function inboxCommand() {
     .option("--json", "print JSON (the list, or the decoded message)")
     .option("--raw", "with ID: print the message's exact stored bytes")
     .option("--delete", "with ID: delete the message")
-    .option("--limit <n>", `entries per page (default ${DEFAULT_LIMIT})`, nonNegativeInt("--limit", 1))
+    .option(
+      "--limit <n>",
+      `entries per page (default ${DEFAULT_LIMIT})`,
+      nonNegativeInt("--limit", 1),
+    )
     .option("--offset <n>", "skip the N newest entries", nonNegativeInt("--offset", 0))
-    .option("--page <n>", "page number, 1 for the newest (with --limit)", nonNegativeInt("--page", 1))
+    .option(
+      "--page <n>",
+      "page number, 1 for the newest (with --limit)",
+      nonNegativeInt("--page", 1),
+    )
     .action(async (addressInput, id, opts) => {
       if (id === undefined && (opts.raw || opts.delete)) {
         throw new CliError(`--${opts.raw ? "raw" : "delete"} needs a message ID`, EXIT.USAGE);
       }
-      if (opts.raw && opts.delete) throw new CliError("Use --raw or --delete, not both", EXIT.USAGE);
+      if (opts.raw && opts.delete) {
+        throw new CliError("Use --raw or --delete, not both", EXIT.USAGE);
+      }
       if (opts.raw && opts.json) throw new CliError("Use --raw or --json, not both", EXIT.USAGE);
       if (opts.offset !== undefined && opts.page !== undefined) {
         throw new CliError("Use --offset or --page, not both", EXIT.USAGE);
@@ -309,7 +331,12 @@ export function inboxCommand() {
       const limit = opts.limit ?? DEFAULT_LIMIT;
       const page = { limit, offset: opts.offset ?? ((opts.page ?? 1) - 1) * limit };
 
-      const store = openExistingStore(dataDir(opts.data));
+      let store: Store;
+      try {
+        store = openExistingStore(dataDir(opts.data));
+      } catch (err) {
+        return storeFailure(err);
+      }
       try {
         mailboxOrFail(store, address);
         if (id === undefined) {
@@ -326,7 +353,9 @@ export function inboxCommand() {
           // Exact bytes, no newline added. Not marked seen: this is an export (like IMAP's
           // BODY.PEEK), e.g. to pipe into another program.
           const bytes = store.read(address, id);
-          if (bytes === undefined) throw new CliError(`No message ${id} in ${address}`, EXIT.NOINPUT);
+          if (bytes === undefined) {
+            throw new CliError(`No message ${id} in ${address}`, EXIT.NOINPUT);
+          }
           await writeStdout(bytes);
         } else if (opts.delete) {
           if (!store.remove(address, id)) {

@@ -43,7 +43,7 @@ export function serveCommand() {
     .option("--max-connections <n>", "open connections in total (default: 2000)")
     .option(
       "--max-connections-per-ip <n>",
-      "open connections per client address, loopback exempt (default: 50)",
+      "open connections per client address (default: 50)",
     )
     .option("--timeout <seconds>", "command timeout (default: 300)")
     .option("--data-timeout <seconds>", "DATA timeout (default: 600)")

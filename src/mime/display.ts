@@ -44,7 +44,6 @@ export interface DisplayMessage {
   readonly attachments: readonly DisplayAttachment[];
 }
 
-
 function flatten(list: readonly Address[] | Address | undefined): DisplayAddress[] {
   if (list === undefined) return [];
   const out: DisplayAddress[] = [];

@@ -29,7 +29,12 @@ export function decodeHeaderValue(raw: string): string {
   for (const m of raw.matchAll(ENCODED_WORD)) {
     const [text, charset = "", encoding = "", payload = ""] = m;
     const bytes = encoding.toUpperCase() === "B" ? decodeB(payload) : decodeQ(payload);
-    words.push({ start: m.index, end: m.index + text.length, charset: stripLanguage(charset), bytes });
+    words.push({
+      start: m.index,
+      end: m.index + text.length,
+      charset: stripLanguage(charset),
+      bytes,
+    });
   }
   if (words.length === 0) return raw;
 

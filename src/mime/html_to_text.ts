@@ -10,18 +10,56 @@ import { decodeEntities } from "./html_entities.ts";
 /** Elements whose content is never shown. */
 const DROPPED = /<(script|style|head|title|template|svg)\b[^>]*>[\s\S]*?(?:<\/\1\s*>|$)/gi;
 /** Comments, CDATA, doctype and processing instructions. */
-const MARKUP_DECLARATIONS = /<!--[\s\S]*?(?:-->|$)|<!\[CDATA\[[\s\S]*?(?:\]\]>|$)|<![^>]*>|<\?[^>]*>/g;
-const TOKEN =
-  /<(\/?)([a-zA-Z][a-zA-Z0-9:-]*)((?:[^>"']|"[^"]*"|'[^']*')*)>|([^<]+)|(<)/g;
+const MARKUP_DECLARATIONS =
+  /<!--[\s\S]*?(?:-->|$)|<!\[CDATA\[[\s\S]*?(?:\]\]>|$)|<![^>]*>|<\?[^>]*>/g;
+const TOKEN = /<(\/?)([a-zA-Z][a-zA-Z0-9:-]*)((?:[^>"']|"[^"]*"|'[^']*')*)>|([^<]+)|(<)/g;
 const ATTRIBUTE = /([^\s=/]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))/g;
 
 /** Elements after which a paragraph break (a blank line) belongs. */
-const PARAGRAPH = new Set(["p", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "table", "ul", "ol", "dl"]);
+const PARAGRAPH = new Set([
+  "p",
+  "h1",
+  "h2",
+  "h3",
+  "h4",
+  "h5",
+  "h6",
+  "blockquote",
+  "pre",
+  "table",
+  "ul",
+  "ol",
+  "dl",
+]);
 /** Elements that start and end a line. */
 const BLOCK = new Set([
-  "address", "article", "aside", "body", "center", "dd", "details", "dialog", "div", "dt",
-  "fieldset", "figcaption", "figure", "footer", "form", "header", "html", "main", "nav",
-  "section", "summary", "tr", "caption", "tbody", "thead", "tfoot", "li",
+  "address",
+  "article",
+  "aside",
+  "body",
+  "center",
+  "dd",
+  "details",
+  "dialog",
+  "div",
+  "dt",
+  "fieldset",
+  "figcaption",
+  "figure",
+  "footer",
+  "form",
+  "header",
+  "html",
+  "main",
+  "nav",
+  "section",
+  "summary",
+  "tr",
+  "caption",
+  "tbody",
+  "thead",
+  "tfoot",
+  "li",
 ]);
 
 interface OpenLink {
@@ -149,7 +187,10 @@ export function htmlToText(html: string): string {
       out.space();
     } else if (name === "a") {
       if (!closing) {
-        links.push({ href: attributes(attrSource ?? "").get("href") ?? "", from: out.parts.length });
+        links.push({
+          href: attributes(attrSource ?? "").get("href") ?? "",
+          from: out.parts.length,
+        });
       } else {
         const link = links.pop();
         if (link) {

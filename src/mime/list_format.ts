@@ -85,7 +85,9 @@ export function formatListRow(entry: MailboxEntry, layout: ListLayout): string {
   const mark = entry.seen ? " " : "N";
   const id = String(entry.id).padStart(layout.idWidth);
   const size = humanSize(entry.size).padStart(SIZE_WIDTH);
-  const head = `${mark} ${id}  ${shortDate(d.date).padEnd(DATE_WIDTH)}  ${fit(d.fromShort, FROM_WIDTH)}  `;
+  const head = `${mark} ${id}  ${shortDate(d.date).padEnd(DATE_WIDTH)}  ${
+    fit(d.fromShort, FROM_WIDTH)
+  }  `;
   const subject = d.subject || "(no subject)";
   if (layout.width === undefined) return `${head}${subject}  ${size}`;
   const room = layout.width - textWidth(head) - 2 - SIZE_WIDTH;

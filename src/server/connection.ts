@@ -8,6 +8,7 @@ import type { Socket } from "node:net";
 import type { Logger } from "@logtape/logtape";
 import type { Output, SmtpSession } from "../smtp/session.ts";
 import { formatReply, reply } from "../smtp/reply.ts";
+import { LINGER_MS } from "./server.ts";
 
 /** Timeouts in milliseconds. */
 export interface ConnectionTimeouts {
@@ -29,6 +30,7 @@ export class Connection {
   #ended = false;
   /** Resolves once the socket is closed. */
   readonly closed: Promise<void>;
+  readonly #finished = Promise.withResolvers<void>();
 
   constructor(socket: Socket, session: SmtpSession, timeouts: ConnectionTimeouts, log: Logger) {
     this.#socket = socket;
@@ -36,6 +38,12 @@ export class Connection {
     this.#timeouts = timeouts;
     this.#log = log;
     this.closed = new Promise((resolve) => socket.once("close", () => resolve()));
+    void this.closed.then(this.#finished.resolve);
+  }
+
+  /** Resolves once our last word is flushed and we closed our side (or the socket closed). */
+  get finished(): Promise<void> {
+    return this.#finished.promise;
   }
 
   start(): void {
@@ -109,9 +117,9 @@ export class Connection {
     if (out.write) this.#socket.write(out.write);
     if (out.close) {
       this.#ended = true;
-      this.#socket.end();
-      // A peer that never reads must not keep the socket open forever.
-      this.#socket.setTimeout(this.#timeouts.command, () => this.#socket.destroy());
+      this.#socket.end(() => this.#finished.resolve());
+      // A peer that never closes its side must not keep the socket open.
+      this.#socket.setTimeout(LINGER_MS, () => this.#socket.destroy());
     }
   }
 }

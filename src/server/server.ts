@@ -7,11 +7,14 @@
 import { createServer, type Server, type Socket } from "node:net";
 import { getLogger } from "@logtape/logtape";
 import type { HostPort, ServeConfig } from "../config.ts";
-import { formatReply, reply } from "../smtp/reply.ts";
+import { formatReply, type Reply, reply } from "../smtp/reply.ts";
 import { type SessionBackend, type SessionEvent, SmtpSession } from "../smtp/session.ts";
 import { Connection } from "./connection.ts";
 
 const log = getLogger(["mail", "server"]);
+
+/** How long a socket we have closed may wait for the peer to close its side. */
+export const LINGER_MS = 5000;
 
 /** The roles a listener plays. */
 export type ListenerRole = "smtp" | "submission" | "smtps";
@@ -21,10 +24,6 @@ export interface BoundListener {
   readonly role: ListenerRole;
   readonly host: string;
   readonly port: number;
-}
-
-function isLoopback(ip: string): boolean {
-  return ip.startsWith("127.") || ip === "::1" || ip.startsWith("::ffff:127.");
 }
 
 /** Strips the IPv4-mapped IPv6 prefix so that logs and Received show plain IPv4. */
@@ -40,6 +39,7 @@ export class MailServer {
   readonly #servers: Server[] = [];
   readonly #connections = new Set<Connection>();
   readonly #perIp = new Map<string, number>();
+  readonly #refused = new Set<Socket>();
   #stopping = false;
 
   constructor(config: ServeConfig, backend: SessionBackend) {
@@ -86,20 +86,18 @@ export class MailServer {
     const ip = plainAddress(socket.remoteAddress);
     const port = socket.remotePort ?? 0;
     if (this.#stopping) {
-      socket.end(formatReply(reply(421, "4.3.2", "Service shutting down"), false));
+      this.#refuse(socket, reply(421, "4.3.2", `${this.#config.hostname} Service shutting down`));
       return;
     }
     const count = this.#perIp.get(ip) ?? 0;
-    // Loopback is exempt from the per-address cap: local programs and load tests share it.
-    const perIpFull = !isLoopback(ip) && count >= this.#config.maxConnectionsPerIp;
-    if (this.#connections.size >= this.#config.maxConnections || perIpFull) {
+    if (
+      this.#connections.size >= this.#config.maxConnections ||
+      count >= this.#config.maxConnectionsPerIp
+    ) {
       log.warning("Connection refused: too many connections", { client: ip, role });
-      socket.on("error", () => socket.destroy());
-      socket.end(
-        formatReply(
-          reply(421, "4.7.0", `${this.#config.hostname} Too many connections, try later`),
-          false,
-        ),
+      this.#refuse(
+        socket,
+        reply(421, "4.7.0", `${this.#config.hostname} Too many connections, try later`),
       );
       return;
     }
@@ -152,6 +150,21 @@ export class MailServer {
     conn.start();
   }
 
+  /**
+   * Answers a connection we will not serve and closes it. The socket is destroyed once the
+   * peer closes its side, or after a short linger: a client that never reads or closes must
+   * not hold a file descriptor.
+   */
+  #refuse(socket: Socket, r: Reply): void {
+    this.#refused.add(socket);
+    socket.on("error", () => socket.destroy());
+    socket.once("close", () => this.#refused.delete(socket));
+    socket.setTimeout(LINGER_MS, () => socket.destroy());
+    // RFC 2034 says greetings carry no enhanced code; clients parse it all the same, and the
+    // 4.7.0 tells an operator reading logs on the other side why they were refused.
+    socket.end(formatReply(r, true));
+  }
+
   /** Number of open connections. */
   get connections(): number {
     return this.#connections.size;
@@ -167,7 +180,7 @@ export class MailServer {
     for (const c of this.#connections) c.requestClose();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const grace = new Promise<void>((r) => timer = setTimeout(r, graceMs));
-    await Promise.race([Promise.all([...this.#connections].map((c) => c.closed)), grace]);
+    await Promise.race([Promise.all([...this.#connections].map((c) => c.finished)), grace]);
     clearTimeout(timer);
     this.abort();
     await Promise.all(listenersClosed);
@@ -177,6 +190,7 @@ export class MailServer {
   abort(): void {
     this.#stopping = true;
     for (const c of this.#connections) c.destroy();
+    for (const s of this.#refused) s.destroy();
     for (const s of this.#servers) s.close();
   }
 }

@@ -34,11 +34,13 @@ export function reply(code: number, enhanced: string | undefined, text: string):
 export function formatReply(r: Reply, withEnhanced = true): string {
   const status = withEnhanced && r.enhanced ? `${r.enhanced} ` : "";
   let out = "";
-  const last = r.lines.length - 1;
+  // A reply has at least one line, even when no text was given.
+  const lines = r.lines.length > 0 ? r.lines : [""];
+  const last = lines.length - 1;
   for (let i = 0; i <= last; i++) {
     // Reply text is ours, but it may echo client input: never let a CR or LF through, or a
     // client could forge extra reply lines.
-    const text = (r.lines[i] ?? "").replace(/[\r\n]/g, " ");
+    const text = (lines[i] ?? "").replace(/[\r\n]/g, " ");
     const sep = i === last ? " " : "-";
     const body = `${status}${text}`;
     out += body === "" && sep === " " ? `${r.code}\r\n` : `${r.code}${sep}${body}\r\n`;
@@ -104,7 +106,9 @@ export class ReplyParser {
 
   /** Feeds one line; returns the complete reply when this was its last line. */
   push(line: string): ParsedReply | undefined {
-    const m = /^([2-5]\d\d)([ -]?)(.*)$/s.exec(line);
+    // RFC 5321 §4.2: Reply-code, then "-" or SP and text, or the bare code on a last line;
+    // "250abc" is not a reply line.
+    const m = /^([2-5]\d\d)(?:([ -])(.*))?$/s.exec(line);
     if (!m) {
       throw new ReplySyntaxError(`Malformed reply line: ${JSON.stringify(line.slice(0, 80))}`);
     }
@@ -123,8 +127,9 @@ export class ReplyParser {
     const candidate = sp < 0 ? first : first.slice(0, sp);
     const em = ENHANCED.exec(candidate);
     if (em && em[1] === String(code)[0]) {
+      // Only a whole status word is stripped: "2.0.0 text" or "2.0.0", never "2.0.0x".
       const stripped = lines.map((l) =>
-        l.startsWith(candidate) ? l.slice(candidate.length + 1) : l
+        l === candidate ? "" : l.startsWith(`${candidate} `) ? l.slice(candidate.length + 1) : l
       );
       return { code, enhanced: candidate, lines: stripped };
     }

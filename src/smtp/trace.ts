@@ -48,11 +48,16 @@ function clean(s: string): string {
   return s.replace(/[^\x21-\x7e]|[()\\]/g, "?").slice(0, 255);
 }
 
+/** Text for a comment: as {@link clean}, but spaces are kept (`TLSv1.3 TLS_AES_...`). */
+function cleanComment(s: string): string {
+  return s.replace(/[^\x20-\x7e]|[()\\]/g, "?").slice(0, 255);
+}
+
 /** The `Received:` header field, folded, with CRLF at the end. */
 export function receivedHeader(r: ReceivedInfo): string {
   const ip = r.clientAddress.includes(":") ? `IPv6:${r.clientAddress}` : r.clientAddress;
   let h = `Received: from ${clean(r.helo)} ([${clean(ip)}])\r\n\tby ${r.by} with ${r.with}`;
-  if (r.tls) h += ` (${clean(r.tls)})`;
+  if (r.tls) h += ` (${cleanComment(r.tls)})`;
   h += ` id ${r.id}`;
   // RFC 5321 §4.4 For-Clause; the address is already validated path syntax, but it may hold
   // UTF-8 with SMTPUTF8, which RFC 6532 allows in header fields.

@@ -119,7 +119,7 @@ Deno.test("read paths use indexes, never a table scan or a sort", () =>
     }
   }));
 
-Deno.test("reads stay fast in a mailbox of 100,000 messages", () =>
+Deno.test("reads are right in a mailbox of 100,000 messages", () =>
   withStore((store) => {
     // Filled directly, in one transaction: 100,000 durable deliveries would take minutes.
     const db = new DatabaseSync(store.path);
@@ -143,25 +143,11 @@ Deno.test("reads stay fast in a mailbox of 100,000 messages", () =>
       db.close();
     }
 
-    const timed = <T>(fn: () => T): [T, number] => {
-      const start = performance.now();
-      const result = fn();
-      return [result, performance.now() - start];
-    };
-    store.list(A); // warm the page cache
-    const [first, tFirst] = timed(() => store.list(A, { limit: 50 }));
-    const [deep, tDeep] = timed(() => store.list(A, { offset: 99_950, limit: 50 }));
-    const [count, tCount] = timed(() => store.count(A));
-    const [one, tOne] = timed(() => store.entry(A, 50_000));
-    const [bytes, tRead] = timed(() => store.read(A, 50_000));
-    assert.equal(first[0]?.messageId, "q100000");
-    assert.equal(deep.at(-1)?.messageId, "q1");
-    assert.deepEqual(count, { total: 100_000, unseen: 100_000 });
-    assert.equal(one?.messageId, "q50000");
-    assert.deepEqual(bytes, new Uint8Array([0x41]));
-    // Generous bounds (CI machines vary); a scan of bodies or a sort would blow far past them.
-    assert.ok(tFirst < 50, `list: ${tFirst} ms`);
-    assert.ok(tDeep < 200, `deep list: ${tDeep} ms`);
-    assert.ok(tCount < 200, `count: ${tCount} ms`);
-    assert.ok(tOne < 20 && tRead < 20, `entry: ${tOne} ms, read: ${tRead} ms`);
+    // Correctness at scale only: speed belongs in benchmarks, and the query plans are checked
+    // (no scans, no sorts) in a test of their own.
+    assert.equal(store.list(A, { limit: 50 })[0]?.messageId, "q100000");
+    assert.equal(store.list(A, { offset: 99_950, limit: 50 }).at(-1)?.messageId, "q1");
+    assert.deepEqual(store.count(A), { total: 100_000, unseen: 100_000 });
+    assert.equal(store.entry(A, 50_000)?.messageId, "q50000");
+    assert.deepEqual(store.read(A, 50_000), new Uint8Array([0x41]));
   }, { synchronous: "NORMAL" }));

@@ -1,0 +1,149 @@
+/**
+ * Runs the real entrypoint as a subprocess, exactly as the compiled binary would run (the same
+ * permission set from deno.json): one-shot commands, and `mail serve` with its ports found in
+ * the readiness log line.
+ */
+
+import denoJson from "../../deno.json" with { type: "json" };
+
+const ROOT = new URL("../../", import.meta.url);
+export const MAIN = new URL("main.ts", ROOT).pathname;
+export const CONFIG = new URL("deno.json", ROOT).pathname;
+
+/**
+ * The `deno` arguments of `deno task mail` (`run -q -P=mail`), taken from deno.json so that
+ * tests run main.ts with exactly the permissions `deno task compile` gives the binary.
+ */
+const TASK_FLAGS = denoJson.tasks.mail.split(" ").slice(1, -1);
+
+/** The command line that runs `mail ARGS`. */
+export function mailArgs(args: readonly string[]): string[] {
+  return [...TASK_FLAGS, "--config", CONFIG, MAIN, ...args];
+}
+
+/** A `Deno.Command` running `mail ARGS` with the binary's permissions. */
+export function mailCommand(
+  args: readonly string[],
+  options: Deno.CommandOptions = {},
+): Deno.Command {
+  return new Deno.Command(Deno.execPath(), {
+    args: mailArgs(args),
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    ...options,
+    env: { NO_COLOR: "1", ...(options.env ?? {}) },
+  });
+}
+
+export interface Result {
+  readonly code: number;
+  readonly stdout: Uint8Array;
+  readonly out: string;
+  readonly err: string;
+}
+
+/** Runs `mail ARGS` with STDIN (closed when absent) and returns status and output. */
+export async function mail(
+  args: readonly string[],
+  opts: { stdin?: string | Uint8Array; env?: Record<string, string> } = {},
+): Promise<Result> {
+  const child = mailCommand(args, { stdin: "piped", ...(opts.env ? { env: opts.env } : {}) })
+    .spawn();
+  const writer = child.stdin.getWriter();
+  if (opts.stdin !== undefined) {
+    await writer.write(
+      typeof opts.stdin === "string" ? new TextEncoder().encode(opts.stdin) : opts.stdin,
+    );
+  }
+  await writer.close();
+  const { code, stdout, stderr } = await child.output();
+  return {
+    code,
+    stdout,
+    out: new TextDecoder().decode(stdout),
+    err: new TextDecoder().decode(stderr),
+  };
+}
+
+/** Fails when stderr looks like a crash rather than a one-line message. */
+export function assertNoStackTrace(err: string): void {
+  if (/^\s+at .+:\d+:\d+\)?$/m.test(err) || /Uncaught|internal error/i.test(err)) {
+    throw new Error(`stack trace or internal error on stderr:\n${err}`);
+  }
+}
+
+/** A running `mail serve`. */
+export interface ServeProcess {
+  readonly smtpPort: number;
+  readonly submissionPort: number;
+  readonly dataDir: string;
+  /** Everything logged so far. */
+  log(): string;
+  /** SIGTERM and wait; resolves with the exit code. */
+  stop(signal?: Deno.Signal): Promise<number>;
+  /** SIGKILL and wait. */
+  kill(): Promise<void>;
+}
+
+/** Default flags: the configuration the transcript files assume. */
+export const TEST_SERVE_FLAGS = [
+  "--hostname",
+  "mx.test",
+  "--domain",
+  "example.test",
+  "--smtp",
+  "127.0.0.1:0",
+  "--submission",
+  "127.0.0.1:0",
+];
+
+/** Starts `mail serve --data DIR` plus FLAGS and waits for its readiness line. */
+export async function startServe(
+  dataDir: string,
+  flags: string[] = TEST_SERVE_FLAGS,
+): Promise<ServeProcess> {
+  const child = mailCommand(["serve", "--data", dataDir, ...flags]).spawn();
+  void child.stdout.cancel();
+  let text = "";
+  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let line: string | undefined;
+  while (line === undefined) {
+    const { value, done } = await reader.read();
+    if (done) {
+      await child.status;
+      throw new Error(`mail serve exited before it was ready:\n${text}`);
+    }
+    text += value;
+    line = text.split("\n").slice(0, -1).find((l) => l.includes("Listening"));
+  }
+  const port = (role: string) =>
+    Number(new RegExp(`\\b${role}=[^\\s]*:(\\d+)`).exec(line)?.[1] ?? 0);
+  // Keep draining stderr so the child never blocks on a full pipe.
+  const drained = (async () => {
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += value;
+      }
+    } catch { /* stream closed */ }
+  })();
+  return {
+    smtpPort: port("smtp"),
+    submissionPort: port("submission"),
+    dataDir,
+    log: () => text,
+    async stop(signal: Deno.Signal = "SIGTERM") {
+      child.kill(signal);
+      const status = await child.status;
+      await drained;
+      return status.code;
+    },
+    async kill() {
+      child.kill("SIGKILL");
+      await child.status;
+      await drained;
+    },
+  };
+}

@@ -1,0 +1,40 @@
+/** An in-memory MailSink: users in a set, deliveries in an array. */
+import type { MailSink } from "../../src/server/local_backend.ts";
+import type { NewMessage } from "../../src/store/mod.ts";
+
+export class MemorySink implements MailSink {
+  readonly users: Set<string>;
+  readonly delivered: NewMessage[] = [];
+  /** When set, deliver() throws it (to test failures of the store). */
+  failWith: unknown;
+
+  constructor(users: Iterable<string> = []) {
+    this.users = new Set(users);
+  }
+
+  userExists(address: string): boolean {
+    return this.users.has(address);
+  }
+
+  deliver(message: NewMessage): void {
+    if (this.failWith) throw this.failWith;
+    this.delivered.push(message);
+  }
+}
+
+/** The bytes of a delivered message. */
+export function messageBytes(m: NewMessage): Uint8Array {
+  const out = new Uint8Array(m.size);
+  let o = 0;
+  for (const c of m.chunks) {
+    out.set(c, o);
+    o += c.length;
+  }
+  return out;
+}
+
+/** The message as delivered, without our Return-Path and Received headers. */
+export function bodyAfterTrace(m: NewMessage): string {
+  const text = new TextDecoder().decode(messageBytes(m));
+  return text.replace(/^Return-Path: [^\r]*\r\nReceived: (?:[^\r]*\r\n\t)*[^\r]*\r\n/, "");
+}

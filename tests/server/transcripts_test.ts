@@ -1,0 +1,27 @@
+/** Every transcript in tests/transcripts against a live server over TCP. */
+import { LineSocket } from "../_helpers/smtp_socket.ts";
+import { startLiveServer } from "../_helpers/live_server.ts";
+import { loadTranscripts, play } from "../_helpers/transcript.ts";
+
+const stripTrace = (b: Uint8Array) =>
+  new TextDecoder().decode(b).replace(
+    /^Return-Path: [^\r]*\r\nReceived: (?:[^\r]*\r\n\t)*[^\r]*\r\n/,
+    "",
+  );
+
+for (const t of await loadTranscripts()) {
+  Deno.test(`transcript ${t.name} (live server)`, async () => {
+    const live = await startLiveServer();
+    const sock = await LineSocket.connect(live.port);
+    try {
+      await play(t, {
+        send: (b) => sock.send(b),
+        readLine: () => sock.readLine(),
+        stored: () => Promise.resolve(live.messages().map(stripTrace)),
+      });
+    } finally {
+      sock.close();
+      await live.close();
+    }
+  });
+}
