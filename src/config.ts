@@ -44,11 +44,30 @@ export interface ServeConfig {
   readonly dataTimeout: number;
   /** Seconds to let transactions in flight finish on shutdown. */
   readonly shutdownGrace: number;
+  /** Seconds a client has to complete a command line or a DATA line once begun (slowloris). */
+  readonly lineDeadline: number;
+  /**
+   * Milliseconds between the first and the last line of the greeting; a client that speaks in
+   * between is an early talker. 0: one turn of the event loop (no delay worth measuring).
+   */
+  readonly greetWait: number;
+  /** Error replies a session may collect before it is disconnected. */
+  readonly maxErrors: number;
+  /** No STARTTLS and no generated certificate. */
+  readonly noTls: boolean;
+  /** Offer AUTH without TLS, to loopback clients only. */
+  readonly allowInsecureAuth: boolean;
+  /** Failed AUTH attempts from one address (within 15 minutes) before it is locked out. */
+  readonly authMaxFailures: number;
+  /** Seconds a locked-out address is refused. */
+  readonly authLockout: number;
+  /** Seconds before answering the first failed AUTH; doubles with each further failure. */
+  readonly authDelay: number;
   readonly logFormat: "pretty" | "json";
   readonly logLevel: "debug" | "info" | "warning" | "error";
 }
 
-type Kind = "string" | "strings" | "bool" | "int" | "hostport" | "optional-hostport" | "routes";
+type Kind = "string" | "strings" | "bool" | "int" | "seconds" | "hostport" | "optional-hostport" | "routes";
 
 interface Setting {
   readonly key: string;
@@ -86,6 +105,14 @@ export const SETTINGS: readonly Setting[] = [
   { key: "timeout", kind: "int", field: "commandTimeout", min: 1, max: 86400 },
   { key: "data-timeout", kind: "int", field: "dataTimeout", min: 1, max: 86400 },
   { key: "shutdown-grace", kind: "int", field: "shutdownGrace", min: 0, max: 3600 },
+  { key: "line-deadline", kind: "int", field: "lineDeadline", min: 1, max: 86400 },
+  { key: "greet-wait", kind: "int", field: "greetWait", min: 0, max: 60000 },
+  { key: "max-errors", kind: "int", field: "maxErrors", min: 1, max: 100000 },
+  { key: "no-tls", kind: "bool", field: "noTls" },
+  { key: "allow-insecure-auth", kind: "bool", field: "allowInsecureAuth" },
+  { key: "auth-max-failures", kind: "int", field: "authMaxFailures", min: 1, max: 100000 },
+  { key: "auth-lockout", kind: "int", field: "authLockout", min: 0, max: 86400 * 30 },
+  { key: "auth-delay", kind: "seconds", field: "authDelay", min: 0, max: 60 },
   { key: "log-format", kind: "string", field: "logFormat", choices: ["pretty", "json"] },
   {
     key: "log-level",
@@ -117,6 +144,14 @@ export function defaults(dataDir: string, hostname: string): ServeConfig {
     commandTimeout: 300, // RFC 5321 §4.5.3.2.7: 5 minutes
     dataTimeout: 600, // RFC 5321 §4.5.3.2.6: 10 minutes for the final dot
     shutdownGrace: 30,
+    lineDeadline: 60,
+    greetWait: 0,
+    maxErrors: 30,
+    noTls: false,
+    allowInsecureAuth: false,
+    authMaxFailures: 10,
+    authLockout: 900,
+    authDelay: 0.5,
     logFormat: "pretty",
     logLevel: "info",
   };
@@ -288,8 +323,8 @@ export async function loadConfig(src: ConfigSources): Promise<ServeConfig> {
   if ((c.tlsCert === undefined) !== (c.tlsKey === undefined)) {
     throw new CliError("tls-cert and tls-key must be given together", EXIT.CONFIG);
   }
-  if (c.smtps && !c.tlsCert) {
-    throw new CliError("smtps needs tls-cert and tls-key", EXIT.CONFIG);
+  if (c.smtps && c.noTls) {
+    throw new CliError("smtps needs TLS: remove no-tls", EXIT.CONFIG);
   }
   if (!c.smtp && !c.submission && !c.smtps) {
     throw new CliError("No listener: set at least one of smtp, submission, smtps", EXIT.CONFIG);

@@ -7,7 +7,9 @@ import { Option } from "@commander-js/extra-typings";
 import { loadConfig, type ServeConfig } from "../config.ts";
 import { CliError, EXIT } from "../exit_codes.ts";
 import { getLogger, setupLogging } from "../log.ts";
+import { AuthGuard, DEFAULT_AUTH_GUARD } from "../server/auth_guard.ts";
 import { LocalBackend } from "../server/local_backend.ts";
+import { type CertificateInfo, loadOrCreateCertificate, secureContext, TlsConfigError } from "../server/tls_cert.ts";
 import { MailServer } from "../server/server.ts";
 import { openStore, type Store, StoreError } from "../store/mod.ts";
 import { dataDir, newCommand } from "./_common.ts";
@@ -51,6 +53,14 @@ export function serveCommand() {
       "--shutdown-grace <seconds>",
       "time transactions may take to finish on shutdown (default: 30)",
     )
+    .option("--line-deadline <seconds>", "time to complete a command or DATA line once begun (default: 60)")
+    .option("--greet-wait <ms>", "gap before the greeting's last line; earlier talkers get 554 (default: 0)")
+    .option("--max-errors <n>", "error replies before a session is cut off (default: 30)")
+    .option("--no-tls", "no STARTTLS and no generated certificate")
+    .option("--allow-insecure-auth", "offer AUTH without TLS to loopback clients")
+    .option("--auth-max-failures <n>", "failed logins per address before a lockout (default: 10)")
+    .option("--auth-lockout <seconds>", "how long a lockout lasts (default: 900)")
+    .option("--auth-delay <seconds>", "delay before the first failed-login reply, doubling (default: 0.5)")
     .addOption(
       new Option("--log-format <format>", "log format").choices(["pretty", "json"] as const),
     )
@@ -85,6 +95,15 @@ export function serveCommand() {
           "timeout": opts.timeout,
           "data-timeout": opts.dataTimeout,
           "shutdown-grace": opts.shutdownGrace,
+          "line-deadline": opts.lineDeadline,
+          "greet-wait": opts.greetWait,
+          "max-errors": opts.maxErrors,
+          // Commander turns --no-tls into tls=false; undefined when not given.
+          "no-tls": opts.tls === false ? true : undefined,
+          "allow-insecure-auth": opts.allowInsecureAuth,
+          "auth-max-failures": opts.authMaxFailures,
+          "auth-lockout": opts.authLockout,
+          "auth-delay": opts.authDelay,
           "log-format": opts.logFormat,
           "log-level": opts.logLevel,
         },
@@ -113,12 +132,42 @@ function openServerStore(config: ServeConfig): Store {
   }
 }
 
+/** Loads (or on first start generates) the certificate, and says which one is in use. */
+async function loadTls(config: ServeConfig): Promise<CertificateInfo | undefined> {
+  if (config.noTls) return undefined;
+  const log = getLogger(["mail", "tls"]);
+  let info: CertificateInfo;
+  try {
+    info = await loadOrCreateCertificate({
+      dataDir: config.dataDir,
+      hostname: config.hostname,
+      certFile: config.tlsCert,
+      keyFile: config.tlsKey,
+    });
+  } catch (err) {
+    if (err instanceof TlsConfigError) throw new CliError(err.message, EXIT.CONFIG);
+    throw err;
+  }
+  const expires = info.notAfter.toISOString();
+  const fields = { source: info.source, subject: info.subject, names: info.altNames, expires, file: info.certFile };
+  if (info.notAfter.getTime() < Date.now()) log.warning("TLS certificate has expired", fields);
+  else log.info("TLS certificate", fields);
+  return info;
+}
+
 /** Runs the server with CONFIG until a signal stops it. */
 export async function serve(config: ServeConfig): Promise<void> {
   const log = getLogger(["mail", "serve"]);
+  const tls = await loadTls(config);
   const store = openServerStore(config);
-  const backend = new LocalBackend(store, { domains: config.domains, catchAll: config.catchAll });
-  const server = new MailServer(config, backend);
+  const guard = new AuthGuard({
+    ...DEFAULT_AUTH_GUARD,
+    maxFailures: config.authMaxFailures,
+    lockoutMs: config.authLockout * 1000,
+    baseDelayMs: config.authDelay * 1000,
+  });
+  const backend = new LocalBackend(store, { domains: config.domains, catchAll: config.catchAll }, guard);
+  const server = new MailServer(config, backend, tls ? secureContext(tls) : undefined);
   try {
     const bound = await server.listen();
     log.info("Listening", {

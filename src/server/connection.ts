@@ -1,44 +1,73 @@
 /**
  * The I/O driver of one SMTP connection: moves bytes between a socket and an
- * {@link SmtpSession}, and owns the timers. It is the only code that touches the socket.
+ * {@link SmtpSession}, owns the timers, and performs the STARTTLS upgrade. It is the only code
+ * that touches the socket.
  *
  * @module
  */
 import type { Socket } from "node:net";
+import { type SecureContext, TLSSocket } from "node:tls";
 import type { Logger } from "@logtape/logtape";
 import type { Output, SmtpSession } from "../smtp/session.ts";
 import { formatReply, reply } from "../smtp/reply.ts";
-import { LINGER_MS } from "./server.ts";
 
-/** Timeouts in milliseconds. */
-export interface ConnectionTimeouts {
+/** How long a socket we have closed may wait for the peer to close its side. */
+export const LINGER_MS = 5000;
+
+/** Timers, in milliseconds. */
+export interface ConnectionTimers {
   /** Waiting for a command (RFC 5321 §4.5.3.2.7: 5 minutes). */
   readonly command: number;
   /** Waiting for the next bytes of DATA (RFC 5321 §4.5.3.2.5/6). */
   readonly data: number;
+  /**
+   * A begun line (command or DATA) must end within this, however the bytes trickle in: an
+   * idle timeout alone is defeated by one byte every few seconds (slowloris).
+   */
+  readonly lineDeadline: number;
+  /** Gap between the greeting's two lines; input in the gap marks an early talker. */
+  readonly greetWait: number;
+}
+
+/** Describes the TLS session of a socket for logs and Received: `TLSv1.3 TLS_AES_256_GCM_SHA384`. */
+export function describeTls(s: TLSSocket): string {
+  return `${s.getProtocol() ?? "TLS"} ${s.getCipher()?.name ?? ""}`.trim();
 }
 
 /** Drives one session over one socket. */
 export class Connection {
-  readonly #socket: Socket;
+  #socket: Socket;
   readonly #session: SmtpSession;
-  readonly #timeouts: ConnectionTimeouts;
+  readonly #timers: ConnectionTimers;
   readonly #log: Logger;
+  readonly #tls: (() => SecureContext) | undefined;
   readonly #queue: Uint8Array[] = [];
   #busy = false;
   #closeRequested = false;
   #ended = false;
-  /** Resolves once the socket is closed. */
-  readonly closed: Promise<void>;
+  #greeted = false;
+  #deadline: ReturnType<typeof setTimeout> | undefined;
   readonly #finished = Promise.withResolvers<void>();
+  readonly #closed = Promise.withResolvers<void>();
 
-  constructor(socket: Socket, session: SmtpSession, timeouts: ConnectionTimeouts, log: Logger) {
+  /** `tls` gives the certificate for STARTTLS; absent when TLS is off. */
+  constructor(
+    socket: Socket,
+    session: SmtpSession,
+    timers: ConnectionTimers,
+    log: Logger,
+    tls?: () => SecureContext,
+  ) {
     this.#socket = socket;
     this.#session = session;
-    this.#timeouts = timeouts;
+    this.#timers = timers;
     this.#log = log;
-    this.closed = new Promise((resolve) => socket.once("close", () => resolve()));
-    void this.closed.then(this.#finished.resolve);
+    this.#tls = tls;
+  }
+
+  /** Resolves once the socket is closed. */
+  get closed(): Promise<void> {
+    return this.#closed.promise;
   }
 
   /** Resolves once our last word is flushed and we closed our side (or the socket closed). */
@@ -47,19 +76,46 @@ export class Connection {
   }
 
   start(): void {
-    const s = this.#socket;
+    this.#attach(this.#socket);
+    this.#socket.once("close", () => {
+      clearTimeout(this.#deadline);
+      this.#closed.resolve();
+      this.#finished.resolve();
+    });
+    // The greeting goes out in two parts. A client must wait for the last line before it
+    // speaks (RFC 5321 §3.1); one that has already spoken when the last line is due is an
+    // early talker, typical of spam bots. The gap is one event-loop turn by default: no delay
+    // a legitimate client would notice.
+    const greeting = this.#session.greeting().write;
+    const cut = greeting.indexOf("\r\n") + 2;
+    this.#socket.write(greeting.slice(0, cut));
+    setTimeout(() => {
+      if (this.#ended) return;
+      if (this.#queue.length > 0) {
+        this.#log.info("Early talker refused");
+        this.#queue.length = 0;
+        this.#emit(this.#session.earlyTalker());
+        return;
+      }
+      this.#greeted = true;
+      this.#socket.write(greeting.slice(cut));
+    }, this.#timers.greetWait);
+  }
+
+  #attach(s: Socket): void {
     s.setNoDelay(true);
-    s.setTimeout(this.#timeouts.command);
-    s.on("timeout", () => this.#emit(this.#session.timeout()));
+    s.setTimeout(this.#timers.command);
+    s.on("timeout", () => {
+      if (s === this.#socket) this.#emit(this.#session.timeout());
+    });
     s.on("error", (err) => {
       this.#log.debug("Socket error", { error: err.message });
       s.destroy();
     });
     s.on("data", (buf: Uint8Array) => {
       this.#queue.push(buf);
-      if (!this.#busy) void this.#drain();
+      if (!this.#busy && this.#greeted) void this.#drain();
     });
-    this.#emit(this.#session.greeting());
   }
 
   /**
@@ -82,11 +138,15 @@ export class Connection {
     // No more reading until this input is answered: the session sees bytes in order, and a
     // client that floods us is held back by TCP instead of our memory.
     this.#socket.pause();
+    let upgrade = false;
     try {
       while (this.#queue.length > 0 && !this.#ended) {
-        const buf = this.#queue.shift()!;
-        const out = await this.#session.receive(buf);
+        const out = await this.#session.receive(this.#queue.shift()!);
         this.#emit(out);
+        if (out.startTls) {
+          upgrade = true;
+          break;
+        }
       }
     } catch (err) {
       // One failure stays in one connection: tell the client, log the stack, carry on serving.
@@ -94,22 +154,72 @@ export class Connection {
         error: err instanceof Error ? err.message : String(err),
         stack: err instanceof Error ? err.stack : undefined,
       });
-      this.#emit({
-        write: formatReply(reply(421, "4.3.0", "Internal error, closing connection")),
-        close: true,
-      });
+      this.#emit({ write: formatReply(reply(421, "4.3.0", "Internal error, closing connection")), close: true });
     } finally {
       this.#busy = false;
     }
     if (this.#ended) return;
+    if (upgrade) return this.#startTls();
     if (this.#closeRequested && !this.#session.inTransaction) {
       this.#emit(this.#session.shutdown());
       return;
     }
-    this.#socket.setTimeout(
-      this.#session.state === "data" ? this.#timeouts.data : this.#timeouts.command,
-    );
+    this.#armDeadline();
+    this.#socket.setTimeout(this.#session.state === "data" ? this.#timers.data : this.#timers.command);
     this.#socket.resume();
+  }
+
+  /** Starts the per-line deadline when a line is under way; stops it when none is. */
+  #armDeadline(): void {
+    if (!this.#session.midLine) {
+      clearTimeout(this.#deadline);
+      this.#deadline = undefined;
+      return;
+    }
+    this.#deadline ??= setTimeout(() => {
+      this.#log.info("Line deadline exceeded");
+      this.#emit(this.#session.timeout());
+    }, this.#timers.lineDeadline);
+  }
+
+  /**
+   * RFC 3207: after our 220 has been flushed, the handshake. Bytes the client pipelined after
+   * STARTTLS were sent in the clear and are dropped, never executed (RFC 3207 §6).
+   */
+  #startTls(): void {
+    const plain = this.#socket;
+    this.#queue.length = 0;
+    clearTimeout(this.#deadline);
+    this.#deadline = undefined;
+    plain.removeAllListeners("data");
+    plain.removeAllListeners("timeout");
+    plain.pause();
+    // PLATFORM.md: the wrap must happen after the 220 is flushed, or the handshake never starts.
+    plain.write("", () => {
+      if (this.#ended) return;
+      const secure = new TLSSocket(plain, { isServer: true, secureContext: this.#tls!() });
+      this.#socket = secure;
+      // Nothing the client sent in the clear may be read as a command after the handshake.
+      this.#queue.length = 0;
+      secure.setTimeout(this.#timers.command, () => {
+        this.#log.info("TLS handshake timed out");
+        secure.destroy();
+      });
+      secure.once("secure", () => {
+        secure.setTimeout(0);
+        const tls = describeTls(secure);
+        this.#log.debug("TLS started", { tls });
+        this.#session.tlsStarted(tls);
+        this.#attach(secure);
+        secure.resume();
+      });
+      secure.on("error", (err) => {
+        this.#log.info("TLS handshake failed", { error: err.message });
+        secure.destroy();
+        plain.destroy();
+      });
+      secure.once("close", () => plain.destroy());
+    });
   }
 
   #emit(out: Output): void {
@@ -117,6 +227,7 @@ export class Connection {
     if (out.write) this.#socket.write(out.write);
     if (out.close) {
       this.#ended = true;
+      clearTimeout(this.#deadline);
       this.#socket.end(() => this.#finished.resolve());
       // A peer that never closes its side must not keep the socket open.
       this.#socket.setTimeout(LINGER_MS, () => this.#socket.destroy());

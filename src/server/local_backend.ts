@@ -1,20 +1,27 @@
 /**
- * The receiving policy of `mail serve`: which recipients are ours, and how an accepted message
- * becomes durable mail in the store.
+ * The receiving policy of `mail serve`: which recipients are ours, who may submit mail, and how
+ * an accepted message becomes durable mail in the store.
  *
  * @module
  */
-import { canonicalAddress, type Mailbox } from "../smtp/address.ts";
+import { getLogger } from "@logtape/logtape";
+import { canonicalAddress, canonicalFromInput, domainOf, type Mailbox } from "../smtp/address.ts";
 import { SmtpError } from "../smtp/reply.ts";
-import type { Delivery, SessionBackend } from "../smtp/session.ts";
+import type { Delivery, SessionBackend, SessionContext } from "../smtp/session.ts";
 import { summarize } from "../mime/summary.ts";
 import type { NewMessage } from "../store/mod.ts";
+import { verifyPassword } from "../store/password.ts";
+import { AuthGuard } from "./auth_guard.ts";
 import { newQueueId } from "./queue_id.ts";
+
+const log = getLogger(["mail", "auth"]);
 
 /** The part of the store that receiving needs (an in-memory one serves tests). */
 export interface MailSink {
   userExists(address: string): boolean;
   deliver(message: NewMessage): void;
+  /** The stored password hash of a user (for AUTH); absent in sinks without accounts. */
+  passwordHash?(address: string): string | undefined;
 }
 
 /** Which addresses are local. */
@@ -25,29 +32,41 @@ export interface LocalPolicy {
   readonly catchAll: boolean;
 }
 
-/** Session backend that delivers to local mailboxes and refuses everything else. */
+const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Session backend that delivers to local mailboxes and refuses to relay. */
 export class LocalBackend implements SessionBackend {
   readonly #sink: MailSink;
   readonly #policy: LocalPolicy;
   readonly #domains: ReadonlySet<string>;
+  readonly #guard: AuthGuard;
 
-  constructor(sink: MailSink, policy: LocalPolicy) {
+  constructor(sink: MailSink, policy: LocalPolicy, guard = new AuthGuard()) {
     this.#sink = sink;
     this.#policy = policy;
     this.#domains = new Set(policy.domains);
+    this.#guard = guard;
   }
 
   newId(): string {
     return newQueueId();
   }
 
+  /** RFC 6409 §6.1: a submission client may only send as an address it owns. */
+  sender(sender: Mailbox | undefined, ctx: SessionContext): void {
+    if (ctx.role !== "submission") return;
+    if (!sender || canonicalAddress(sender) !== ctx.authUser) {
+      throw new SmtpError(553, "5.7.1", "Sender address not owned by the authenticated user");
+    }
+  }
+
   recipient(rcpt: Mailbox | undefined): string {
     // RFC 5321 §4.1.1.3: the domain-less <Postmaster> is accepted and means our postmaster.
     if (!rcpt) return `postmaster@${this.#policy.domains[0]}`;
     const address = canonicalAddress(rcpt);
-    const domain = address.slice(address.lastIndexOf("@") + 1);
-    // Address literals are never local: mail for user@[1.2.3.4] is a relay attempt.
-    if (!this.#domains.has(domain)) {
+    // Address literals are never local: mail for user@[1.2.3.4] is a relay attempt. The
+    // outbound queue is not built yet, so authenticated users are refused here too.
+    if (!this.#domains.has(domainOf(address))) {
       throw new SmtpError(550, "5.7.1", "Relaying denied");
     }
     const local = address.slice(0, address.lastIndexOf("@"));
@@ -72,4 +91,39 @@ export class LocalBackend implements SessionBackend {
       createMailboxes: true,
     });
   }
+
+  /** Whether connections from ADDRESS are refused for too many failed logins. */
+  isLockedOut(address: string): boolean {
+    return this.#guard.isLocked(address);
+  }
+
+  async authenticate(username: string, password: string, ctx: SessionContext): Promise<string> {
+    const ip = ctx.client.address;
+    if (this.#guard.isLocked(ip)) throw lockedOut();
+    let user: string | undefined;
+    try {
+      user = canonicalFromInput(username);
+    } catch {
+      user = undefined;
+    }
+    // verifyPassword costs one scrypt run even for unknown users: the time taken does not
+    // tell an attacker which accounts exist.
+    const hash = user !== undefined ? this.#sink.passwordHash?.(user) : undefined;
+    const ok = await verifyPassword(password, hash);
+    if (ok && user !== undefined) {
+      this.#guard.succeed(ip);
+      log.info("Authenticated", { client: ip, user });
+      return user;
+    }
+    const { delayMs, locked } = this.#guard.fail(ip);
+    // Never the password; the name tried is useful to an operator reading the log.
+    log.warning("Authentication failed", { client: ip, user: username.slice(0, 100), locked });
+    await wait(delayMs);
+    if (locked) throw lockedOut();
+    throw new SmtpError(535, "5.7.8", "Authentication credentials invalid");
+  }
+}
+
+function lockedOut(): SmtpError {
+  return new SmtpError(421, "4.7.0", "Too many failed authentication attempts, try again later");
 }

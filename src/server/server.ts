@@ -5,16 +5,14 @@
  * @module
  */
 import { createServer, type Server, type Socket } from "node:net";
+import { createServer as createTlsServer, type SecureContext, type TLSSocket } from "node:tls";
 import { getLogger } from "@logtape/logtape";
 import type { HostPort, ServeConfig } from "../config.ts";
 import { formatReply, type Reply, reply } from "../smtp/reply.ts";
 import { type SessionBackend, type SessionEvent, SmtpSession } from "../smtp/session.ts";
-import { Connection } from "./connection.ts";
+import { Connection, describeTls, LINGER_MS } from "./connection.ts";
 
 const log = getLogger(["mail", "server"]);
-
-/** How long a socket we have closed may wait for the peer to close its side. */
-export const LINGER_MS = 5000;
 
 /** The roles a listener plays. */
 export type ListenerRole = "smtp" | "submission" | "smtps";
@@ -26,25 +24,43 @@ export interface BoundListener {
   readonly port: number;
 }
 
+/** What the server needs from its backend beyond the session's view. */
+export interface ServerBackend extends SessionBackend {
+  /** Whether connections from this address are refused (too many failed logins). */
+  isLockedOut?(address: string): boolean;
+}
+
 /** Strips the IPv4-mapped IPv6 prefix so that logs and Received show plain IPv4. */
 function plainAddress(ip: string | undefined): string {
   if (!ip) return "unknown";
   return ip.startsWith("::ffff:") && ip.includes(".") ? ip.slice(7) : ip;
 }
 
+function isLoopback(ip: string): boolean {
+  return ip.startsWith("127.") || ip === "::1";
+}
+
 /** The running server. */
 export class MailServer {
   readonly #config: ServeConfig;
-  readonly #backend: SessionBackend;
+  readonly #backend: ServerBackend;
+  /** The current certificate; replaced on reload (SIGHUP). Undefined: TLS is off. */
+  #tls: SecureContext | undefined;
   readonly #servers: Server[] = [];
   readonly #connections = new Set<Connection>();
   readonly #perIp = new Map<string, number>();
   readonly #refused = new Set<Socket>();
   #stopping = false;
 
-  constructor(config: ServeConfig, backend: SessionBackend) {
+  constructor(config: ServeConfig, backend: ServerBackend, tls?: SecureContext) {
     this.#config = config;
     this.#backend = backend;
+    this.#tls = tls;
+  }
+
+  /** Installs a new certificate for connections from now on (certificate renewal). */
+  setTlsContext(context: SecureContext): void {
+    this.#tls = context;
   }
 
   /** Binds every configured listener; resolves with where each one listens. */
@@ -52,6 +68,7 @@ export class MailServer {
     const wanted: [ListenerRole, HostPort | undefined][] = [
       ["smtp", this.#config.smtp],
       ["submission", this.#config.submission],
+      ["smtps", this.#config.smtps],
     ];
     const bound: BoundListener[] = [];
     for (const [role, addr] of wanted) {
@@ -62,15 +79,28 @@ export class MailServer {
   }
 
   #bind(role: ListenerRole, addr: HostPort): Promise<BoundListener> {
-    const server = createServer({ pauseOnConnect: false }, (socket) => this.#accept(socket, role));
+    let server: Server;
+    if (role === "smtps") {
+      if (!this.#tls) throw new Error("smtps needs TLS");
+      // RFC 8314 §3.3: implicit TLS; the SMTP dialogue starts once the handshake is done.
+      // SNICallback returns the current context, so a reloaded certificate applies at once.
+      const tlsServer = createTlsServer({
+        SNICallback: (_name, cb) => cb(null, this.#tls!),
+        secureContext: this.#tls,
+        minVersion: "TLSv1.2",
+        handshakeTimeout: this.#config.commandTimeout * 1000,
+      }, (socket) => this.#accept(socket, role, describeTls(socket)));
+      tlsServer.on("tlsClientError", (err, socket) => {
+        log.debug("TLS handshake failed", { role, client: plainAddress(socket.remoteAddress), error: err.message });
+      });
+      server = tlsServer;
+    } else {
+      server = createServer((socket) => this.#accept(socket, role, undefined));
+    }
     this.#servers.push(server);
     return new Promise((resolve, reject) => {
       server.once("error", (err: NodeJS.ErrnoException) => {
-        reject(
-          new Error(
-            `Cannot listen on ${addr.host}:${addr.port} (${role}): ${err.code ?? err.message}`,
-          ),
-        );
+        reject(new Error(`Cannot listen on ${addr.host}:${addr.port} (${role}): ${err.code ?? err.message}`));
       });
       server.listen(addr.port, addr.host, () => {
         const a = server.address();
@@ -82,23 +112,22 @@ export class MailServer {
     });
   }
 
-  #accept(socket: Socket, role: ListenerRole): void {
+  #accept(socket: Socket | TLSSocket, role: ListenerRole, tls: string | undefined): void {
     const ip = plainAddress(socket.remoteAddress);
     const port = socket.remotePort ?? 0;
     if (this.#stopping) {
       this.#refuse(socket, reply(421, "4.3.2", `${this.#config.hostname} Service shutting down`));
       return;
     }
+    if (this.#backend.isLockedOut?.(ip)) {
+      log.info("Connection refused: locked out after failed logins", { client: ip, role });
+      this.#refuse(socket, reply(421, "4.7.0", `${this.#config.hostname} Too many failed logins, try later`));
+      return;
+    }
     const count = this.#perIp.get(ip) ?? 0;
-    if (
-      this.#connections.size >= this.#config.maxConnections ||
-      count >= this.#config.maxConnectionsPerIp
-    ) {
+    if (this.#connections.size >= this.#config.maxConnections || count >= this.#config.maxConnectionsPerIp) {
       log.warning("Connection refused: too many connections", { client: ip, role });
-      this.#refuse(
-        socket,
-        reply(421, "4.7.0", `${this.#config.hostname} Too many connections, try later`),
-      );
+      this.#refuse(socket, reply(421, "4.7.0", `${this.#config.hostname} Too many connections, try later`));
       return;
     }
     this.#perIp.set(ip, count + 1);
@@ -106,23 +135,24 @@ export class MailServer {
     let messages = 0;
     const connLog = log.with({ client: ip, port, role });
     const onEvent = (e: SessionEvent) => {
-      if (e.type === "accepted") {
-        messages++;
-        connLog.info("Accepted", {
-          id: e.id,
-          sender: e.sender,
-          recipients: e.recipients,
-          size: e.size,
-        });
-      } else if (e.type === "refused") {
-        const { type: _, ...fields } = e;
-        connLog.info("Refused", fields);
-      } else {
-        connLog.error("Internal error", {
-          command: e.command,
-          error: e.error instanceof Error ? e.error.message : String(e.error),
-          stack: e.error instanceof Error ? e.error.stack : undefined,
-        });
+      switch (e.type) {
+        case "accepted":
+          messages++;
+          connLog.info("Accepted", { id: e.id, sender: e.sender, recipients: e.recipients, size: e.size });
+          break;
+        case "refused": {
+          const { type: _, ...fields } = e;
+          connLog.info("Refused", fields);
+          break;
+        }
+        case "auth":
+          break; // logged by the backend, which knows more
+        case "error":
+          connLog.error("Internal error", {
+            command: e.command,
+            error: e.error instanceof Error ? e.error.message : String(e.error),
+            stack: e.error instanceof Error ? e.error.stack : undefined,
+          });
       }
     };
     const session = new SmtpSession(
@@ -130,15 +160,28 @@ export class MailServer {
         hostname: this.#config.hostname,
         maxMessageSize: this.#config.maxSize,
         maxRecipients: this.#config.maxRecipients,
+        maxErrors: this.#config.maxErrors,
+        role: role === "smtp" ? "mx" : "submission",
+        startTls: this.#tls !== undefined && tls === undefined,
+        // Never for a remote client, whatever the configuration says.
+        allowInsecureAuth: this.#config.allowInsecureAuth && isLoopback(ip),
       },
       this.#backend,
-      { address: ip, port },
+      { address: ip, port, tls },
       onEvent,
     );
-    const conn = new Connection(socket, session, {
-      command: this.#config.commandTimeout * 1000,
-      data: this.#config.dataTimeout * 1000,
-    }, connLog);
+    const conn = new Connection(
+      socket,
+      session,
+      {
+        command: this.#config.commandTimeout * 1000,
+        data: this.#config.dataTimeout * 1000,
+        lineDeadline: this.#config.lineDeadline * 1000,
+        greetWait: this.#config.greetWait,
+      },
+      connLog,
+      this.#tls ? () => this.#tls! : undefined,
+    );
     this.#connections.add(conn);
     void conn.closed.then(() => {
       this.#connections.delete(conn);

@@ -71,6 +71,10 @@ export class DataReader {
   get bareLineEnding(): boolean {
     return this.#bareLineEnding;
   }
+  /** Whether a line has begun and not yet ended (for the per-line deadline). */
+  get midLine(): boolean {
+    return this.#state !== S.LineStart;
+  }
   /** The decoded message, in pieces (copies: safe to keep after the socket reuses its buffer). */
   get chunks(): readonly Uint8Array[] {
     return this.#chunks;

@@ -21,3 +21,6 @@ export * from "./line_reader.ts";
 export * from "./data_reader.ts";
 export * from "./trace.ts";
 export * from "./session.ts";
+export * from "./ehlo.ts";
+export * from "./sasl.ts";
+export * from "./client_commands.ts";

@@ -43,7 +43,8 @@ export function formatReply(r: Reply, withEnhanced = true): string {
     const text = (lines[i] ?? "").replace(/[\r\n]/g, " ");
     const sep = i === last ? " " : "-";
     const body = `${status}${text}`;
-    out += body === "" && sep === " " ? `${r.code}\r\n` : `${r.code}${sep}${body}\r\n`;
+    // RFC 4954 §4 wants the space even when the text is empty ("334 ").
+    out += `${r.code}${sep}${body}\r\n`;
   }
   return out;
 }

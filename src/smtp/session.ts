@@ -40,7 +40,21 @@ export interface SessionConfig {
   readonly maxCommandLine?: number;
   /** Clock, injectable for tests. */
   readonly now?: () => Date;
+  /**
+   * `mx` receives mail for local domains from anyone; `submission` (RFC 6409) serves our own
+   * users: AUTH is required before MAIL.
+   */
+  readonly role?: "mx" | "submission";
+  /** Offer STARTTLS (RFC 3207): the I/O driver has a certificate to upgrade with. */
+  readonly startTls?: boolean;
+  /** Offer AUTH without TLS (only ever set for loopback clients, by explicit configuration). */
+  readonly allowInsecureAuth?: boolean;
+  /** Error replies one session may collect before it is disconnected with 421. */
+  readonly maxErrors?: number;
 }
+
+/** Default for {@link SessionConfig.maxErrors} (Postfix's smtpd_hard_error_limit is 20). */
+export const DEFAULT_MAX_ERRORS = 30;
 
 /** The peer of this session. */
 export interface ClientInfo {
@@ -55,6 +69,11 @@ export interface SessionContext {
   readonly client: ClientInfo;
   /** The HELO/EHLO name. */
   readonly helo: string;
+  readonly role: "mx" | "submission";
+  /** Whether the connection is encrypted (STARTTLS done, or implicit TLS). */
+  readonly tls: boolean;
+  /** The authenticated user (canonical address), if AUTH succeeded. */
+  readonly authUser: string | undefined;
 }
 
 /** A message whose data has arrived, ready to be stored. */
@@ -87,6 +106,11 @@ export interface SessionBackend {
   recipient(recipient: Mailbox | undefined, ctx: SessionContext): string | Promise<string>;
   /** Stores the message durably; resolves only once it is committed. */
   deliver(delivery: Delivery, ctx: SessionContext): void | Promise<void>;
+  /**
+   * Checks a username and password (AUTH, RFC 4954) and returns the canonical user; refuses
+   * with SmtpError 535 5.7.8, or 421 4.7.0 when this client is locked out.
+   */
+  authenticate?(username: string, password: string, ctx: SessionContext): Promise<string>;
 }
 
 /** Something worth a log line, reported to the server through `onEvent`. */
@@ -108,6 +132,7 @@ export type SessionEvent =
     readonly size?: number | undefined;
     readonly reply: string;
   }
+  | { readonly type: "auth"; readonly user: string; readonly ok: boolean; readonly reply: string }
   | { readonly type: "error"; readonly command: string; readonly error: unknown };
 
 /** What the I/O driver must do after feeding bytes in. */
@@ -116,7 +141,18 @@ export interface Output {
   readonly write: string;
   /** Close the connection once `write` is flushed. */
   readonly close: boolean;
+  /**
+   * Start the TLS handshake once `write` is flushed, then call {@link SmtpSession.tlsStarted}.
+   * Input that followed the STARTTLS command has been discarded (RFC 3207 §6): the driver must
+   * drop any it holds too.
+   */
+  readonly startTls?: boolean;
 }
+
+/** An AUTH exchange in progress (RFC 4954 §4): the next line is a SASL response. */
+type SaslStep =
+  | { readonly mech: "PLAIN" }
+  | { readonly mech: "LOGIN"; readonly user?: string | undefined };
 
 interface Transaction {
   readonly id: string;
@@ -125,7 +161,10 @@ interface Transaction {
   readonly recipients: string[];
 }
 
-const COMMANDS = "HELO EHLO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP";
+const COMMANDS = "HELO EHLO STARTTLS AUTH MAIL RCPT DATA RSET NOOP QUIT VRFY HELP";
+// RFC 4954 §4: LOGIN's challenges are the base64 of "Username:" and "Password:".
+const LOGIN_USER = btoa("Username:");
+const LOGIN_PASSWORD = btoa("Password:");
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 const encoder = new TextEncoder();
 // Control characters other than TAB have no place in a command line (and NUL is a classic
@@ -145,6 +184,11 @@ export class SmtpSession {
   #tx: Transaction | undefined;
   #data: DataReader | undefined;
   #closing = false;
+  #startTls = false;
+  #tls: string | undefined;
+  #authUser: string | undefined;
+  #sasl: SaslStep | undefined;
+  #errors = 0;
 
   constructor(
     config: SessionConfig,
@@ -157,6 +201,7 @@ export class SmtpSession {
     this.#client = client;
     this.#onEvent = onEvent;
     this.#lines = new LineReader(config.maxCommandLine ?? DEFAULT_MAX_COMMAND_LINE);
+    this.#tls = client.tls;
   }
 
   get state(): State {
@@ -168,9 +213,43 @@ export class SmtpSession {
     return this.#state === "mail" || this.#state === "rcpt" || this.#state === "data";
   }
 
-  /** The opening 220 (RFC 5321 §4.3.1). */
+  /** Whether a line (command or DATA) has begun and not ended: the per-line deadline runs. */
+  get midLine(): boolean {
+    return this.#state === "data" ? this.#data!.midLine : this.#lines.buffered > 0;
+  }
+
+  /** The authenticated user, if any. */
+  get authUser(): string | undefined {
+    return this.#authUser;
+  }
+
+  /**
+   * The TLS handshake after STARTTLS succeeded. RFC 3207 §4.2: the client must start over with
+   * EHLO, and nothing learnt before TLS (EHLO name, AUTH) carries over.
+   */
+  tlsStarted(description: string): void {
+    this.#tls = description;
+    this.#startTls = false;
+    this.#reset();
+    this.#state = "fresh";
+    this.#esmtp = false;
+    this.#helo = "";
+    this.#authUser = undefined;
+    this.#sasl = undefined;
+  }
+
+  /**
+   * The opening 220 (RFC 5321 §4.3.1), on two lines so that the driver can send the last one a
+   * moment later and catch clients that speak first (see {@link SmtpSession.earlyTalker}).
+   */
   greeting(): Output {
-    return this.#out(reply(220, undefined, `${this.#config.hostname} ESMTP ready`), false);
+    const host = this.#config.hostname;
+    return this.#out(reply(220, undefined, `${host} ESMTP\n${host} ready`), false);
+  }
+
+  /** The client spoke before the greeting was complete (RFC 5321 §3.1): refuse and close. */
+  earlyTalker(): Output {
+    return this.#out(reply(554, "5.5.0", `${this.#config.hostname} Early talker: wait for the greeting`), true);
   }
 
   /** The client was silent too long (RFC 5321 §4.5.3.2). */
@@ -190,7 +269,7 @@ export class SmtpSession {
   async receive(buf: Uint8Array): Promise<Output> {
     let write = "";
     let offset = 0;
-    while (offset < buf.length && !this.#closing) {
+    while (offset < buf.length && !this.#closing && !this.#startTls) {
       if (this.#state === "data") {
         const r = this.#data!.push(buf, offset);
         offset = r.offset;
@@ -201,9 +280,31 @@ export class SmtpSession {
       const next = this.#lines.next(buf, offset);
       if (!next) break;
       offset = next[1];
-      write += this.#format(await this.#command(next[0]));
+      for (const r of this.#count(await this.#line(next[0]))) write += this.#format(r);
+    }
+    if (this.#startTls) {
+      // RFC 3207 §6: whatever the client sent after STARTTLS was sent in the clear and must not
+      // be executed after the handshake (the 2011 STARTTLS command injection bugs).
+      this.#lines.takePending();
+      return { write, close: false, startTls: true };
     }
     return { write, close: this.#closing };
+  }
+
+  /**
+   * Counts error replies; past the limit the client is told so and disconnected. A 421 always
+   * closes the connection (RFC 5321 §3.8).
+   */
+  #count(r: Reply): Reply[] {
+    if (r.code === 421) {
+      this.#closing = true;
+      return [r];
+    }
+    if (r.code >= 400 && ++this.#errors >= (this.#config.maxErrors ?? DEFAULT_MAX_ERRORS)) {
+      this.#closing = true;
+      return [r, reply(421, "4.7.0", `${this.#config.hostname} Too many errors, closing connection`)];
+    }
+    return [r];
   }
 
   #out(r: Reply, close: boolean): Output {
@@ -216,8 +317,29 @@ export class SmtpSession {
     return formatReply(r, this.#esmtp);
   }
 
+  get #role(): "mx" | "submission" {
+    return this.#config.role ?? "mx";
+  }
+
   get #ctx(): SessionContext {
-    return { client: this.#client, helo: this.#helo };
+    return {
+      client: this.#client,
+      helo: this.#helo,
+      role: this.#role,
+      tls: this.#tls !== undefined,
+      authUser: this.#authUser,
+    };
+  }
+
+  /** Whether AUTH may be used now: submission only, and under TLS unless allowed otherwise. */
+  get #authOffered(): boolean {
+    return this.#role === "submission" && this.#backend.authenticate !== undefined &&
+      (this.#tls !== undefined || this.#config.allowInsecureAuth === true);
+  }
+
+  async #line(ev: LineEvent): Promise<Reply> {
+    if (this.#sasl) return await this.#saslResponse(ev);
+    return await this.#command(ev);
   }
 
   async #command(ev: LineEvent): Promise<Reply> {
@@ -236,6 +358,10 @@ export class SmtpSession {
           return this.#hello(args, false);
         case "EHLO":
           return this.#hello(args, true);
+        case "STARTTLS":
+          return this.#startTlsCommand(args);
+        case "AUTH":
+          return await this.#auth(args);
         case "MAIL":
           return await this.#mail(args);
         case "RCPT":
@@ -290,9 +416,105 @@ export class SmtpSession {
         "8BITMIME", // RFC 6152
         "ENHANCEDSTATUSCODES", // RFC 2034
         "SMTPUTF8", // RFC 6531
+        // RFC 3207 §4.2: not offered again once TLS is up.
+        ...(this.#config.startTls && this.#tls === undefined ? ["STARTTLS"] : []),
+        ...(this.#authOffered && !this.#authUser ? ["AUTH PLAIN LOGIN"] : []), // RFC 4954
         "HELP",
       ].join("\n"),
     );
+  }
+
+  #startTlsCommand(args: string): Reply {
+    if (!this.#config.startTls) return reply(502, "5.5.1", "STARTTLS not available");
+    if (this.#tls !== undefined) throw this.#outOfSequence("TLS already active");
+    if (args !== "") throw syntaxError("STARTTLS takes no arguments");
+    if (this.#state === "fresh") throw this.#outOfSequence("Send EHLO first");
+    if (this.inTransaction) throw this.#outOfSequence("Mail transaction in progress");
+    this.#startTls = true;
+    return reply(220, "2.0.0", "Ready to start TLS");
+  }
+
+  async #auth(args: string): Promise<Reply> {
+    if (this.#role !== "submission" || !this.#backend.authenticate) {
+      return reply(502, "5.5.1", "AUTH not available on this port");
+    }
+    if (this.#state === "fresh") throw this.#outOfSequence("Send EHLO first");
+    if (!this.#esmtp) throw this.#outOfSequence("AUTH needs EHLO");
+    if (this.#authUser) throw this.#outOfSequence("Already authenticated");
+    if (this.inTransaction) throw this.#outOfSequence("Mail transaction in progress");
+    // RFC 4954 §4 and RFC 3207: plaintext passwords only over TLS.
+    if (!this.#authOffered) {
+      return reply(538, "5.7.11", "Encryption required for requested authentication mechanism");
+    }
+    const [mechanism = "", initial, extra] = args.split(" ");
+    if (extra !== undefined) throw syntaxError("Syntax: AUTH mechanism [initial-response]");
+    const mech = mechanism.toUpperCase();
+    if (mech !== "PLAIN" && mech !== "LOGIN") {
+      return reply(504, "5.5.4", "Unrecognized authentication mechanism");
+    }
+    if (mech === "PLAIN") {
+      if (initial === undefined) {
+        this.#sasl = { mech };
+        return reply(334, undefined, "");
+      }
+      return await this.#plain(initial);
+    }
+    if (initial === undefined) {
+      this.#sasl = { mech };
+      return reply(334, undefined, LOGIN_USER);
+    }
+    const user = decodeSasl(initial);
+    if (user === undefined) return reply(501, "5.5.2", "Cannot decode response");
+    this.#sasl = { mech, user };
+    return reply(334, undefined, LOGIN_PASSWORD);
+  }
+
+  async #saslResponse(ev: LineEvent): Promise<Reply> {
+    const step = this.#sasl!;
+    this.#sasl = undefined;
+    if (ev.kind === "too-long") return reply(500, "5.5.2", "Line too long");
+    const line = new TextDecoder().decode(ev.line).trim();
+    // RFC 4954 §4: "*" cancels the exchange.
+    if (line === "*") return reply(501, "5.7.0", "Authentication cancelled");
+    if (step.mech === "PLAIN") return await this.#plain(line);
+    const value = decodeSasl(line);
+    if (value === undefined) return reply(501, "5.5.2", "Cannot decode response");
+    if (step.user === undefined) {
+      this.#sasl = { mech: "LOGIN", user: value };
+      return reply(334, undefined, LOGIN_PASSWORD);
+    }
+    return await this.#verify(step.user, value);
+  }
+
+  /** RFC 4616 §2: message = [authzid] NUL authcid NUL passwd. */
+  async #plain(response: string): Promise<Reply> {
+    // RFC 4954 §4: "=" is an empty initial response.
+    const decoded = response === "=" ? "" : decodeSasl(response);
+    if (decoded === undefined) return reply(501, "5.5.2", "Cannot decode response");
+    const parts = decoded.split("\0");
+    if (parts.length !== 3) return reply(501, "5.5.2", "Malformed PLAIN response");
+    const [authzid = "", authcid = "", password = ""] = parts;
+    // We do not let one user act for another: an authorization identity must be the user.
+    if (authzid !== "" && authzid.toLowerCase() !== authcid.toLowerCase()) {
+      return this.#authFailed(authcid, reply(535, "5.7.8", "Authentication credentials invalid"));
+    }
+    return await this.#verify(authcid, password);
+  }
+
+  async #verify(user: string, password: string): Promise<Reply> {
+    try {
+      this.#authUser = await this.#backend.authenticate!(user, password, this.#ctx);
+    } catch (err) {
+      if (err instanceof SmtpError) return this.#authFailed(user, err.toReply());
+      throw err;
+    }
+    this.#onEvent({ type: "auth", user: this.#authUser, ok: true, reply: "235 2.7.0" });
+    return reply(235, "2.7.0", "Authentication successful");
+  }
+
+  #authFailed(user: string, r: Reply): Reply {
+    this.#onEvent({ type: "auth", user, ok: false, reply: `${r.code} ${r.enhanced ?? ""}`.trim() });
+    return r;
   }
 
   #outOfSequence(text: string): SmtpError {
@@ -302,6 +524,14 @@ export class SmtpSession {
   async #mail(args: string): Promise<Reply> {
     if (this.#state === "fresh") throw this.#outOfSequence("Send HELO/EHLO first");
     if (this.#state !== "greeted") throw this.#outOfSequence("Sender already specified");
+    // RFC 6409 §4.3 / RFC 4954 §6: submission needs an authenticated user.
+    if (this.#role === "submission" && !this.#authUser) {
+      throw new SmtpError(
+        530,
+        "5.7.0",
+        this.#authOffered ? "Authentication required" : "Must issue a STARTTLS command first",
+      );
+    }
     const cmd = parseMail(args, this.#esmtp, this.#config.maxMessageSize);
     const sender = cmd.sender ? mailboxToString(cmd.sender) : "";
     try {
@@ -399,13 +629,13 @@ export class SmtpSession {
       by: this.#config.hostname,
       with: withProtocol({
         esmtp: this.#esmtp,
-        tls: this.#client.tls !== undefined,
-        auth: false,
+        tls: this.#tls !== undefined,
+        auth: this.#authUser !== undefined,
         utf8: tx.params.smtputf8,
       }),
       id: tx.id,
       for: tx.recipients.length === 1 ? tx.recipients[0] : undefined,
-      tls: this.#client.tls,
+      tls: this.#tls,
       date: receivedAt,
     });
     const head = encoder.encode(trace);
@@ -439,5 +669,16 @@ export class SmtpSession {
     this.#tx = undefined;
     this.#data = undefined;
     if (this.#state !== "fresh") this.#state = "greeted";
+  }
+}
+
+/** Decodes a base64 SASL value to UTF-8 text, or undefined when it is not valid base64. */
+function decodeSasl(b64: string): string | undefined {
+  if (!/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(b64)) return undefined;
+  try {
+    const bin = atob(b64);
+    return utf8.decode(Uint8Array.from(bin, (c) => c.charCodeAt(0)));
+  } catch {
+    return undefined;
   }
 }

@@ -3,10 +3,22 @@ import { defaults, type ServeConfig } from "../../src/config.ts";
 import { LocalBackend } from "../../src/server/local_backend.ts";
 import { MailServer } from "../../src/server/server.ts";
 import { openStore, type Store } from "../../src/store/mod.ts";
-import { TEST_DOMAIN, TEST_HOSTNAME, TEST_MAX_SIZE, TEST_USERS } from "./session_peer.ts";
+import type { SecureContext } from "node:tls";
+import {
+  TEST_DOMAIN,
+  TEST_HOSTNAME,
+  TEST_MAX_SIZE,
+  TEST_USERS,
+  testGuard,
+  testPasswordHash,
+} from "./session_peer.ts";
 
 export interface LiveServer {
+  /** The MX listener's port. */
   readonly port: number;
+  /** The submission listener's port (0 when not configured). */
+  readonly submissionPort: number;
+  readonly smtpsPort: number;
   readonly store: Store;
   readonly server: MailServer;
   /** Every stored message in order of arrival, as exact bytes. */
@@ -14,23 +26,34 @@ export interface LiveServer {
   close(): Promise<void>;
 }
 
-export async function startLiveServer(overrides: Partial<ServeConfig> = {}): Promise<LiveServer> {
+/**
+ * Starts a server like `mail serve --hostname mx.test --domain example.test` with both
+ * listeners on port 0 and the test users (password TEST_PASSWORD). `tls` enables STARTTLS
+ * (and `smtps` when configured).
+ */
+export async function startLiveServer(
+  overrides: Partial<ServeConfig> = {},
+  tls?: SecureContext,
+): Promise<LiveServer> {
   const dataDir = await Deno.makeTempDir({ prefix: "mail-live-" });
   const config: ServeConfig = {
     ...defaults(dataDir, TEST_HOSTNAME),
     domains: [TEST_DOMAIN],
     smtp: { host: "127.0.0.1", port: 0 },
-    submission: undefined,
+    submission: { host: "127.0.0.1", port: 0 },
     maxSize: TEST_MAX_SIZE,
     ...overrides,
   };
   const store = openStore(dataDir);
-  // A cheap stand-in hash: these users never log in.
-  for (const u of TEST_USERS) store.addUser(u, "x");
-  const server = new MailServer(config, new LocalBackend(store, config));
-  const [bound] = await server.listen();
+  const hash = await testPasswordHash();
+  for (const u of TEST_USERS) store.addUser(u, hash);
+  const server = new MailServer(config, new LocalBackend(store, config, testGuard()), tls);
+  const bound = await server.listen();
+  const port = (role: string) => bound.find((b) => b.role === role)?.port ?? 0;
   return {
-    port: bound!.port,
+    port: port("smtp"),
+    submissionPort: port("submission"),
+    smtpsPort: port("smtps"),
     store,
     server,
     messages() {

@@ -4,6 +4,8 @@ import type { NewMessage } from "../../src/store/mod.ts";
 
 export class MemorySink implements MailSink {
   readonly users: Set<string>;
+  /** Password hashes by user, for AUTH. */
+  readonly passwords = new Map<string, string>();
   readonly delivered: NewMessage[] = [];
   /** When set, deliver() throws it (to test failures of the store). */
   failWith: unknown;
@@ -14,6 +16,10 @@ export class MemorySink implements MailSink {
 
   userExists(address: string): boolean {
     return this.users.has(address);
+  }
+
+  passwordHash(address: string): string | undefined {
+    return this.passwords.get(address);
   }
 
   deliver(message: NewMessage): void {

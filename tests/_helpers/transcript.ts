@@ -9,6 +9,8 @@
  * - `S: text` an expected server line; a trailing `*` makes it a prefix match.
  * - `STORED: n` the number of messages stored so far.
  * - `BODY: "json string"` the last stored message, after our trace headers, must equal it.
+ * - `CONFIG: role=submission insecure-auth` (first) plays the transcript against a submission
+ *   session that offers AUTH without TLS, as a loopback client with `--allow-insecure-auth` gets.
  * - `# ...` and blank lines are comments.
  * Client bytes are sent together up to the next S line, so consecutive client lines exercise
  * pipelining (RFC 2920).
@@ -22,8 +24,15 @@ export type Step =
   | { kind: "stored"; count: number; lineNo: number }
   | { kind: "body"; body: string; lineNo: number };
 
+/** The session a transcript expects. */
+export interface TranscriptConfig {
+  readonly role: "mx" | "submission";
+  readonly insecureAuth: boolean;
+}
+
 export interface Transcript {
   readonly name: string;
+  readonly config: TranscriptConfig;
   readonly steps: readonly Step[];
 }
 
@@ -31,6 +40,7 @@ const enc = new TextEncoder();
 
 export function parseTranscript(name: string, text: string): Transcript {
   const steps: Step[] = [];
+  let config: TranscriptConfig = { role: "mx", insecureAuth: false };
   text.split("\n").forEach((raw, i) => {
     const line = raw.replace(/\r$/, "");
     const lineNo = i + 1;
@@ -60,6 +70,14 @@ export function parseTranscript(name: string, text: string): Transcript {
             : { kind: "expect", line: rest, prefix: false, lineNo },
         );
         break;
+      case "CONFIG": {
+        const words = rest.split(" ");
+        config = {
+          role: words.includes("role=submission") ? "submission" : "mx",
+          insecureAuth: words.includes("insecure-auth"),
+        };
+        break;
+      }
       case "STORED":
         steps.push({ kind: "stored", count: Number(rest), lineNo });
         break;
@@ -70,7 +88,7 @@ export function parseTranscript(name: string, text: string): Transcript {
         throw new Error(`${name}:${lineNo}: unknown line ${JSON.stringify(line)}`);
     }
   });
-  return { name, steps };
+  return { name, config, steps };
 }
 
 /** Loads every `*.txt` in tests/transcripts. */

@@ -3,6 +3,9 @@ import { loadTranscripts, play } from "../_helpers/transcript.ts";
 import { sessionPeer } from "../_helpers/session_peer.ts";
 
 for (const t of await loadTranscripts()) {
-  Deno.test(`transcript ${t.name} (session)`, () => play(t, sessionPeer(false)));
-  Deno.test(`transcript ${t.name} (session, byte by byte)`, () => play(t, sessionPeer(true)));
+  Deno.test(`transcript ${t.name} (session)`, async () => play(t, await sessionPeer(false, t.config)));
+  Deno.test(
+    `transcript ${t.name} (session, byte by byte)`,
+    async () => play(t, await sessionPeer(true, t.config)),
+  );
 }

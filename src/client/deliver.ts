@@ -1,0 +1,201 @@
+/**
+ * Delivery of one message to one destination: try the next hops in order (RFC 5321 §5.1) and
+ * return a result per recipient. `mail send` uses it for its relay server and for each domain
+ * with `--direct`; the outbound queue of `mail serve` is meant to use it unchanged, so results
+ * say for each recipient whether it was sent, refused for good (5xx: bounce) or deferred
+ * (4xx or no connection: retry later).
+ *
+ * @module
+ */
+import net from "node:net";
+import { type Reply, replyToString } from "../smtp/reply.ts";
+import { ClientError, type ClientFailure } from "./errors.ts";
+import { type Envelope, SmtpClient, type Timeouts, type TraceLine } from "./smtp_client.ts";
+
+/** Where to connect: a host name (for TLS and messages) and, when known, its address. */
+export interface NextHop {
+  readonly host: string;
+  /** IP address to connect to; the system resolver resolves `host` when absent. */
+  readonly address?: string | undefined;
+  readonly port: number;
+}
+
+/**
+ * - `auto`: STARTTLS when offered (opportunistic, RFC 3207); the password only ever goes over
+ *   TLS, or in the clear to a loopback address.
+ * - `starttls`: STARTTLS is required. `implicit`: TLS from the first byte (RFC 8314). `none`.
+ */
+export type TlsMode = "auto" | "starttls" | "implicit" | "none";
+
+export interface Credentials {
+  readonly user: string;
+  readonly password: string;
+}
+
+export interface DeliverOptions {
+  /** Our name for EHLO. */
+  readonly helo: string;
+  readonly tls: TlsMode;
+  readonly ca?: readonly string[] | undefined;
+  readonly insecure?: boolean | undefined;
+  readonly credentials?: Credentials | undefined;
+  readonly timeouts?: Partial<Timeouts> | undefined;
+  readonly trace?: ((line: TraceLine) => void) | undefined;
+}
+
+/** sent: a server took responsibility (250 after the data); refused: 5xx; deferred: retry. */
+export type RecipientStatus = "sent" | "refused" | "deferred";
+
+/** The outcome for one recipient. */
+export interface RecipientResult {
+  readonly recipient: string;
+  readonly status: RecipientStatus;
+  /** One line for people: the reply, or the command that failed and why. */
+  readonly text: string;
+  /** The server reply that decided it, when a server replied. */
+  readonly reply?: Reply | undefined;
+  /** The failure kind, for failures. */
+  readonly failure?: ClientFailure | undefined;
+  /** `host:port` of the hop that decided it (the last one tried, for failures of every hop). */
+  readonly hop?: string | undefined;
+}
+
+const hopName = (hop: NextHop) => `${hop.host}:${hop.port}`;
+
+/** Loopback: the only place a password may go unencrypted (never leaves the machine). */
+export function isLoopback(hop: NextHop): boolean {
+  const addr = hop.address ?? hop.host;
+  if (addr === "localhost") return true;
+  if (net.isIPv4(addr)) return addr.startsWith("127.");
+  return addr === "::1" || addr === "[::1]";
+}
+
+/** Opens a session on HOP: connect, EHLO, TLS per the mode, AUTH when credentials are set. */
+export async function openSession(hop: NextHop, options: DeliverOptions): Promise<SmtpClient> {
+  const client = await SmtpClient.connect({
+    host: hop.host,
+    address: hop.address,
+    port: hop.port,
+    helo: options.helo,
+    implicitTls: options.tls === "implicit",
+    ca: options.ca,
+    insecure: options.insecure,
+    timeouts: options.timeouts,
+    trace: options.trace,
+  });
+  try {
+    let caps = await client.ehlo();
+    if (options.tls === "starttls" && !caps.startTls) {
+      throw new ClientError("STARTTLS", "unsupported", `${hop.host} does not offer STARTTLS`);
+    }
+    if ((options.tls === "starttls" || options.tls === "auto") && caps.startTls) {
+      await client.startTls();
+      caps = client.capabilities;
+    }
+    if (options.credentials) {
+      if (!client.tls && !isLoopback(hop)) {
+        throw new ClientError(
+          "AUTH",
+          "policy",
+          `refusing to send a password unencrypted to ${hop.host}` +
+            (caps.startTls ? "" : " (it does not offer STARTTLS)"),
+        );
+      }
+      await client.authenticate(options.credentials.user, options.credentials.password);
+    }
+    return client;
+  } catch (err) {
+    await client.quit();
+    throw err;
+  }
+}
+
+function failed(recipient: string, err: ClientError, hop: NextHop): RecipientResult {
+  return {
+    recipient,
+    status: err.temporary ? "deferred" : "refused",
+    text: err.message,
+    reply: err.reply,
+    failure: err.failure,
+    hop: hopName(hop),
+  };
+}
+
+/** Runs one transaction on an open session and maps it to per-recipient results. */
+export async function transact(
+  client: SmtpClient,
+  hop: NextHop,
+  envelope: Envelope,
+  message: Uint8Array,
+): Promise<RecipientResult[]> {
+  let result;
+  try {
+    result = await client.send(envelope, message);
+  } catch (err) {
+    if (!(err instanceof ClientError)) throw err;
+    return envelope.recipients.map((r) => failed(r, err, hop));
+  }
+  const { mail, data } = result;
+  if (mail.code >= 300) {
+    const err = new ClientError(result.mailCommand, "reply", mail);
+    return envelope.recipients.map((r) => failed(r, err, hop));
+  }
+  return result.recipients.map((r): RecipientResult => {
+    if (!r.accepted) return failed(r.recipient, new ClientError(r.command, "reply", r.reply), hop);
+    if (!data) {
+      return failed(r.recipient, new ClientError("DATA", "protocol", "no reply"), hop);
+    }
+    if (data.code >= 300) return failed(r.recipient, new ClientError("DATA", "reply", data), hop);
+    return {
+      recipient: r.recipient,
+      status: "sent",
+      text: replyToString(data),
+      reply: data,
+      hop: hopName(hop),
+    };
+  });
+}
+
+/**
+ * Delivers MESSAGE to every recipient of ENVELOPE through the first of HOPS that takes a
+ * transaction (RFC 5321 §5.1: try the next host when one cannot be reached or will not
+ * talk). Once a transaction has begun (MAIL was sent), its results stand: retrying another
+ * host for the same recipients could deliver the message twice.
+ */
+export async function deliver(
+  envelope: Envelope,
+  message: Uint8Array,
+  hops: readonly NextHop[],
+  options: DeliverOptions,
+): Promise<RecipientResult[]> {
+  let last: { err: ClientError; hop: NextHop } | undefined;
+  for (const hop of hops) {
+    let client: SmtpClient;
+    try {
+      client = await openSession(hop, options);
+    } catch (err) {
+      if (!(err instanceof ClientError)) throw err;
+      options.trace?.({ direction: "*", text: `${hopName(hop)} failed: ${err.message}` });
+      last = { err, hop };
+      // The same refusal would come from every host: credentials, policy, TLS settings.
+      if (err.failure === "auth" || err.failure === "policy") break;
+      continue;
+    }
+    try {
+      return await transact(client, hop, envelope, message);
+    } finally {
+      await client.quit();
+    }
+  }
+  if (!last) {
+    const err = new ClientError("Connect", "connect", "no host to deliver to");
+    return envelope.recipients.map((r) => ({
+      recipient: r,
+      status: "deferred",
+      text: err.message,
+      failure: err.failure,
+    }));
+  }
+  const { err, hop } = last;
+  return envelope.recipients.map((r) => failed(r, err, hop));
+}

@@ -1,0 +1,239 @@
+/**
+ * The client's socket: connect (plain or implicit TLS), write, read reply lines with a timeout,
+ * and upgrade to TLS in place for STARTTLS. It knows nothing of SMTP beyond line framing,
+ * which it takes from the protocol module's {@link LineReader}.
+ *
+ * node:net / node:tls rather than Deno.connect / Deno.startTls: only node:tls can accept a
+ * self-signed certificate for one connection (`--insecure`) without a process-wide flag.
+ *
+ * @module
+ */
+import net from "node:net";
+import tls from "node:tls";
+import { LineReader } from "../smtp/line_reader.ts";
+
+/** Longest reply line read, in octets. RFC 5321 §4.5.3.1.5 says 512; be generous to peers. */
+export const MAX_REPLY_LINE = 8192;
+
+/** How the socket failed. */
+export type WireFailure = "connect" | "tls" | "timeout" | "closed" | "protocol";
+
+/** A socket-level failure; the SMTP client adds which command it was in. */
+export class WireError extends Error {
+  readonly failure: WireFailure;
+  constructor(failure: WireFailure, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "WireError";
+    this.failure = failure;
+  }
+}
+
+/** TLS settings for one connection. */
+export interface TlsSettings {
+  /** Name the certificate must match (and SNI, unless it is an IP address). */
+  readonly servername: string;
+  /** Extra trusted CA certificates (PEM), on top of the built-in roots. */
+  readonly ca?: readonly string[] | undefined;
+  /** Accept any certificate (`--insecure`). */
+  readonly insecure?: boolean | undefined;
+}
+
+/** What the TLS handshake gave, for the transcript and the results. */
+export interface TlsInfo {
+  readonly protocol: string;
+  readonly cipher: string;
+  /** Whether the certificate was verified (false only with `insecure`). */
+  readonly verified: boolean;
+}
+
+function tlsOptions(settings: TlsSettings): tls.ConnectionOptions {
+  const ip = net.isIP(settings.servername) !== 0;
+  return {
+    // SNI must not carry an IP address (RFC 6066 §3); the identity check still uses `host`.
+    ...(ip ? {} : { servername: settings.servername }),
+    host: settings.servername,
+    ...(settings.ca && settings.ca.length > 0
+      ? { ca: [...tls.rootCertificates, ...settings.ca] }
+      : {}),
+    rejectUnauthorized: !settings.insecure,
+    minVersion: "TLSv1.2",
+  };
+}
+
+function describe(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const code = (err as { code?: unknown }).code;
+  if (code === "ECONNREFUSED") return "connection refused";
+  if (code === "ECONNRESET") return "connection reset by peer";
+  if (code === "EHOSTUNREACH" || code === "ENETUNREACH") return "host unreachable";
+  if (code === "ENOTFOUND") return "host not found";
+  return err.message;
+}
+
+/** One connection to a server. */
+export class Wire {
+  #socket: net.Socket;
+  readonly #reader = new LineReader(MAX_REPLY_LINE);
+  readonly #lines: string[] = [];
+  #failure: WireError | undefined;
+  #wake: (() => void) | undefined;
+  readonly #decoder = new TextDecoder();
+
+  private constructor(socket: net.Socket) {
+    this.#socket = socket;
+    this.#listen(socket);
+  }
+
+  /**
+   * Connects to ADDRESS (an IP or a host name for the system resolver) on PORT; with TLS set,
+   * the TLS handshake happens at once (implicit TLS, RFC 8314 §3).
+   */
+  static async connect(
+    address: string,
+    port: number,
+    timeoutMs: number,
+    tlsSettings?: TlsSettings,
+  ): Promise<{ wire: Wire; tls: TlsInfo | undefined }> {
+    const socket = tlsSettings
+      ? tls.connect({ ...tlsOptions(tlsSettings), host: address, port })
+      : net.connect({ host: address, port });
+    const ready = tlsSettings ? "secureConnect" : "connect";
+    try {
+      await withTimeout(
+        new Promise<void>((resolve, reject) => {
+          socket.once(ready, () => resolve());
+          socket.once("error", reject);
+        }),
+        timeoutMs,
+        () => socket.destroy(),
+      );
+    } catch (err) {
+      socket.destroy();
+      if (err instanceof WireError) throw err;
+      const handshake = tlsSettings && isTlsError(err);
+      throw new WireError(handshake ? "tls" : "connect", describe(err), { cause: err });
+    }
+    const wire = new Wire(socket);
+    return { wire, tls: tlsSettings ? tlsInfo(socket as tls.TLSSocket) : undefined };
+  }
+
+  #listen(socket: net.Socket): void {
+    socket.on("data", (chunk: Uint8Array) => this.#onData(chunk));
+    socket.on("error", (err) => this.#fail(new WireError("closed", describe(err), { cause: err })));
+    socket.on("close", () => this.#fail(new WireError("closed", "connection closed by server")));
+  }
+
+  #onData(chunk: Uint8Array): void {
+    let off = 0;
+    for (;;) {
+      const next = this.#reader.next(chunk, off);
+      if (!next) break;
+      const [event, end] = next;
+      off = end;
+      if (event.kind === "too-long") {
+        this.#fail(new WireError("protocol", `Reply line longer than ${MAX_REPLY_LINE} octets`));
+        this.#socket.destroy();
+        return;
+      }
+      let line = event.line;
+      if (line[line.length - 1] === 0x0d) line = line.subarray(0, line.length - 1);
+      this.#lines.push(this.#decoder.decode(line));
+    }
+    this.#wake?.();
+  }
+
+  #fail(err: WireError): void {
+    this.#failure ??= err;
+    this.#wake?.();
+  }
+
+  /** The next line from the server, without its line ending. */
+  async readLine(timeoutMs: number): Promise<string> {
+    for (;;) {
+      const line = this.#lines.shift();
+      if (line !== undefined) return line;
+      if (this.#failure) throw this.#failure;
+      await withTimeout(new Promise<void>((resolve) => (this.#wake = resolve)), timeoutMs);
+      this.#wake = undefined;
+    }
+  }
+
+  /** Writes DATA; resolves once the socket took it. */
+  async write(data: string | Uint8Array): Promise<void> {
+    if (this.#failure) throw this.#failure;
+    const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+    await new Promise<void>((resolve, reject) => {
+      this.#socket.write(bytes, (err) => {
+        if (err) reject(new WireError("closed", describe(err), { cause: err }));
+        else resolve();
+      });
+    });
+  }
+
+  /**
+   * Upgrades the connection to TLS (RFC 3207 §4), after the server's 220 to STARTTLS. Anything
+   * the server sent after that 220 and before the handshake is thrown away, never read as a
+   * reply: that is the STARTTLS response-injection attack (CVE-2011-0411 and kin).
+   */
+  async startTls(settings: TlsSettings, timeoutMs: number): Promise<TlsInfo> {
+    const plain = this.#socket;
+    plain.removeAllListeners("data");
+    plain.removeAllListeners("close");
+    plain.removeAllListeners("error");
+    this.#lines.length = 0;
+    const secure = tls.connect({ ...tlsOptions(settings), socket: plain });
+    try {
+      await withTimeout(
+        new Promise<void>((resolve, reject) => {
+          secure.once("secureConnect", () => resolve());
+          secure.once("error", reject);
+          plain.once("close", () => reject(new Error("connection closed during TLS handshake")));
+        }),
+        timeoutMs,
+      );
+    } catch (err) {
+      secure.destroy();
+      if (err instanceof WireError) throw err;
+      throw new WireError("tls", describe(err), { cause: err });
+    }
+    this.#socket = secure;
+    this.#listen(secure);
+    return tlsInfo(secure);
+  }
+
+  /** Closes the connection (idempotent). */
+  close(): void {
+    this.#socket.destroy();
+  }
+}
+
+function isTlsError(err: unknown): boolean {
+  const code = String((err as { code?: unknown })?.code ?? "");
+  const message = err instanceof Error ? err.message : "";
+  return /CERT|TLS|SSL|SELF_SIGNED|ALTNAME/i.test(code) ||
+    /certificate|handshake|tls|ssl/i.test(message);
+}
+
+function tlsInfo(socket: tls.TLSSocket): TlsInfo {
+  return {
+    protocol: socket.getProtocol() ?? "TLS",
+    cipher: socket.getCipher()?.name ?? "unknown",
+    verified: socket.authorized,
+  };
+}
+
+/** Races P against a timer; on timeout runs ONTIMEOUT and rejects with a WireError. */
+async function withTimeout<T>(p: Promise<T>, ms: number, onTimeout?: () => void): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      onTimeout?.();
+      reject(new WireError("timeout", `no answer within ${Math.round(ms / 1000)} s`));
+    }, ms);
+  });
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
