@@ -10,6 +10,8 @@ import { CliError, EXIT } from "./src/exit_codes.ts";
 import { serveCommand } from "./src/cli/serve.ts";
 import { inboxCommand } from "./src/cli/inbox.ts";
 import { userCommand } from "./src/cli/user.ts";
+import { sendCommand } from "./src/cli/send.ts";
+import { sendmailCommand } from "./src/cli/sendmail.ts";
 
 export const VERSION: string = denoJson.version;
 
@@ -20,7 +22,9 @@ function program() {
     .exitOverride()
     .addCommand(serveCommand())
     .addCommand(inboxCommand())
-    .addCommand(userCommand());
+    .addCommand(userCommand())
+    .addCommand(sendCommand())
+    .addCommand(sendmailCommand());
 }
 
 /** Runs the CLI with ARGS and returns the exit status. */

@@ -67,7 +67,15 @@ export interface ServeConfig {
   readonly logLevel: "debug" | "info" | "warning" | "error";
 }
 
-type Kind = "string" | "strings" | "bool" | "int" | "seconds" | "hostport" | "optional-hostport" | "routes";
+type Kind =
+  | "string"
+  | "strings"
+  | "bool"
+  | "int"
+  | "seconds"
+  | "hostport"
+  | "optional-hostport"
+  | "routes";
 
 interface Setting {
   readonly key: string;

@@ -9,7 +9,12 @@ import { CliError, EXIT } from "../exit_codes.ts";
 import { getLogger, setupLogging } from "../log.ts";
 import { AuthGuard, DEFAULT_AUTH_GUARD } from "../server/auth_guard.ts";
 import { LocalBackend } from "../server/local_backend.ts";
-import { type CertificateInfo, loadOrCreateCertificate, secureContext, TlsConfigError } from "../server/tls_cert.ts";
+import {
+  type CertificateInfo,
+  loadOrCreateCertificate,
+  secureContext,
+  TlsConfigError,
+} from "../server/tls_cert.ts";
 import { MailServer } from "../server/server.ts";
 import { openStore, type Store, StoreError } from "../store/mod.ts";
 import { dataDir, newCommand } from "./_common.ts";
@@ -53,14 +58,23 @@ export function serveCommand() {
       "--shutdown-grace <seconds>",
       "time transactions may take to finish on shutdown (default: 30)",
     )
-    .option("--line-deadline <seconds>", "time to complete a command or DATA line once begun (default: 60)")
-    .option("--greet-wait <ms>", "gap before the greeting's last line; earlier talkers get 554 (default: 0)")
+    .option(
+      "--line-deadline <seconds>",
+      "time to complete a command or DATA line once begun (default: 60)",
+    )
+    .option(
+      "--greet-wait <ms>",
+      "gap before the greeting's last line; earlier talkers get 554 (default: 0)",
+    )
     .option("--max-errors <n>", "error replies before a session is cut off (default: 30)")
     .option("--no-tls", "no STARTTLS and no generated certificate")
     .option("--allow-insecure-auth", "offer AUTH without TLS to loopback clients")
     .option("--auth-max-failures <n>", "failed logins per address before a lockout (default: 10)")
     .option("--auth-lockout <seconds>", "how long a lockout lasts (default: 900)")
-    .option("--auth-delay <seconds>", "delay before the first failed-login reply, doubling (default: 0.5)")
+    .option(
+      "--auth-delay <seconds>",
+      "delay before the first failed-login reply, doubling (default: 0.5)",
+    )
     .addOption(
       new Option("--log-format <format>", "log format").choices(["pretty", "json"] as const),
     )
@@ -149,9 +163,15 @@ async function loadTls(config: ServeConfig): Promise<CertificateInfo | undefined
     throw err;
   }
   const expires = info.notAfter.toISOString();
-  const fields = { source: info.source, subject: info.subject, names: info.altNames, expires, file: info.certFile };
-  if (info.notAfter.getTime() < Date.now()) log.warning("TLS certificate has expired", fields);
-  else log.info("TLS certificate", fields);
+  const fields = {
+    source: info.source,
+    subject: info.subject,
+    names: info.altNames,
+    expires,
+    file: info.certFile,
+  };
+  log.info("TLS certificate", fields);
+  for (const warning of info.warnings) log.warning(warning, { file: info.certFile });
   return info;
 }
 
@@ -166,7 +186,11 @@ export async function serve(config: ServeConfig): Promise<void> {
     lockoutMs: config.authLockout * 1000,
     baseDelayMs: config.authDelay * 1000,
   });
-  const backend = new LocalBackend(store, { domains: config.domains, catchAll: config.catchAll }, guard);
+  const backend = new LocalBackend(
+    store,
+    { domains: config.domains, catchAll: config.catchAll },
+    guard,
+  );
   const server = new MailServer(config, backend, tls ? secureContext(tls) : undefined);
   try {
     const bound = await server.listen();
@@ -198,9 +222,23 @@ export async function serve(config: ServeConfig): Promise<void> {
       done.resolve();
     }
   };
-  const handlers: [Deno.Signal, () => void][] = (["SIGINT", "SIGTERM"] as const).map((
-    s,
-  ) => [s, () => onSignal(s)]);
+  // SIGHUP re-reads the certificate: renewals without a restart. A bad new certificate is
+  // logged and the old one kept.
+  const onHangup = () => {
+    if (!tls) return;
+    loadTls(config).then(
+      (info) => info && server.setTlsContext(secureContext(info)),
+      (err) =>
+        log.error("Certificate reload failed, keeping the old one", {
+          error: (err as Error).message,
+        }),
+    );
+  };
+  const handlers: [Deno.Signal, () => void][] = [
+    ["SIGINT", () => onSignal("SIGINT")],
+    ["SIGTERM", () => onSignal("SIGTERM")],
+  ];
+  if (Deno.build.os !== "windows") handlers.push(["SIGHUP", onHangup]);
   for (const [sig, h] of handlers) Deno.addSignalListener(sig, h);
   try {
     await done.promise;

@@ -20,7 +20,9 @@ export interface NamedAddress {
  * input when any of them is not a valid mailbox. Groups (`team: a@x, b@y;`) are flattened.
  */
 export function parseAddressList(input: string): NamedAddress[] {
-  if (/[\r\n]/.test(input)) throw new AddressError(`Line break in address ${JSON.stringify(input)}`);
+  if (/[\r\n]/.test(input)) {
+    throw new AddressError(`Line break in address ${JSON.stringify(input)}`);
+  }
   const parsed = addressparser(input, { flatten: true });
   const out: NamedAddress[] = [];
   for (const { name, address } of parsed) {

@@ -67,7 +67,8 @@ export function isLoopback(hop: NextHop): boolean {
   const addr = hop.address ?? hop.host;
   if (addr === "localhost") return true;
   if (net.isIPv4(addr)) return addr.startsWith("127.");
-  return addr === "::1" || addr === "[::1]";
+  // ::1, and IPv4 loopback mapped into IPv6 (RFC 4291 §2.5.5.2).
+  return addr === "::1" || addr === "[::1]" || /^::ffff:127\./i.test(addr);
 }
 
 /** Opens a session on HOP: connect, EHLO, TLS per the mode, AUTH when credentials are set. */

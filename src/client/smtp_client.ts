@@ -12,8 +12,8 @@ import { type Capabilities, NO_CAPABILITIES, parseEhlo } from "../smtp/ehlo.ts";
 import {
   helloCommand,
   isUtf8Address,
-  type MailParamsOut,
   mailFromCommand,
+  type MailParamsOut,
   MAX_TEXT_LINE,
   messageNeeds,
   rcptToCommand,
@@ -306,7 +306,7 @@ export class SmtpClient {
       for (const l of rcptLines) rcptReplies.push(await readReply(this.#wire, t, trace, l));
     } else {
       mail = await this.#command(mailLine, t);
-      if (ok(mail)) for (const l of rcptLines) rcptReplies.push(await this.#command(l, t));
+      if (ok(mail)) { for (const l of rcptLines) rcptReplies.push(await this.#command(l, t)); }
     }
     if (!ok(mail)) return { mailCommand: mailLine, mail, recipients: [], data: undefined };
     const recipients = envelope.recipients.map((recipient, i): RcptReply => {

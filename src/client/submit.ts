@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type DeliverOptions, deliver, type NextHop, type RecipientResult } from "./deliver.ts";
+import { deliver, type DeliverOptions, type NextHop, type RecipientResult } from "./deliver.ts";
 import { DnsError, mxHops, type Resolver } from "./mx.ts";
 import { domainPart } from "./addresses.ts";
 import type { Envelope } from "./smtp_client.ts";

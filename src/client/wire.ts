@@ -52,9 +52,9 @@ function tlsOptions(settings: TlsSettings): tls.ConnectionOptions {
     // SNI must not carry an IP address (RFC 6066 §3); the identity check still uses `host`.
     ...(ip ? {} : { servername: settings.servername }),
     host: settings.servername,
-    ...(settings.ca && settings.ca.length > 0
-      ? { ca: [...tls.rootCertificates, ...settings.ca] }
-      : {}),
+    // Under Deno, `ca` is trusted in addition to the built-in roots (Deno's caCerts), so the
+    // roots need not be listed (and reading tls.rootCertificates needs --allow-sys=ca).
+    ...(settings.ca && settings.ca.length > 0 ? { ca: [...settings.ca] } : {}),
     rejectUnauthorized: !settings.insecure,
     minVersion: "TLSv1.2",
   };
@@ -110,8 +110,10 @@ export class Wire {
     } catch (err) {
       socket.destroy();
       if (err instanceof WireError) throw err;
-      const handshake = tlsSettings && isTlsError(err);
-      throw new WireError(handshake ? "tls" : "connect", describe(err), { cause: err });
+      if (tlsSettings && isTlsError(err)) {
+        throw new WireError("tls", `TLS handshake failed: ${describe(err)}`, { cause: err });
+      }
+      throw new WireError("connect", describe(err), { cause: err });
     }
     const wire = new Wire(socket);
     return { wire, tls: tlsSettings ? tlsInfo(socket as tls.TLSSocket) : undefined };
@@ -194,7 +196,7 @@ export class Wire {
     } catch (err) {
       secure.destroy();
       if (err instanceof WireError) throw err;
-      throw new WireError("tls", describe(err), { cause: err });
+      throw new WireError("tls", `TLS handshake failed: ${describe(err)}`, { cause: err });
     }
     this.#socket = secure;
     this.#listen(secure);

@@ -60,7 +60,10 @@ export class AuthGuard {
     r.failures.push(now);
     if (r.failures.length >= this.#o.maxFailures) r.lockedUntil = now + this.#o.lockoutMs;
     this.#records.set(address, r);
-    const delayMs = Math.min(this.#o.maxDelayMs, this.#o.baseDelayMs * 2 ** (r.failures.length - 1));
+    const delayMs = Math.min(
+      this.#o.maxDelayMs,
+      this.#o.baseDelayMs * 2 ** (r.failures.length - 1),
+    );
     return { delayMs, locked: r.lockedUntil > now };
   }
 
@@ -73,7 +76,9 @@ export class AuthGuard {
   #prune(now: number): void {
     if (this.#records.size < 10_000) return;
     for (const [a, r] of this.#records) {
-      if (r.lockedUntil <= now && (r.failures.at(-1) ?? 0) <= now - this.#o.windowMs) this.#records.delete(a);
+      if (r.lockedUntil <= now && (r.failures.at(-1) ?? 0) <= now - this.#o.windowMs) {
+        this.#records.delete(a);
+      }
     }
   }
 }

@@ -154,7 +154,10 @@ export class Connection {
         error: err instanceof Error ? err.message : String(err),
         stack: err instanceof Error ? err.stack : undefined,
       });
-      this.#emit({ write: formatReply(reply(421, "4.3.0", "Internal error, closing connection")), close: true });
+      this.#emit({
+        write: formatReply(reply(421, "4.3.0", "Internal error, closing connection")),
+        close: true,
+      });
     } finally {
       this.#busy = false;
     }
@@ -165,7 +168,9 @@ export class Connection {
       return;
     }
     this.#armDeadline();
-    this.#socket.setTimeout(this.#session.state === "data" ? this.#timers.data : this.#timers.command);
+    this.#socket.setTimeout(
+      this.#session.state === "data" ? this.#timers.data : this.#timers.command,
+    );
     this.#socket.resume();
   }
 

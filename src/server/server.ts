@@ -5,7 +5,7 @@
  * @module
  */
 import { createServer, type Server, type Socket } from "node:net";
-import { createServer as createTlsServer, type SecureContext, type TLSSocket } from "node:tls";
+import { type SecureContext, TLSSocket } from "node:tls";
 import { getLogger } from "@logtape/logtape";
 import type { HostPort, ServeConfig } from "../config.ts";
 import { formatReply, type Reply, reply } from "../smtp/reply.ts";
@@ -79,28 +79,18 @@ export class MailServer {
   }
 
   #bind(role: ListenerRole, addr: HostPort): Promise<BoundListener> {
-    let server: Server;
-    if (role === "smtps") {
-      if (!this.#tls) throw new Error("smtps needs TLS");
-      // RFC 8314 §3.3: implicit TLS; the SMTP dialogue starts once the handshake is done.
-      // SNICallback returns the current context, so a reloaded certificate applies at once.
-      const tlsServer = createTlsServer({
-        SNICallback: (_name, cb) => cb(null, this.#tls!),
-        secureContext: this.#tls,
-        minVersion: "TLSv1.2",
-        handshakeTimeout: this.#config.commandTimeout * 1000,
-      }, (socket) => this.#accept(socket, role, describeTls(socket)));
-      tlsServer.on("tlsClientError", (err, socket) => {
-        log.debug("TLS handshake failed", { role, client: plainAddress(socket.remoteAddress), error: err.message });
-      });
-      server = tlsServer;
-    } else {
-      server = createServer((socket) => this.#accept(socket, role, undefined));
-    }
+    const server = createServer((socket) => {
+      if (role === "smtps") this.#acceptTls(socket);
+      else this.#accept(socket, role, undefined, socket);
+    });
     this.#servers.push(server);
     return new Promise((resolve, reject) => {
       server.once("error", (err: NodeJS.ErrnoException) => {
-        reject(new Error(`Cannot listen on ${addr.host}:${addr.port} (${role}): ${err.code ?? err.message}`));
+        reject(
+          new Error(
+            `Cannot listen on ${addr.host}:${addr.port} (${role}): ${err.code ?? err.message}`,
+          ),
+        );
       });
       server.listen(addr.port, addr.host, () => {
         const a = server.address();
@@ -112,22 +102,57 @@ export class MailServer {
     });
   }
 
-  #accept(socket: Socket | TLSSocket, role: ListenerRole, tls: string | undefined): void {
-    const ip = plainAddress(socket.remoteAddress);
-    const port = socket.remotePort ?? 0;
+  /**
+   * RFC 8314 §3.3: implicit TLS, the SMTP dialogue starts once the handshake is done. The
+   * plain socket is wrapped by hand: on Deno 2.9, `tls.createServer({ secureContext })` serves
+   * no certificate, while a wrapped socket does (and picks up a reloaded certificate).
+   */
+  #acceptTls(plain: Socket): void {
+    const secure = new TLSSocket(plain, { isServer: true, secureContext: this.#tls! });
+    const fail = (why: string) => {
+      log.debug("TLS handshake failed", {
+        role: "smtps",
+        client: plainAddress(plain.remoteAddress),
+        error: why,
+      });
+      secure.destroy();
+      plain.destroy();
+    };
+    plain.setTimeout(this.#config.commandTimeout * 1000, () => fail("timeout"));
+    secure.once("secure", () => {
+      plain.setTimeout(0);
+      secure.removeAllListeners("error");
+      this.#accept(secure, "smtps", describeTls(secure), plain);
+    });
+    secure.on("error", (err) => fail(err.message));
+  }
+
+  /** `peer` is the TCP socket (under TLS, the one the TLS socket wraps): it knows the address. */
+  #accept(socket: Socket, role: ListenerRole, tls: string | undefined, peer: Socket): void {
+    const ip = plainAddress(peer.remoteAddress);
+    const port = peer.remotePort ?? 0;
     if (this.#stopping) {
       this.#refuse(socket, reply(421, "4.3.2", `${this.#config.hostname} Service shutting down`));
       return;
     }
     if (this.#backend.isLockedOut?.(ip)) {
       log.info("Connection refused: locked out after failed logins", { client: ip, role });
-      this.#refuse(socket, reply(421, "4.7.0", `${this.#config.hostname} Too many failed logins, try later`));
+      this.#refuse(
+        socket,
+        reply(421, "4.7.0", `${this.#config.hostname} Too many failed logins, try later`),
+      );
       return;
     }
     const count = this.#perIp.get(ip) ?? 0;
-    if (this.#connections.size >= this.#config.maxConnections || count >= this.#config.maxConnectionsPerIp) {
+    if (
+      this.#connections.size >= this.#config.maxConnections ||
+      count >= this.#config.maxConnectionsPerIp
+    ) {
       log.warning("Connection refused: too many connections", { client: ip, role });
-      this.#refuse(socket, reply(421, "4.7.0", `${this.#config.hostname} Too many connections, try later`));
+      this.#refuse(
+        socket,
+        reply(421, "4.7.0", `${this.#config.hostname} Too many connections, try later`),
+      );
       return;
     }
     this.#perIp.set(ip, count + 1);
@@ -138,7 +163,12 @@ export class MailServer {
       switch (e.type) {
         case "accepted":
           messages++;
-          connLog.info("Accepted", { id: e.id, sender: e.sender, recipients: e.recipients, size: e.size });
+          connLog.info("Accepted", {
+            id: e.id,
+            sender: e.sender,
+            recipients: e.recipients,
+            size: e.size,
+          });
           break;
         case "refused": {
           const { type: _, ...fields } = e;

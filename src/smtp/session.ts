@@ -249,7 +249,10 @@ export class SmtpSession {
 
   /** The client spoke before the greeting was complete (RFC 5321 §3.1): refuse and close. */
   earlyTalker(): Output {
-    return this.#out(reply(554, "5.5.0", `${this.#config.hostname} Early talker: wait for the greeting`), true);
+    return this.#out(
+      reply(554, "5.5.0", `${this.#config.hostname} Early talker: wait for the greeting`),
+      true,
+    );
   }
 
   /** The client was silent too long (RFC 5321 §4.5.3.2). */
@@ -302,7 +305,10 @@ export class SmtpSession {
     }
     if (r.code >= 400 && ++this.#errors >= (this.#config.maxErrors ?? DEFAULT_MAX_ERRORS)) {
       this.#closing = true;
-      return [r, reply(421, "4.7.0", `${this.#config.hostname} Too many errors, closing connection`)];
+      return [
+        r,
+        reply(421, "4.7.0", `${this.#config.hostname} Too many errors, closing connection`),
+      ];
     }
     return [r];
   }
@@ -674,7 +680,9 @@ export class SmtpSession {
 
 /** Decodes a base64 SASL value to UTF-8 text, or undefined when it is not valid base64. */
 function decodeSasl(b64: string): string | undefined {
-  if (!/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(b64)) return undefined;
+  if (!/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(b64)) {
+    return undefined;
+  }
   try {
     const bin = atob(b64);
     return utf8.decode(Uint8Array.from(bin, (c) => c.charCodeAt(0)));

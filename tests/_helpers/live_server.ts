@@ -47,7 +47,11 @@ export async function startLiveServer(
   const store = openStore(dataDir);
   const hash = await testPasswordHash();
   for (const u of TEST_USERS) store.addUser(u, hash);
-  const server = new MailServer(config, new LocalBackend(store, config, testGuard()), tls);
+  const server = new MailServer(
+    config,
+    new LocalBackend(store, config, testGuard(config.authMaxFailures)),
+    tls,
+  );
   const bound = await server.listen();
   const port = (role: string) => bound.find((b) => b.role === role)?.port ?? 0;
   return {

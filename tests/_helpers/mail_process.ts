@@ -84,6 +84,13 @@ export interface ServeProcess {
   stop(signal?: Deno.Signal): Promise<number>;
   /** SIGKILL and wait. */
   kill(): Promise<void>;
+  /** Sends a signal without waiting (SIGHUP: reload). */
+  signal(signal: Deno.Signal): void;
+  /**
+   * Resolves once the log, from offset FROM on, contains TEXT; throws if the server exits
+   * first (so that a test fails instead of hanging).
+   */
+  waitForLog(text: string, from?: number): Promise<void>;
 }
 
 /** Default flags: the configuration the transcript files assume. */
@@ -119,6 +126,8 @@ export async function startServe(
   }
   const port = (role: string) =>
     Number(new RegExp(`\\b${role}=[^\\s]*:(\\d+)`).exec(line)?.[1] ?? 0);
+  let exited = false;
+  void child.status.then(() => (exited = true));
   // Keep draining stderr so the child never blocks on a full pipe.
   const drained = (async () => {
     try {
@@ -139,6 +148,19 @@ export async function startServe(
       const status = await child.status;
       await drained;
       return status.code;
+    },
+    signal(signal: Deno.Signal) {
+      child.kill(signal);
+    },
+    async waitForLog(needle: string, from = 0) {
+      while (!text.slice(from).includes(needle)) {
+        if (exited) {
+          throw new Error(
+            `mail serve exited while waiting for ${JSON.stringify(needle)}:\n${text}`,
+          );
+        }
+        await new Promise((r) => setTimeout(r, 10));
+      }
     },
     async kill() {
       child.kill("SIGKILL");

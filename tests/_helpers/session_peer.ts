@@ -27,7 +27,8 @@ export function testPasswordHash(): Promise<string> {
 }
 
 /** Failed logins answered at once, so that tests do not wait. */
-export const testGuard = () => new AuthGuard({ ...DEFAULT_AUTH_GUARD, baseDelayMs: 0, maxDelayMs: 0 });
+export const testGuard = (maxFailures = DEFAULT_AUTH_GUARD.maxFailures) =>
+  new AuthGuard({ ...DEFAULT_AUTH_GUARD, maxFailures, baseDelayMs: 0, maxDelayMs: 0 });
 
 /** A session over a MemorySink, with the test users and domain. */
 export function newTestSession(
@@ -55,7 +56,10 @@ export async function sessionPeer(
     const hash = await testPasswordHash();
     for (const u of TEST_USERS) users.passwords.set(u, hash);
   }
-  const { session, sink } = newTestSession(users, { role: t.role, allowInsecureAuth: t.insecureAuth });
+  const { session, sink } = newTestSession(users, {
+    role: t.role,
+    allowInsecureAuth: t.insecureAuth,
+  });
   const lines: string[] = [];
   let closed = false;
   const take = (text: string, close: boolean) => {

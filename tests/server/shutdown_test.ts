@@ -4,13 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { openStore } from "../../src/store/mod.ts";
-import { type ServeProcess, startServe } from "../_helpers/mail_process.ts";
+import { startServe } from "../_helpers/mail_process.ts";
 import { LineSocket } from "../_helpers/smtp_socket.ts";
-
-/** Waits until the server has logged TEXT (it reacts to signals asynchronously). */
-async function logged(server: ServeProcess, text: string): Promise<void> {
-  while (!server.log().includes(text)) await new Promise((r) => setTimeout(r, 10));
-}
 
 async function openTransaction(port: number): Promise<LineSocket> {
   const s = await LineSocket.connect(port);
@@ -42,7 +37,7 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
       await idle.command("EHLO idle.test");
 
       const exited = server.stop(signal);
-      await logged(server, "Shutting down");
+      await server.waitForLog("Shutting down");
       assert.equal(await idle.readLine(), "421 4.3.2 mx.test Service shutting down");
       assert.equal(await idle.readLine(), undefined);
 
@@ -69,7 +64,7 @@ Deno.test("a second signal exits at once, and the store stays consistent", async
   try {
     const busy = await openTransaction(server.smtpPort);
     const exited = server.stop("SIGTERM");
-    await logged(server, "Shutting down");
+    await server.waitForLog("Shutting down");
     await server.stop("SIGTERM");
     assert.equal(await exited, 0);
     assert.match(server.log(), /Second signal/);

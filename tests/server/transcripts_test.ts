@@ -12,7 +12,9 @@ const stripTrace = (b: Uint8Array) =>
 for (const t of await loadTranscripts()) {
   Deno.test(`transcript ${t.name} (live server)`, async () => {
     const live = await startLiveServer({ allowInsecureAuth: t.config.insecureAuth });
-    const sock = await LineSocket.connect(t.config.role === "submission" ? live.submissionPort : live.port);
+    const sock = await LineSocket.connect(
+      t.config.role === "submission" ? live.submissionPort : live.port,
+    );
     try {
       await play(t, {
         send: (b) => sock.send(b),

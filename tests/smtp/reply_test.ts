@@ -40,12 +40,12 @@ Deno.test("formatReply: multi-line puts '-' on all lines but the last", () => {
   assert.equal(formatReply(e, false), "214-Commands: HELO\r\n214 See RFC 5321\r\n");
 });
 
-Deno.test("formatReply: empty text", () => {
-  assert.equal(formatReply(reply(250, undefined, "")), "250\r\n");
+Deno.test('formatReply: empty text keeps the space after the code (RFC 4954 §4 "334 ")', () => {
+  assert.equal(formatReply(reply(334, undefined, "")), "334 \r\n");
   assert.equal(formatReply(reply(250, "2.0.0", "")), "250 2.0.0 \r\n");
-  assert.equal(formatReply(reply(250, undefined, "a\n")), "250-a\r\n250\r\n");
+  assert.equal(formatReply(reply(250, undefined, "a\n")), "250-a\r\n250 \r\n");
   // Regression: a reply without lines used to format to nothing at all.
-  assert.equal(formatReply({ code: 250, enhanced: undefined, lines: [] }), "250\r\n");
+  assert.equal(formatReply({ code: 250, enhanced: undefined, lines: [] }), "250 \r\n");
 });
 
 Deno.test("formatReply: CR or LF in a line cannot forge another reply line", () => {

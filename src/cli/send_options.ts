@@ -1,0 +1,208 @@
+/**
+ * What `mail send` and `mail sendmail` share: the transport flags (server, TLS, credentials),
+ * turning them into a delivery plan, verbose tracing, and reporting results with sysexits.
+ *
+ * @module
+ */
+import { password as passwordPrompt } from "@inquirer/prompts";
+import net from "node:net";
+import { CliError, EXIT, type ExitCode } from "../exit_codes.ts";
+import type { Credentials, DeliverOptions, RecipientResult, TlsMode } from "../client/deliver.ts";
+import { dnsResolver } from "../client/mx.ts";
+import type { Plan } from "../client/submit.ts";
+import type { TraceLine } from "../client/smtp_client.ts";
+import { printJson } from "./_common.ts";
+
+/** The default relay: `mail serve`'s submission listener (README, `mail serve`). */
+export const DEFAULT_SERVER = "127.0.0.1:2587";
+export const TLS_MODES = ["auto", "starttls", "implicit", "none"] as const;
+
+export interface TransportFlags {
+  readonly server?: string | undefined;
+  readonly tls?: TlsMode | undefined;
+  readonly ca?: string | undefined;
+  readonly insecure?: boolean | undefined;
+  readonly user?: string | undefined;
+  readonly passwordFile?: string | undefined;
+  readonly verbose?: boolean | undefined;
+  readonly direct?: boolean | undefined;
+  readonly dns?: string | undefined;
+  readonly mxPort?: string | undefined;
+  readonly route?: readonly string[] | undefined;
+}
+
+const usage = (message: string) => new CliError(message, EXIT.USAGE);
+
+/** Parses `HOST[:PORT]` (`[v6]:PORT` for IPv6); DEFAULT_PORT when no port is given. */
+export function parseHostPort(
+  text: string,
+  defaultPort: number | undefined,
+  flag: string,
+): { host: string; port: number } {
+  const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(text) ?? /^([^:\s]+)(?::(\d+))?$/.exec(text);
+  const host = m?.[1];
+  const portText = m?.[2];
+  const port = portText !== undefined ? Number(portText) : defaultPort;
+  if (!host || port === undefined || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw usage(`Invalid ${flag} ${JSON.stringify(text)}: expected HOST:PORT`);
+  }
+  return { host, port };
+}
+
+/** Our EHLO name: the machine's host name when it is a plausible domain, else localhost. */
+export function heloName(): string {
+  try {
+    const name = Deno.hostname();
+    if (/^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(name)) return name;
+  } catch { /* no permission or no name */ }
+  return "localhost";
+}
+
+async function readTextFile(path: string, what: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) {
+      throw new CliError(`${what} ${path} not found`, EXIT.NOINPUT);
+    }
+    throw new CliError(`Cannot read ${what} ${path}: ${(err as Error).message}`, EXIT.NOINPUT);
+  }
+}
+
+/** The password: `--password-file`, else `$MAIL_PASSWORD`, else a prompt on a terminal. */
+async function password(flags: TransportFlags): Promise<string> {
+  let pw: string | undefined;
+  if (flags.passwordFile !== undefined) {
+    const text = await readTextFile(flags.passwordFile, "Password file");
+    pw = text.split(/\r?\n/)[0] ?? "";
+  } else if (Deno.env.get("MAIL_PASSWORD") !== undefined) {
+    pw = Deno.env.get("MAIL_PASSWORD");
+  } else if (Deno.stdin.isTerminal()) {
+    try {
+      pw = await passwordPrompt({ message: `Password for ${flags.user}:` });
+    } catch (err) {
+      if (err instanceof Error && err.name === "ExitPromptError") {
+        throw new CliError("Cancelled: no password given", EXIT.USAGE);
+      }
+      throw err;
+    }
+  } else {
+    throw usage("--user needs a password: --password-file FILE or MAIL_PASSWORD");
+  }
+  if (!pw) throw new CliError("Empty password", EXIT.DATAERR);
+  return pw;
+}
+
+/** Prints one trace line on stderr, as swaks does: `> ` client, `< ` server, `* ` notes. */
+export function stderrTrace(line: TraceLine): void {
+  console.error(`${line.direction} ${line.text}`);
+}
+
+/** Turns the flags into a plan and delivery options; reads files and the password. */
+export async function transport(flags: TransportFlags): Promise<[Plan, DeliverOptions]> {
+  const tls = flags.tls ?? "auto";
+  const ca = flags.ca !== undefined ? [await readTextFile(flags.ca, "CA file")] : undefined;
+  if (flags.insecure) {
+    console.error("mail: warning: --insecure: TLS certificates are not verified");
+  }
+  let credentials: Credentials | undefined;
+  if (flags.user !== undefined) {
+    if (flags.direct) throw usage("--user cannot be used with --direct (MX hosts take no AUTH)");
+    credentials = { user: flags.user, password: await password(flags) };
+  } else if (flags.passwordFile !== undefined) {
+    throw usage("--password-file needs --user");
+  }
+  const options: DeliverOptions = {
+    helo: heloName(),
+    tls,
+    ca,
+    insecure: flags.insecure,
+    credentials,
+    trace: flags.verbose ? stderrTrace : undefined,
+  };
+  if (!flags.direct) {
+    for (const [flag, given] of [["--dns", flags.dns], ["--mx-port", flags.mxPort]] as const) {
+      if (given !== undefined) throw usage(`${flag} needs --direct`);
+    }
+    if (flags.route?.length) throw usage("--route needs --direct");
+    const defaultPort = tls === "implicit" ? 465 : 587;
+    const { host, port } = parseHostPort(flags.server ?? DEFAULT_SERVER, defaultPort, "--server");
+    return [{ kind: "relay", hop: { host, port } }, options];
+  }
+  if (flags.server !== undefined) throw usage("--server and --direct exclude each other");
+  const mxPort = flags.mxPort === undefined ? 25 : Number(flags.mxPort);
+  if (!Number.isInteger(mxPort) || mxPort < 1 || mxPort > 65535) {
+    throw usage(`Invalid --mx-port ${JSON.stringify(flags.mxPort)}`);
+  }
+  let nameServer: { ipAddr: string; port: number } | undefined;
+  if (flags.dns !== undefined) {
+    const { host, port } = parseHostPort(flags.dns, 53, "--dns");
+    if (!net.isIP(host)) throw usage(`--dns needs an IP address, not ${JSON.stringify(host)}`);
+    nameServer = { ipAddr: host, port };
+  }
+  const routes = new Map<string, { host: string; port: number }>();
+  for (const r of flags.route ?? []) {
+    const eq = r.indexOf("=");
+    if (eq <= 0) throw usage(`Invalid --route ${JSON.stringify(r)}: expected DOMAIN=HOST:PORT`);
+    routes.set(r.slice(0, eq).toLowerCase(), parseHostPort(r.slice(eq + 1), 25, "--route"));
+  }
+  return [{ kind: "direct", resolver: dnsResolver(nameServer), mxPort, routes }, options];
+}
+
+/**
+ * The exit status for RESULTS (sysexits): 0 all sent; 77 credentials refused or needed; 69 any
+ * recipient refused for good; 75 some deferred (try again later).
+ */
+export function exitCodeFor(results: readonly RecipientResult[]): ExitCode {
+  // Credentials refused (RFC 4954 §6), or none given where the server requires them (530).
+  if (results.some((r) => r.failure === "auth" || r.reply?.code === 530)) return EXIT.NOPERM;
+  if (results.some((r) => r.status === "refused")) return EXIT.UNAVAILABLE;
+  if (results.some((r) => r.status === "deferred")) return EXIT.TEMPFAIL;
+  return EXIT.OK;
+}
+
+/** One result as JSON (stable, snake_case field names). */
+function resultJson(r: RecipientResult) {
+  return {
+    recipient: r.recipient,
+    status: r.status,
+    code: r.reply?.code ?? null,
+    enhanced: r.reply?.enhanced ?? null,
+    text: r.text,
+    host: r.hop ?? null,
+  };
+}
+
+/**
+ * Prints RESULTS (one line per recipient, or JSON with EXTRA fields) and throws the CliError
+ * that gives the exit status when anything failed. When every recipient failed the same way,
+ * the one reason is the error line instead of a line per recipient.
+ */
+export function report(
+  results: readonly RecipientResult[],
+  opts: { json: boolean; quiet: boolean; extra?: Record<string, unknown> },
+): void {
+  const code = exitCodeFor(results);
+  const failed = results.filter((r) => r.status !== "sent");
+  const sameReason = failed.length === results.length && results.length > 0 &&
+    failed.every((r) => r.text === failed[0]!.text);
+  if (opts.json) {
+    printJson({ ...opts.extra, recipients: results.map(resultJson) });
+  } else if (!opts.quiet && !sameReason) {
+    for (const r of results) console.log(`${r.recipient}: ${r.status}: ${r.text}`);
+  }
+  if (code === EXIT.OK) return;
+  if (sameReason) {
+    const hint = failed[0]!.failure === "tls" && /certificate/i.test(failed[0]!.text)
+      ? " (trust its CA with --ca FILE, or accept any certificate with --insecure)"
+      : "";
+    throw new CliError(`${failed[0]!.text}${hint}`, code);
+  }
+  const refused = failed.filter((r) => r.status === "refused").length;
+  const deferred = failed.length - refused;
+  const parts = [
+    ...(refused ? [`${refused} refused`] : []),
+    ...(deferred ? [`${deferred} deferred (try again later)`] : []),
+  ];
+  throw new CliError(`Of ${results.length} recipients, ${parts.join(" and ")}`, code);
+}
