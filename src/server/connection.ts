@@ -6,6 +6,7 @@
  * @module
  */
 import type { Socket } from "node:net";
+import { setImmediate } from "node:timers";
 import { type SecureContext, TLSSocket } from "node:tls";
 import type { Logger } from "@logtape/logtape";
 import type { Output, SmtpSession } from "../smtp/session.ts";
@@ -89,7 +90,7 @@ export class Connection {
     const greeting = this.#session.greeting().write;
     const cut = greeting.indexOf("\r\n") + 2;
     this.#socket.write(greeting.slice(0, cut));
-    setTimeout(() => {
+    this.#afterGreetWait(() => {
       if (this.#ended) return;
       if (this.#queue.length > 0) {
         this.#log.info("Early talker refused");
@@ -99,7 +100,17 @@ export class Connection {
       }
       this.#greeted = true;
       this.#socket.write(greeting.slice(cut));
-    }, this.#timers.greetWait);
+    });
+  }
+
+  /**
+   * Runs FN after the greeting gap: with no configured wait, after pending I/O has been polled
+   * (setImmediate), which costs microseconds; a zero setTimeout costs milliseconds under Deno,
+   * which is what this gap must never cost a legitimate client.
+   */
+  #afterGreetWait(fn: () => void): void {
+    if (this.#timers.greetWait > 0) setTimeout(fn, this.#timers.greetWait);
+    else setImmediate(fn);
   }
 
   #attach(s: Socket): void {

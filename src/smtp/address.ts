@@ -29,15 +29,28 @@ export const MAX_DOMAIN = 255;
 export const MAX_PATH = 256;
 
 // RFC 5322 §3.2.3 atext; RFC 6531 §3.3 adds any UTF-8 non-ASCII character.
-const ATEXT = /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~\u0080-\u{10FFFF}]+$/u;
+// RFC 6531 §3.3 UTF8-non-ascii, less the C1 controls and the line and paragraph separators,
+// which no address needs and which could make a log line or header look like two.
+const ATEXT = /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~\u00a0-\u2027\u202a-\u{10FFFF}]+$/u;
 const ATEXT_ASCII = /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+$/;
 // RFC 5321 sub-domain = Let-dig [Ldh-str]; RFC 6531 allows U-labels.
 const LABEL_ASCII = /^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$/;
 const LABEL_UTF8 = /^[\p{L}\p{N}\p{M}](?:[\p{L}\p{N}\p{M}-]*[\p{L}\p{N}\p{M}])?$/u;
 const NON_ASCII = /[^\x00-\x7f]/;
 
+/** Length in octets when sent as UTF-8, without encoding (this runs for every MAIL and RCPT). */
 function utf8Length(s: string): number {
-  return new TextEncoder().encode(s).length;
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff) {
+      n += 4; // a surrogate pair is one 4-octet character
+      i++;
+    } else n += 3;
+  }
+  return n;
 }
 
 /** Parses a domain name (not an address literal). Returns it unchanged or throws. */
@@ -81,7 +94,8 @@ function isIPv6(s: string): boolean {
   }
   const [a, b] = [parts(halves[0] ?? ""), parts(halves[1] ?? "")];
   const all = [...a, ...b];
-  return all.length < groupsNeeded && all.every((x) => hex.test(x));
+  // RFC 5321 §4.1.3 IPv6-comp: "::" stands for at least two groups of zeros.
+  return all.length <= groupsNeeded - 2 && all.every((x) => hex.test(x));
 }
 
 /** Parses `[...]` address literals (RFC 5321 §4.1.3). */

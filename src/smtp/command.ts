@@ -120,7 +120,8 @@ export function parseMail(args: string, esmtp: boolean, maxSize: number): MailCo
         break;
       }
       case "BODY": {
-        const v = value?.toUpperCase();
+        if (value === undefined) throw syntaxError("BODY needs a value");
+        const v = value.toUpperCase();
         if (v !== "7BIT" && v !== "8BITMIME") {
           // BINARYMIME needs CHUNKING (RFC 3030), which we do not offer.
           throw new SmtpError(555, "5.5.4", `Unsupported BODY value ${value ?? ""}`);

@@ -107,6 +107,16 @@ export class ReplyParser {
 
   /** Feeds one line; returns the complete reply when this was its last line. */
   push(line: string): ParsedReply | undefined {
+    try {
+      return this.#push(line);
+    } catch (err) {
+      // A malformed reply ends the exchange; a parser reused afterwards starts clean.
+      this.#lines = [];
+      throw err;
+    }
+  }
+
+  #push(line: string): ParsedReply | undefined {
     // RFC 5321 §4.2: Reply-code, then "-" or SP and text, or the bare code on a last line;
     // "250abc" is not a reply line.
     const m = /^([2-5]\d\d)(?:([ -])(.*))?$/s.exec(line);

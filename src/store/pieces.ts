@@ -15,26 +15,34 @@ export const PIECE_SIZE = 256 * 1024;
 
 /** Yields the bytes of `chunks`, in order, as pieces of 1..`max` octets (no empty pieces). */
 export function* pieces(
-  chunks: Iterable<Uint8Array>,
+  chunks: readonly Uint8Array[],
   max: number = PIECE_SIZE,
 ): Generator<Uint8Array> {
+  // Buffers are sized to what is left, not to `max`: zeroing 256 KiB for a 4 KiB message was
+  // the most expensive step of storing it.
+  let remaining = 0;
+  for (const c of chunks) remaining += c.length;
   let buf: Uint8Array | undefined;
   let used = 0;
   for (const chunk of chunks) {
     let off = 0;
     while (off < chunk.length) {
-      if (used === 0 && chunk.length - off >= max) {
-        // A whole piece straight from the caller's buffer.
-        yield chunk.subarray(off, off + max);
-        off += max;
+      const avail = chunk.length - off;
+      if (used === 0 && (avail >= max || avail === remaining)) {
+        // A whole piece straight from the caller's buffer, without a copy.
+        const n = Math.min(max, avail);
+        yield chunk.subarray(off, off + n);
+        off += n;
+        remaining -= n;
         continue;
       }
-      buf ??= new Uint8Array(max);
-      const n = Math.min(max - used, chunk.length - off);
+      buf ??= new Uint8Array(Math.min(max, remaining));
+      const n = Math.min(buf.length - used, avail);
       buf.set(chunk.subarray(off, off + n), used);
       used += n;
       off += n;
-      if (used === max) {
+      remaining -= n;
+      if (used === buf.length) {
         // Hand the full buffer over and start a fresh one: the consumer may keep the piece.
         yield buf;
         buf = undefined;
@@ -42,5 +50,4 @@ export function* pieces(
       }
     }
   }
-  if (buf !== undefined && used > 0) yield buf.subarray(0, used);
 }

@@ -66,6 +66,29 @@ export const MIGRATIONS: readonly string[] = [
   -- https://www.sqlite.org/partialindex.html).
   CREATE INDEX entries_unseen ON entries (mailbox_id) WHERE seen = 0;
   `,
+  // 2: the outbound queue: one row per remote recipient of a stored message, until that
+  // recipient has a final result (delivered, bounced, expired or deleted).
+  `
+  CREATE TABLE queue (
+    id INTEGER PRIMARY KEY,
+    message_id INTEGER NOT NULL REFERENCES messages,
+    recipient TEXT NOT NULL,
+    -- The recipient's domain, lower-case: the destination the runner groups and limits by.
+    domain TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    -- Milliseconds since the epoch; a row is due when this is not in the future.
+    next_attempt INTEGER NOT NULL,
+    last_reply TEXT,
+    created_at INTEGER NOT NULL,
+    -- 1 once the sender was told that delivery is delayed (RFC 3464 Action: delayed).
+    warned INTEGER NOT NULL DEFAULT 0
+  );
+
+  -- The runner's poll: the due rows, oldest first, without a scan.
+  CREATE INDEX queue_due ON queue (next_attempt, id);
+  -- "Is this message still referenced?" also asks the queue.
+  CREATE INDEX queue_message ON queue (message_id);
+  `,
 ];
 
 /** The schema version this program writes. */

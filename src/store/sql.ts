@@ -13,6 +13,13 @@ const ENTRY_COLUMNS = `
   m.hdr_subject AS hdr_subject, m.hdr_date AS hdr_date, m.size AS size, e.seen AS seen,
   e.received_at AS received_at`;
 
+/** Columns of a queue row (see `QueueRowData` in sqlite_store.ts). */
+const QUEUE_COLUMNS = `
+  q.id AS id, q.message_id AS message_id, m.queue_id AS queue_id, m.sender AS sender,
+  q.recipient AS recipient, q.domain AS domain, q.attempts AS attempts,
+  q.next_attempt AS next_attempt, q.last_reply AS last_reply, q.created_at AS created_at,
+  q.warned AS warned, m.received_at AS received_at`;
+
 const MAILBOX_ID = `(SELECT id FROM mailboxes WHERE address = :address)`;
 
 export const SQL = {
@@ -56,12 +63,33 @@ export const SQL = {
   deleteEntry: `DELETE FROM entries WHERE id = :id AND mailbox_id = ${MAILBOX_ID}
     RETURNING message_id`,
   /**
-   * Whether anything still needs message ?1. The one place that knows who refers to messages:
-   * when the outbound queue lands, add `OR EXISTS (SELECT 1 FROM queue WHERE message_id = ?1)`.
+   * Whether anything still needs message ?1: a mailbox entry or an outbound queue row. The one
+   * place that knows who refers to messages.
    */
-  messageReferenced: `SELECT EXISTS (SELECT 1 FROM entries WHERE message_id = ?1) AS referenced`,
+  messageReferenced: `SELECT (EXISTS (SELECT 1 FROM entries WHERE message_id = ?1)
+    OR EXISTS (SELECT 1 FROM queue WHERE message_id = ?1)) AS referenced`,
   deleteChunks: `DELETE FROM message_chunks WHERE message_id = ?`,
   deleteMessage: `DELETE FROM messages WHERE id = ?`,
+
+  // --- Outbound queue ---
+  insertQueue: `INSERT INTO queue (message_id, recipient, domain, next_attempt, created_at)
+    VALUES (?, ?, ?, ?, ?)`,
+  /** The due rows, oldest first: a range scan of queue_due. */
+  queueDue: `SELECT ${QUEUE_COLUMNS} FROM queue q JOIN messages m ON m.id = q.message_id
+    WHERE q.next_attempt <= :now ORDER BY q.next_attempt, q.id LIMIT :limit`,
+  queueAll: `SELECT ${QUEUE_COLUMNS} FROM queue q JOIN messages m ON m.id = q.message_id
+    ORDER BY q.next_attempt, q.id`,
+  queueRow: `SELECT ${QUEUE_COLUMNS} FROM queue q JOIN messages m ON m.id = q.message_id
+    WHERE q.id = ?`,
+  /** When the runner next has work (the first entry of queue_due). */
+  queueNextDue: `SELECT min(next_attempt) AS next FROM queue`,
+  queueDefer: `UPDATE queue SET attempts = attempts + 1, next_attempt = :next,
+    last_reply = :reply WHERE id = :id`,
+  queueWarned: `UPDATE queue SET warned = 1 WHERE id = ?`,
+  queueRetry: `UPDATE queue SET next_attempt = min(next_attempt, :now) WHERE id = :id`,
+  queueRetryAll: `UPDATE queue SET next_attempt = :now WHERE next_attempt > :now`,
+  queueDelete: `DELETE FROM queue WHERE id = ? RETURNING message_id`,
+  messageSize: `SELECT size FROM messages WHERE id = ?`,
 
   // --- Users ---
   insertUser: `INSERT INTO users (address, password_hash, created_at) VALUES (?, ?, ?)`,

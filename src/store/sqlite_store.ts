@@ -11,7 +11,7 @@
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { mkdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import type { MailboxEntry, NewMessage, UserInfo } from "./mod.ts";
+import type { MailboxEntry, NewMessage, QueueEntry, QueueSettlement, UserInfo } from "./mod.ts";
 import { StoreError, toStoreError } from "./errors.ts";
 import { migrate, NewerSchemaError } from "./schema.ts";
 import { pieces } from "./pieces.ts";
@@ -120,6 +120,24 @@ export interface Store {
    */
   deliver(message: NewMessage): void;
 
+  // --- Outbound queue (one row per remote recipient; see QueueEntry) ---
+  /** Rows due at NOW (milliseconds), oldest first, at most LIMIT. Uses the queue_due index. */
+  queueDue(now: number, limit: number): QueueEntry[];
+  /** Every row, the next due first. */
+  queueList(): QueueEntry[];
+  /** One row, or undefined. */
+  queueEntry(id: number): QueueEntry | undefined;
+  /** The earliest next attempt of any row, or undefined when the queue is empty. */
+  queueNextDue(): number | undefined;
+  /** The exact stored bytes of a message by its store id, or undefined once it is gone. */
+  messageBytes(messageRowId: number): Uint8Array | undefined;
+  /** Commits the outcome of a delivery attempt in one short transaction (see QueueSettlement). */
+  settle(settlement: QueueSettlement): void;
+  /** Makes row ID, or every row when ID is undefined, due at NOW; the number of rows changed. */
+  queueRetry(now: number, id?: number): number;
+  /** Removes row ID without a bounce (an operator's decision); false when there is none. */
+  queueDelete(id: number): boolean;
+
   // --- Recipients ---
   /** Whether ADDRESS is a user (created with `mail user add`). */
   userExists(address: string): boolean;
@@ -167,6 +185,44 @@ interface EntryRow {
   received_at: number;
 }
 
+/** A row of SQL.queueDue / queueAll / queueRow. */
+interface QueueRowData {
+  id: number;
+  message_id: number;
+  queue_id: string;
+  sender: string;
+  recipient: string;
+  domain: string;
+  attempts: number;
+  next_attempt: number;
+  last_reply: string | null;
+  created_at: number;
+  warned: number;
+  received_at: number;
+}
+
+function toQueueEntry(row: QueueRowData): QueueEntry {
+  return {
+    id: row.id,
+    messageRowId: row.message_id,
+    messageId: row.queue_id,
+    sender: row.sender,
+    recipient: row.recipient,
+    domain: row.domain,
+    attempts: row.attempts,
+    nextAttempt: row.next_attempt,
+    lastReply: row.last_reply ?? undefined,
+    createdAt: row.created_at,
+    warned: row.warned !== 0,
+    receivedAt: row.received_at,
+  };
+}
+
+/** The domain of a normalised address, lower-case (address literals included). */
+function domainOfAddress(address: string): string {
+  return address.slice(address.lastIndexOf("@") + 1).toLowerCase();
+}
+
 function toEntry(row: EntryRow): MailboxEntry {
   return {
     id: row.id,
@@ -200,11 +256,20 @@ class SqliteStore implements Store {
   }
 
   deliver(message: NewMessage): void {
+    this.#write(() => this.#insert(message));
+  }
+
+  /**
+   * Stores MESSAGE: its bytes once, a mailbox entry per local recipient and a queue row per
+   * remote one. Must run inside a write transaction.
+   */
+  #insert(message: NewMessage): void {
     const recipients = [...new Set(message.recipients)];
-    if (recipients.length === 0) {
+    const relay = [...new Set(message.relay ?? [])];
+    if (recipients.length === 0 && relay.length === 0) {
       throw new TypeError(`Message ${message.id} has no recipients`);
     }
-    this.#write(() => {
+    {
       const s = this.#stmt;
       if (s.messageIdByQueueId.get(message.id) !== undefined) {
         throw new StoreError("exists", `Message ${message.id} is already stored`);
@@ -248,6 +313,87 @@ class SqliteStore implements Store {
       for (const mailboxId of mailboxIds) {
         s.insertEntry.run(mailboxId, messageId, message.receivedAt);
       }
+      // The first attempt is immediate: due as of arrival.
+      for (const address of relay) {
+        s.insertQueue.run(
+          messageId,
+          address,
+          domainOfAddress(address),
+          message.receivedAt,
+          message.receivedAt,
+        );
+      }
+    }
+  }
+
+  queueDue(now: number, limit: number): QueueEntry[] {
+    return this.#run(() =>
+      (this.#stmt.queueDue.all({ now, limit }) as unknown as QueueRowData[]).map(toQueueEntry)
+    );
+  }
+
+  queueList(): QueueEntry[] {
+    return this.#run(() =>
+      (this.#stmt.queueAll.all() as unknown as QueueRowData[]).map(toQueueEntry)
+    );
+  }
+
+  queueEntry(id: number): QueueEntry | undefined {
+    return this.#run(() => {
+      const row = this.#stmt.queueRow.get(id) as QueueRowData | undefined;
+      return row === undefined ? undefined : toQueueEntry(row);
+    });
+  }
+
+  queueNextDue(): number | undefined {
+    return this.#run(() => {
+      const row = this.#stmt.queueNextDue.get() as { next: number | null } | undefined;
+      return row?.next ?? undefined;
+    });
+  }
+
+  messageBytes(messageRowId: number): Uint8Array | undefined {
+    return this.#run(() => {
+      const row = this.#stmt.messageSize.get(messageRowId) as { size: number } | undefined;
+      return row === undefined ? undefined : this.#readChunks(messageRowId, row.size);
+    }, true);
+  }
+
+  settle(settlement: QueueSettlement): void {
+    this.#write(() => {
+      const s = this.#stmt;
+      for (const d of settlement.deferred ?? []) {
+        s.queueDefer.run({ id: d.id, next: d.nextAttempt, reply: d.lastReply });
+      }
+      for (const id of settlement.warned ?? []) s.queueWarned.run(id);
+      // Notices first: a bounce is stored before the row it reports on goes away, all or
+      // nothing, so a crash can neither lose it nor send it twice.
+      for (const notice of settlement.notices ?? []) this.#insert(notice);
+      const messages = new Set<number>();
+      for (const id of settlement.finished ?? []) {
+        const row = s.queueDelete.get(id) as { message_id: number } | undefined;
+        if (row !== undefined) messages.add(row.message_id);
+      }
+      for (const messageId of messages) this.#collectMessage(messageId);
+    });
+  }
+
+  queueRetry(now: number, id?: number): number {
+    return this.#run(() =>
+      Number(
+        (id === undefined
+          ? this.#stmt.queueRetryAll.run({ now })
+          : this.#stmt.queueRetry.run({ now, id })).changes,
+      )
+    );
+  }
+
+  queueDelete(id: number): boolean {
+    return this.#write(() => {
+      const row = this.#stmt.queueDelete.get(id) as { message_id: number } | undefined;
+      if (row === undefined) return false;
+      this.#collectMessage(row.message_id);
+      return true;
     });
   }
 
@@ -298,28 +444,33 @@ class SqliteStore implements Store {
         | { message_id: number; size: number }
         | undefined;
       if (found === undefined) return undefined;
-      // One buffer of the final size; rows are streamed into it, never all held at once.
-      const bytes = new Uint8Array(found.size);
-      let at = 0;
-      let overflow = false;
-      for (const row of s.chunks.iterate(found.message_id)) {
-        const data = (row as { data: Uint8Array }).data;
-        if (at + data.length > bytes.length) {
-          overflow = true;
-          break;
-        }
-        bytes.set(data, at);
-        at += data.length;
-      }
-      if (overflow || at !== found.size) {
-        throw new StoreError(
-          "corrupt",
-          `${this.path}: message ${found.message_id} should hold ${found.size} octets but its ` +
-            `chunks hold ${overflow ? "more" : at}`,
-        );
-      }
-      return bytes;
+      return this.#readChunks(found.message_id, found.size);
     }, true);
+  }
+
+  /** The bytes of message MESSAGEID, which should hold SIZE octets. Inside a transaction. */
+  #readChunks(messageId: number, size: number): Uint8Array {
+    // One buffer of the final size; rows are streamed into it, never all held at once.
+    const bytes = new Uint8Array(size);
+    let at = 0;
+    let overflow = false;
+    for (const row of this.#stmt.chunks.iterate(messageId)) {
+      const data = (row as { data: Uint8Array }).data;
+      if (at + data.length > bytes.length) {
+        overflow = true;
+        break;
+      }
+      bytes.set(data, at);
+      at += data.length;
+    }
+    if (overflow || at !== size) {
+      throw new StoreError(
+        "corrupt",
+        `${this.path}: message ${messageId} should hold ${size} octets but its ` +
+          `chunks hold ${overflow ? "more" : at}`,
+      );
+    }
+    return bytes;
   }
 
   setSeen(address: string, id: number, seen: boolean): boolean {

@@ -111,7 +111,7 @@ Deno.test("parseMail: each refusal has its reply code", () => {
     ["FROM:<a@b.c> RET=HDRS", true, 555, "5.5.4", /Unsupported parameter RET/],
     ["FROM:<a@b.c> AUTH=<>", true, 555, "5.5.4", /Unsupported parameter AUTH/],
     ["FROM:<a@b.c> BODY=BINARYMIME", true, 555, "5.5.4", /Unsupported BODY value BINARYMIME/],
-    ["FROM:<a@b.c> BODY", true, 555, "5.5.4", /Unsupported BODY value/],
+    ["FROM:<a@b.c> BODY", true, 501, "5.5.4", /BODY needs a value/],
     // Without EHLO there are no parameters at all.
     ["FROM:<a@b.c> SIZE=1", false, 555, "5.5.4", /Unsupported parameter SIZE/],
     ["FROM:<a@b.c> SMTPUTF8", false, 555, "5.5.4", /Unsupported parameter SMTPUTF8/],
