@@ -65,6 +65,22 @@ export interface ServeConfig {
   readonly authDelay: number;
   readonly logFormat: "pretty" | "json";
   readonly logLevel: "debug" | "info" | "warning" | "error";
+  /** Seconds before the first retry of a deferred recipient; doubles each time (Postfix: 300). */
+  readonly queueMinBackoff: number;
+  /** Longest wait between two attempts, in seconds (Postfix's maximal_backoff_time: 4000). */
+  readonly queueMaxBackoff: number;
+  /** Seconds a message may stay queued before it bounces (Postfix's 5 days). */
+  readonly queueLifetime: number;
+  /** Seconds of delay after which the sender is warned once; 0: never. */
+  readonly delayWarning: number;
+  /** Outbound connections at once, in total. */
+  readonly relayConcurrency: number;
+  /** Outbound connections at once to one destination domain. */
+  readonly relayConcurrencyPerDestination: number;
+  /** AUTH user for the `*` route (a smarthost); needs `smarthostPasswordFile`. */
+  readonly smarthostUser: string | undefined;
+  /** File holding the smarthost's password (its first line); never logged. */
+  readonly smarthostPasswordFile: string | undefined;
 }
 
 type Kind =
@@ -128,6 +144,20 @@ export const SETTINGS: readonly Setting[] = [
     field: "logLevel",
     choices: ["debug", "info", "warning", "error"],
   },
+  { key: "queue-min-backoff", kind: "int", field: "queueMinBackoff", min: 1, max: 86400 },
+  { key: "queue-max-backoff", kind: "int", field: "queueMaxBackoff", min: 1, max: 86400 * 7 },
+  { key: "queue-lifetime", kind: "int", field: "queueLifetime", min: 1, max: 86400 * 100 },
+  { key: "delay-warning", kind: "int", field: "delayWarning", min: 0, max: 86400 * 100 },
+  { key: "relay-concurrency", kind: "int", field: "relayConcurrency", min: 1, max: 10000 },
+  {
+    key: "relay-concurrency-per-destination",
+    kind: "int",
+    field: "relayConcurrencyPerDestination",
+    min: 1,
+    max: 10000,
+  },
+  { key: "smarthost-user", kind: "string", field: "smarthostUser" },
+  { key: "smarthost-password-file", kind: "string", field: "smarthostPasswordFile" },
 ];
 
 /** The embedded defaults (CONTRACT.md). */
@@ -162,6 +192,16 @@ export function defaults(dataDir: string, hostname: string): ServeConfig {
     authDelay: 0.5,
     logFormat: "pretty",
     logLevel: "info",
+    // Postfix's minimal_backoff_time, maximal_backoff_time and maximal_queue_lifetime.
+    queueMinBackoff: 300,
+    queueMaxBackoff: 4000,
+    queueLifetime: 5 * 86400,
+    delayWarning: 4 * 3600,
+    relayConcurrency: 100,
+    // Postfix's default_destination_concurrency_limit.
+    relayConcurrencyPerDestination: 20,
+    smarthostUser: undefined,
+    smarthostPasswordFile: undefined,
   };
 }
 
@@ -333,6 +373,18 @@ export async function loadConfig(src: ConfigSources): Promise<ServeConfig> {
   }
   if (c.smtps && c.noTls) {
     throw new CliError("smtps needs TLS: remove no-tls", EXIT.CONFIG);
+  }
+  if ((c.smarthostUser === undefined) !== (c.smarthostPasswordFile === undefined)) {
+    throw new CliError(
+      "smarthost-user and smarthost-password-file must be given together",
+      EXIT.CONFIG,
+    );
+  }
+  if (c.smarthostUser !== undefined && !c.routes.has("*")) {
+    throw new CliError("smarthost-user needs a smarthost: route = \"*=HOST:PORT\"", EXIT.CONFIG);
+  }
+  if (c.queueMinBackoff > c.queueMaxBackoff) {
+    throw new CliError("queue-min-backoff must not be more than queue-max-backoff", EXIT.CONFIG);
   }
   if (!c.smtp && !c.submission && !c.smtps) {
     throw new CliError("No listener: set at least one of smtp, submission, smtps", EXIT.CONFIG);

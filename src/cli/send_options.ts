@@ -6,18 +6,22 @@
  */
 import { password as passwordPrompt } from "@inquirer/prompts";
 import net from "node:net";
+import { join } from "node:path";
 import { CliError, EXIT, type ExitCode } from "../exit_codes.ts";
 import type { Credentials, DeliverOptions, RecipientResult, TlsMode } from "../client/deliver.ts";
+import { isLoopback } from "../client/deliver.ts";
 import { dnsResolver } from "../client/mx.ts";
 import type { Plan } from "../client/submit.ts";
 import type { TraceLine } from "../client/smtp_client.ts";
-import { printJson } from "./_common.ts";
+import { dataDir, printJson } from "./_common.ts";
 
 /** The default relay: `mail serve`'s submission listener (README, `mail serve`). */
 export const DEFAULT_SERVER = "127.0.0.1:2587";
 export const TLS_MODES = ["auto", "starttls", "implicit", "none"] as const;
 
 export interface TransportFlags {
+  /** The local server's state directory: its generated certificate is trusted for loopback. */
+  readonly data?: string | undefined;
   readonly server?: string | undefined;
   readonly tls?: TlsMode | undefined;
   readonly ca?: string | undefined;
@@ -127,7 +131,11 @@ export async function transport(flags: TransportFlags): Promise<[Plan, DeliverOp
     if (flags.route?.length) throw usage("--route needs --direct");
     const defaultPort = tls === "implicit" ? 465 : 587;
     const { host, port } = parseHostPort(flags.server ?? DEFAULT_SERVER, defaultPort, "--server");
-    return [{ kind: "relay", hop: { host, port } }, options];
+    const hop = { host, port };
+    // Submitting to the `mail serve` on this machine: trust the certificate it generated in
+    // the same data directory, so that the default setup verifies TLS without --ca.
+    const local = flags.ca === undefined && isLoopback(hop) ? await localServerCertificate(flags.data) : undefined;
+    return [{ kind: "relay", hop }, local ? { ...options, ca: [local] } : options];
   }
   if (flags.server !== undefined) throw usage("--server and --direct exclude each other");
   const mxPort = flags.mxPort === undefined ? 25 : Number(flags.mxPort);
@@ -205,4 +213,13 @@ export function report(
     ...(deferred ? [`${deferred} deferred (try again later)`] : []),
   ];
   throw new CliError(`Of ${results.length} recipients, ${parts.join(" and ")}`, code);
+}
+
+/** The self-signed certificate `mail serve` keeps in DIR/tls/cert.pem, if there is one. */
+async function localServerCertificate(data: string | undefined): Promise<string | undefined> {
+  try {
+    return await Deno.readTextFile(join(dataDir(data), "tls", "cert.pem"));
+  } catch {
+    return undefined;
+  }
 }

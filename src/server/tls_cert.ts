@@ -95,6 +95,9 @@ const DAY_MS = 24 * HOUR_MS;
 
 // --- hostnames and IP literals ---------------------------------------------------------------
 
+/** Names a generated certificate carries besides the hostname. */
+const LOCAL_NAMES = ["localhost", "127.0.0.1", "::1"];
+
 interface Host {
   /** What goes in the CN and what checkHost/checkIP is asked about. */
   name: string;
@@ -226,9 +229,10 @@ export function p1363ToDer(signature: Uint8Array): Uint8Array {
  */
 export async function createSelfSigned(
   hostname: string,
-  opts: { days?: number; now?: Date } = {},
+  opts: { days?: number; now?: Date; extraNames?: readonly string[] } = {},
 ): Promise<{ certPem: string; keyPem: string }> {
   const host = parseHost(hostname);
+  const extra = (opts.extraNames ?? []).map(parseHost).filter((h) => h.name !== host.name);
   const days = opts.days ?? DEFAULT_DAYS;
   if (!Number.isFinite(days) || days <= 0) {
     throw new RangeError(`days must be positive, got ${days}`);
@@ -250,16 +254,18 @@ export async function createSelfSigned(
   // RFC 5758 §3.2: ecdsa-with-SHA256's AlgorithmIdentifier has NO parameters (not even NULL).
   const signatureAlgorithm = der.sequence(der.oid(OID.ecdsaWithSha256));
   const name = commonNameDn(host.name);
-  const altName = host.ip === undefined
-    ? der.implicit(2, new TextEncoder().encode(host.name)) // dNSName [2] IA5String
-    : der.implicit(7, host.ip); // iPAddress [7] OCTET STRING
+  const generalName = (h: Host) =>
+    h.ip === undefined
+      ? der.implicit(2, new TextEncoder().encode(h.name)) // dNSName [2] IA5String
+      : der.implicit(7, h.ip); // iPAddress [7] OCTET STRING
+  const altNames = [host, ...extra].map(generalName);
   const extensions = [
     extension(OID.subjectKeyIdentifier, false, der.octetString(keyId)),
     // §4.2.1.3: conforming CAs SHOULD mark keyUsage critical. digitalSignature (bit 0) is what
     // ECDHE key exchange with an ECDSA key needs.
     extension(OID.keyUsage, true, der.namedBits([0])),
     // §4.2.1.6: the subject is not empty, so subjectAltName is non-critical.
-    extension(OID.subjectAltName, false, der.sequence(altName)),
+    extension(OID.subjectAltName, false, der.sequence(...altNames)),
     // §4.2.1.9: cA FALSE is the DEFAULT, so DER leaves the SEQUENCE empty. Critical so that no
     // verifier ever accepts this end-entity certificate as an issuer.
     extension(OID.basicConstraints, true, der.sequence()),
@@ -515,7 +521,8 @@ export async function loadOrCreateCertificate(opts: {
   const warnings = stored.reason === undefined
     ? []
     : [`${certFile}: replacing the self-signed certificate: ${stored.reason}`];
-  const { certPem, keyPem } = await createSelfSigned(host.name, { now });
+  // Local names too, so that programs on this machine (`mail send` to 127.0.0.1) can verify it.
+  const { certPem, keyPem } = await createSelfSigned(host.name, { now, extraNames: LOCAL_NAMES });
   try {
     await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
     if (POSIX) await Deno.chmod(dir, 0o700);

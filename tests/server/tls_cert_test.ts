@@ -402,7 +402,7 @@ Deno.test("loadOrCreateCertificate: generates once, then reuses", async () => {
     assert.equal(first.certFile, join(dataDir, "tls", "cert.pem"));
     assert.equal(first.keyFile, join(dataDir, "tls", "key.pem"));
     assert.equal(first.subject, `CN=${HOST}`);
-    assert.equal(first.altNames, `DNS:${HOST}`);
+    assert.equal(first.altNames, `DNS:${HOST}, DNS:localhost, IP Address:127.0.0.1, IP Address:::1`);
     assert.match(first.fingerprint256, /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
     assert.ok(first.notAfter.getTime() > Date.now() + 800 * DAY);
     assert.deepEqual(first.warnings, []);
@@ -434,7 +434,7 @@ Deno.test("loadOrCreateCertificate: regenerates for another hostname, near expir
     const renamed = await loadOrCreateCertificate({ dataDir, hostname: "mail.example.test" });
     assert.equal(renamed.source, "generated-new");
     assert.notEqual(renamed.fingerprint256, first.fingerprint256);
-    assert.equal(renamed.altNames, "DNS:mail.example.test");
+    assert.match(renamed.altNames, /^DNS:mail\.example\.test, DNS:localhost, /);
     assert.match(renamed.warnings.join(), /does not cover mail\.example\.test/);
 
     // 30 days before notAfter it is replaced; 31 days before it is kept.
