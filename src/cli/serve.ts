@@ -16,6 +16,7 @@ import {
   TlsConfigError,
 } from "../server/tls_cert.ts";
 import { MailServer } from "../server/server.ts";
+import { queueRunner } from "../queue/setup.ts";
 import { openStore, type Store, StoreError } from "../store/mod.ts";
 import { dataDir, newCommand } from "./_common.ts";
 
@@ -45,6 +46,23 @@ export function serveCommand() {
     .option("--route <route>", "DOMAIN=HOST:PORT next hop (repeatable; * is a smarthost)", collect)
     .option("--dns <addr>", "DNS server HOST:PORT for outbound lookups")
     .option("--mx-port <port>", "port used to reach MX hosts (default: 25)")
+    .option("--queue-min-backoff <seconds>", "first retry delay, doubling (default: 300)")
+    .option("--queue-max-backoff <seconds>", "longest retry delay (default: 4000)")
+    .option(
+      "--queue-lifetime <seconds>",
+      "time before undeliverable mail bounces (default: 5 days)",
+    )
+    .option(
+      "--delay-warning <seconds>",
+      "warn the sender once after this delay, 0: never (default: 14400)",
+    )
+    .option("--relay-concurrency <n>", "outbound connections in total (default: 100)")
+    .option(
+      "--relay-concurrency-per-destination <n>",
+      "outbound connections per destination domain (default: 20)",
+    )
+    .option("--smarthost-user <name>", "AUTH user for the * route (smarthost)")
+    .option("--smarthost-password-file <file>", "file holding the smarthost password")
     .option("--max-size <bytes>", "largest message accepted (default: 26214400)")
     .option("--max-recipients <n>", "recipients per message (default: 100)")
     .option("--max-connections <n>", "open connections in total (default: 2000)")
@@ -102,6 +120,14 @@ export function serveCommand() {
           "route": opts.route,
           "dns": opts.dns,
           "mx-port": opts.mxPort,
+          "queue-min-backoff": opts.queueMinBackoff,
+          "queue-max-backoff": opts.queueMaxBackoff,
+          "queue-lifetime": opts.queueLifetime,
+          "delay-warning": opts.delayWarning,
+          "relay-concurrency": opts.relayConcurrency,
+          "relay-concurrency-per-destination": opts.relayConcurrencyPerDestination,
+          "smarthost-user": opts.smarthostUser,
+          "smarthost-password-file": opts.smarthostPasswordFile,
           "max-size": opts.maxSize,
           "max-recipients": opts.maxRecipients,
           "max-connections": opts.maxConnections,
@@ -180,6 +206,10 @@ export async function serve(config: ServeConfig): Promise<void> {
   const log = getLogger(["mail", "serve"]);
   const tls = await loadTls(config);
   const store = openServerStore(config);
+  const runner = await queueRunner(config, store).catch((err) => {
+    store.close();
+    throw err;
+  });
   const guard = new AuthGuard({
     ...DEFAULT_AUTH_GUARD,
     maxFailures: config.authMaxFailures,
@@ -190,6 +220,7 @@ export async function serve(config: ServeConfig): Promise<void> {
     store,
     { domains: config.domains, catchAll: config.catchAll },
     guard,
+    () => runner.wake(),
   );
   const server = new MailServer(config, backend, tls ? secureContext(tls) : undefined);
   try {
@@ -207,6 +238,8 @@ export async function serve(config: ServeConfig): Promise<void> {
     store.close();
     throw new CliError((err as Error).message, EXIT.UNAVAILABLE);
   }
+  // Mail queued before a restart (or a crash) is due at once.
+  runner.start();
 
   let signals = 0;
   const done = Promise.withResolvers<void>();
@@ -214,11 +247,14 @@ export async function serve(config: ServeConfig): Promise<void> {
     signals++;
     if (signals === 1) {
       log.info("Shutting down", { signal: name });
-      server.close().then(done.resolve, done.reject);
+      // Deliveries in flight get the same grace as transactions; the rest are retried later.
+      Promise.all([server.close(), runner.stop(config.shutdownGrace * 1000)])
+        .then(() => done.resolve(), done.reject);
     } else {
       // Second signal: leave now. Every commit is atomic, so the store stays consistent.
       log.warning("Second signal, exiting at once", { signal: name });
       server.abort();
+      runner.abandon();
       done.resolve();
     }
   };

@@ -56,7 +56,9 @@ export class Router {
   async route(domain: string): Promise<Route> {
     const { routes } = this.#options;
     const exact = routes.get(domain);
-    if (exact) return { kind: "hops", hops: [{ host: exact.host, port: exact.port }], via: "route" };
+    if (exact) {
+      return { kind: "hops", hops: [{ host: exact.host, port: exact.port }], via: "route" };
+    }
     const smarthost = routes.get("*");
     if (smarthost) {
       return {

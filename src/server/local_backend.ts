@@ -10,6 +10,7 @@ import { SmtpError } from "../smtp/reply.ts";
 import type { Delivery, SessionBackend, SessionContext } from "../smtp/session.ts";
 import { summarize } from "../mime/summary.ts";
 import type { NewMessage } from "../store/mod.ts";
+import { isLooping } from "../queue/message.ts";
 import { verifyPassword } from "../store/password.ts";
 import { AuthGuard } from "./auth_guard.ts";
 import { newQueueId } from "./queue_id.ts";
@@ -34,18 +35,29 @@ export interface LocalPolicy {
 
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Session backend that delivers to local mailboxes and refuses to relay. */
+/**
+ * Session backend that delivers to local mailboxes, and queues mail for other domains when it
+ * comes from an authenticated submission client (the only clients that may relay).
+ */
 export class LocalBackend implements SessionBackend {
   readonly #sink: MailSink;
   readonly #policy: LocalPolicy;
   readonly #domains: ReadonlySet<string>;
   readonly #guard: AuthGuard;
+  readonly #onQueued: (() => void) | undefined;
 
-  constructor(sink: MailSink, policy: LocalPolicy, guard = new AuthGuard()) {
+  /** ONQUEUED is called after a commit that queued mail for remote recipients. */
+  constructor(
+    sink: MailSink,
+    policy: LocalPolicy,
+    guard = new AuthGuard(),
+    onQueued?: () => void,
+  ) {
     this.#sink = sink;
     this.#policy = policy;
     this.#domains = new Set(policy.domains);
     this.#guard = guard;
+    this.#onQueued = onQueued;
   }
 
   newId(): string {
@@ -60,13 +72,15 @@ export class LocalBackend implements SessionBackend {
     }
   }
 
-  recipient(rcpt: Mailbox | undefined): string {
+  recipient(rcpt: Mailbox | undefined, ctx?: SessionContext): string {
     // RFC 5321 §4.1.1.3: the domain-less <Postmaster> is accepted and means our postmaster.
     if (!rcpt) return `postmaster@${this.#policy.domains[0]}`;
     const address = canonicalAddress(rcpt);
-    // Address literals are never local: mail for user@[1.2.3.4] is a relay attempt. The
-    // outbound queue is not built yet, so authenticated users are refused here too.
+    // Address literals are never local: mail for user@[1.2.3.4] is a relay attempt. Only an
+    // authenticated submission client may relay (RFC 6409 §4.3, RFC 5321 §7.1): never the MX
+    // listener, never a client that has not logged in.
     if (!this.#domains.has(domainOf(address))) {
+      if (ctx?.role === "submission" && ctx.authUser !== undefined) return address;
       throw new SmtpError(550, "5.7.1", "Relaying denied");
     }
     const local = address.slice(0, address.lastIndexOf("@"));
@@ -78,10 +92,20 @@ export class LocalBackend implements SessionBackend {
   }
 
   deliver(d: Delivery): void {
+    // RFC 5321 §6.3: more than 100 Received fields (ours included) is a mail loop. Refusing it
+    // here leaves the bounce to the previous hop, and keeps it out of the queue.
+    if (isLooping(d.chunks)) {
+      throw new SmtpError(554, "5.4.6", "Too many Received headers: mail loop detected");
+    }
+    const local: string[] = [];
+    const relay: string[] = [];
+    for (const r of d.recipients) (this.#domains.has(domainOf(r)) ? local : relay).push(r);
     this.#sink.deliver({
       id: d.id,
       sender: d.sender,
-      recipients: d.recipients,
+      recipients: local,
+      // Queued in the same transaction as the message: the 250 covers them too.
+      relay,
       chunks: d.chunks,
       size: d.size,
       summary: summarize(d.chunks),
@@ -90,6 +114,7 @@ export class LocalBackend implements SessionBackend {
       // on first delivery.
       createMailboxes: true,
     });
+    if (relay.length > 0) this.#onQueued?.();
   }
 
   /** Whether connections from ADDRESS are refused for too many failed logins. */

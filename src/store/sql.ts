@@ -81,8 +81,8 @@ export const SQL = {
     ORDER BY q.next_attempt, q.id`,
   queueRow: `SELECT ${QUEUE_COLUMNS} FROM queue q JOIN messages m ON m.id = q.message_id
     WHERE q.id = ?`,
-  /** When the runner next has work (the first entry of queue_due). */
-  queueNextDue: `SELECT min(next_attempt) AS next FROM queue`,
+  /** When the runner next has work after :now (one probe of queue_due). */
+  queueNextDue: `SELECT min(next_attempt) AS next FROM queue WHERE next_attempt > :now`,
   queueDefer: `UPDATE queue SET attempts = attempts + 1, next_attempt = :next,
     last_reply = :reply WHERE id = :id`,
   queueWarned: `UPDATE queue SET warned = 1 WHERE id = ?`,

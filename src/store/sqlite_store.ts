@@ -127,8 +127,8 @@ export interface Store {
   queueList(): QueueEntry[];
   /** One row, or undefined. */
   queueEntry(id: number): QueueEntry | undefined;
-  /** The earliest next attempt of any row, or undefined when the queue is empty. */
-  queueNextDue(): number | undefined;
+  /** The earliest next attempt later than AFTER, or undefined when there is none. */
+  queueNextDue(after: number): number | undefined;
   /** The exact stored bytes of a message by its store id, or undefined once it is gone. */
   messageBytes(messageRowId: number): Uint8Array | undefined;
   /** Commits the outcome of a delivery attempt in one short transaction (see QueueSettlement). */
@@ -345,9 +345,11 @@ class SqliteStore implements Store {
     });
   }
 
-  queueNextDue(): number | undefined {
+  queueNextDue(after: number): number | undefined {
     return this.#run(() => {
-      const row = this.#stmt.queueNextDue.get() as { next: number | null } | undefined;
+      const row = this.#stmt.queueNextDue.get({ now: after }) as
+        | { next: number | null }
+        | undefined;
       return row?.next ?? undefined;
     });
   }

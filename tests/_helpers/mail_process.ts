@@ -124,8 +124,16 @@ export async function startServe(
     text += value;
     line = text.split("\n").slice(0, -1).find((l) => l.includes("Listening"));
   }
+  // The readiness line in either log format: `smtp=HOST:PORT` or JSON `"smtp": "HOST:PORT"`.
+  const listening = line.startsWith("{")
+    ? JSON.parse(line).properties as Record<string, string>
+    : undefined;
   const port = (role: string) =>
-    Number(new RegExp(`\\b${role}=[^\\s]*:(\\d+)`).exec(line)?.[1] ?? 0);
+    Number(
+      (listening
+        ? /:(\d+)$/.exec(listening[role] ?? "")
+        : new RegExp(`\\b${role}=[^\\s]*:(\\d+)`).exec(line))?.[1] ?? 0,
+    );
   let exited = false;
   void child.status.then(() => (exited = true));
   // Keep draining stderr so the child never blocks on a full pipe.

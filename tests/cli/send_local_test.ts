@@ -11,7 +11,11 @@ Deno.test("mail send --data DIR: STARTTLS to the local server verifies its gener
   try {
     const pw = join(dir, "pw");
     await Deno.writeTextFile(pw, "local-secret\n");
-    assert.equal((await mail(["user", "add", "alice@example.test", "--data", dir, "--password-file", pw])).code, 0);
+    assert.equal(
+      (await mail(["user", "add", "alice@example.test", "--data", dir, "--password-file", pw]))
+        .code,
+      0,
+    );
     const server = await startServe(dir);
     try {
       const args = [
@@ -38,7 +42,9 @@ Deno.test("mail send --data DIR: STARTTLS to the local server verifies its gener
       assert.equal(r.code, 0, r.err);
       assert.match(r.err, /> STARTTLS/);
       assert.doesNotMatch(r.err, /insecure/i);
-      const list = JSON.parse((await mail(["inbox", "alice@example.test", "--json", "--data", dir])).out);
+      const list = JSON.parse(
+        (await mail(["inbox", "alice@example.test", "--json", "--data", dir])).out,
+      );
       assert.equal(list[0].subject, "local");
       // Without the data directory there is nothing to trust: verification fails, exit 69.
       const other = await Deno.makeTempDir({ prefix: "mail-send-other-" });

@@ -3,21 +3,9 @@
  * binary runs, then the mail read back with `mail inbox --json` and `--raw`, compared byte for byte.
  */
 import assert from "node:assert/strict";
+import { python } from "../_helpers/python.ts";
 import { join } from "node:path";
 import { mail, type ServeProcess, startServe } from "../_helpers/mail_process.ts";
-
-async function python(
-  script: string,
-  args: string[],
-): Promise<{ code: number; out: string; err: string }> {
-  const out = await new Deno.Command("python3", { args: ["-c", script, ...args], stdin: "null" })
-    .output();
-  return {
-    code: out.code,
-    out: new TextDecoder().decode(out.stdout),
-    err: new TextDecoder().decode(out.stderr),
-  };
-}
 
 async function addUser(dir: string, address: string) {
   const r = await mail(["user", "add", address, "--data", dir], { stdin: "secret-password\n" });

@@ -402,7 +402,10 @@ Deno.test("loadOrCreateCertificate: generates once, then reuses", async () => {
     assert.equal(first.certFile, join(dataDir, "tls", "cert.pem"));
     assert.equal(first.keyFile, join(dataDir, "tls", "key.pem"));
     assert.equal(first.subject, `CN=${HOST}`);
-    assert.equal(first.altNames, `DNS:${HOST}, DNS:localhost, IP Address:127.0.0.1, IP Address:::1`);
+    assert.equal(
+      first.altNames,
+      `DNS:${HOST}, DNS:localhost, IP Address:127.0.0.1, IP Address:::1`,
+    );
     assert.match(first.fingerprint256, /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
     assert.ok(first.notAfter.getTime() > Date.now() + 800 * DAY);
     assert.deepEqual(first.warnings, []);

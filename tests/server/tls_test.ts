@@ -4,29 +4,17 @@
  * certificate; certificate reload on SIGHUP.
  */
 import assert from "node:assert/strict";
+import { python } from "../_helpers/python.ts";
 import { createHash, X509Certificate } from "node:crypto";
 import { join } from "node:path";
 import { createSelfSigned, secureContext } from "../../src/server/tls_cert.ts";
 import { openStore } from "../../src/store/mod.ts";
 import { startLiveServer } from "../_helpers/live_server.ts";
-import { mail, startServe } from "../_helpers/mail_process.ts";
+import { mail, startServe, TEST_SERVE_FLAGS } from "../_helpers/mail_process.ts";
 import { TEST_PASSWORD } from "../_helpers/session_peer.ts";
 
 const cert = await createSelfSigned("mx.test");
 const tlsContext = secureContext(cert);
-
-async function python(
-  script: string,
-  args: string[],
-): Promise<{ code: number; out: string; err: string }> {
-  const out = await new Deno.Command("python3", { args: ["-c", script, ...args], stdin: "null" })
-    .output();
-  return {
-    code: out.code,
-    out: new TextDecoder().decode(out.stdout),
-    err: new TextDecoder().decode(out.stderr),
-  };
-}
 
 async function caFile(pem: string): Promise<string> {
   const f = await Deno.makeTempFile({ suffix: ".pem" });
@@ -221,14 +209,7 @@ s.quit()
     await Deno.writeTextFile(certFile, a.certPem);
     await Deno.writeTextFile(keyFile, a.keyPem, { mode: 0o600 });
     const third = await startServe(dir, [
-      "--hostname",
-      "mx.test",
-      "--domain",
-      "example.test",
-      "--smtp",
-      "127.0.0.1:0",
-      "--submission",
-      "127.0.0.1:0",
+      ...TEST_SERVE_FLAGS,
       "--tls-cert",
       certFile,
       "--tls-key",

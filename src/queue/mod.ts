@@ -1,0 +1,20 @@
+/**
+ * The outbound queue of `mail serve`: store and forward (RFC 5321 §4.5.4, §5.1, §6).
+ *
+ * - schedule.ts: backoff with jitter, expiry, delay warnings (Postfix's defaults).
+ * - route.ts: next hops: `--route`, the `*` smarthost, or MX lookups.
+ * - runner.ts: the worker loop: due rows grouped by message and domain, concurrency limits,
+ *   a result per recipient committed with any bounce in one transaction.
+ * - dsn.ts: RFC 3464 delivery status notifications (bounces and delay warnings).
+ * - message.ts: loop detection (RFC 5321 §6.3) and the relayed form of a stored message.
+ *
+ * The queue itself lives in the store (one row per remote recipient); `mail queue` reads it.
+ *
+ * @module
+ */
+export * from "./schedule.ts";
+export * from "./route.ts";
+export * from "./runner.ts";
+export * from "./dsn.ts";
+export * from "./message.ts";
+export * from "./setup.ts";

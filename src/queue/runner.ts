@@ -1,0 +1,415 @@
+/**
+ * The delivery worker of `mail serve`: it picks the due rows of the outbound queue, groups
+ * them by message and destination domain (one SMTP transaction each), delivers with the
+ * client's {@link deliver} under concurrency limits, and commits a result per recipient.
+ *
+ * Crash safety needs no "in flight" mark in the database: a row stays due until a final result
+ * (or a reschedule) is committed, so after `kill -9` it is simply due again and is retried.
+ * That is at-least-once delivery: a crash between the remote 250 and our commit sends the
+ * message a second time, never zero times. In the process, an in-memory set of the rows being
+ * attempted keeps any row from being attempted twice at once.
+ *
+ * @module
+ */
+import { getLogger } from "@logtape/logtape";
+import {
+  deliver as clientDeliver,
+  type DeliverOptions,
+  type NextHop,
+  type RecipientResult,
+} from "../client/deliver.ts";
+import type { Envelope, Timeouts } from "../client/smtp_client.ts";
+import { summarize } from "../mime/summary.ts";
+import { newQueueId } from "../server/queue_id.ts";
+import { returnPathHeader } from "../smtp/trace.ts";
+import type { NewMessage, QueueEntry, QueueSettlement, Store } from "../store/mod.ts";
+import { composeDsn, type DsnRecipient, dsnStatus } from "./dsn.ts";
+import { forRelay, headerBlock, isLooping } from "./message.ts";
+import type { Route } from "./route.ts";
+import { expired, expiresAt, nextAttempt, type Schedule, warningDue } from "./schedule.ts";
+
+const log = getLogger(["mail", "queue"]);
+
+/** The client's delivery function (injectable for tests). */
+export type DeliverFn = (
+  envelope: Envelope,
+  message: Uint8Array,
+  hops: readonly NextHop[],
+  options: DeliverOptions,
+) => Promise<RecipientResult[]>;
+
+/** The part of the store the runner uses. */
+export type QueueStore = Pick<Store, "queueDue" | "queueNextDue" | "messageBytes" | "settle">;
+
+export interface RunnerOptions {
+  readonly store: QueueStore;
+  /** Next hops of a destination domain (a {@link Router}). */
+  readonly router: { route(domain: string): Promise<Route> };
+  /** Our name: EHLO, Reporting-MTA, MAILER-DAEMON's domain. */
+  readonly hostname: string;
+  /** Local domains: a bounce to a sender in one of them is stored, not queued. */
+  readonly localDomains: readonly string[];
+  readonly schedule: Schedule;
+  /** Connections at once, in total. */
+  readonly concurrency: number;
+  /** Connections at once to one destination domain. */
+  readonly concurrencyPerDestination: number;
+  /** How often the table is polled for rows made due by others (`mail queue retry`). */
+  readonly pollMs?: number;
+  /** Recipients per transaction (RFC 5321 §4.5.3.1.8: servers take at least 100). */
+  readonly maxRecipients?: number;
+  readonly deliver?: DeliverFn;
+  readonly timeouts?: Partial<Timeouts>;
+  readonly now?: () => number;
+  readonly random?: () => number;
+}
+
+/** Default of {@link RunnerOptions.pollMs}. */
+export const DEFAULT_POLL_MS = 1000;
+
+/** Failures that say nothing about the recipient: try again later rather than bounce. */
+const TRANSPORT_TROUBLE = new Set(["tls", "policy", "auth"]);
+
+const hostOf = (hop: string | undefined) => hop?.replace(/:\d+$/, "");
+
+export class QueueRunner {
+  readonly #o: RunnerOptions;
+  readonly #deliver: DeliverFn;
+  readonly #now: () => number;
+  readonly #local: ReadonlySet<string>;
+  /** Rows being attempted right now. */
+  readonly #inFlight = new Set<number>();
+  readonly #perDestination = new Map<string, number>();
+  readonly #jobs = new Set<Promise<void>>();
+  #active = 0;
+  #stopped = false;
+  #abandoned = false;
+  #woken = false;
+  #wake: (() => void) | undefined;
+  #loop: Promise<void> | undefined;
+
+  constructor(options: RunnerOptions) {
+    this.#o = options;
+    this.#deliver = options.deliver ?? clientDeliver;
+    this.#now = options.now ?? Date.now;
+    this.#local = new Set(options.localDomains.map((d) => d.toLowerCase()));
+  }
+
+  /** Deliveries under way. */
+  get active(): number {
+    return this.#active;
+  }
+
+  /** Starts the worker loop. */
+  start(): void {
+    this.#loop ??= this.#run();
+  }
+
+  /** Looks at the queue now (a message was just queued, or a delivery finished). */
+  wake(): void {
+    this.#woken = true;
+    this.#wake?.();
+  }
+
+  /**
+   * Stops taking new work and waits up to GRACEMS for deliveries in flight. Those still running
+   * then are abandoned: their results are not recorded, so they are retried on the next start
+   * (at-least-once). Resolves with whether everything finished.
+   */
+  async stop(graceMs: number): Promise<boolean> {
+    this.#stopped = true;
+    this.wake();
+    await this.#loop;
+    if (this.#jobs.size === 0) return true;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const finished = await Promise.race([
+      Promise.all(this.#jobs).then(() => true),
+      new Promise<boolean>((r) => (timer = setTimeout(() => r(false), graceMs))),
+    ]);
+    clearTimeout(timer);
+    if (!finished) this.abandon();
+    return finished;
+  }
+
+  /** Stops at once: deliveries in flight are left to be retried on the next start. */
+  abandon(): void {
+    this.#stopped = true;
+    this.wake();
+    if (this.#jobs.size > 0 && !this.#abandoned) {
+      log.warning("Abandoning deliveries in flight; they will be retried", {
+        deliveries: this.#jobs.size,
+      });
+    }
+    this.#abandoned = true;
+  }
+
+  async #run(): Promise<void> {
+    const pollMs = this.#o.pollMs ?? DEFAULT_POLL_MS;
+    while (!this.#stopped) {
+      this.#woken = false;
+      let delay = pollMs;
+      try {
+        this.#fill();
+        const next = this.#o.store.queueNextDue(this.#now());
+        if (next !== undefined) delay = Math.max(0, Math.min(pollMs, next - this.#now()));
+      } catch (err) {
+        log.error("Cannot read the queue", { error: (err as Error).message });
+      }
+      if (this.#woken || this.#stopped) continue;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, delay);
+        function done() {
+          clearTimeout(timer);
+          resolve();
+        }
+        this.#wake = done;
+      });
+      this.#wake = undefined;
+    }
+  }
+
+  /** Starts attempts for due rows, as far as the limits allow. */
+  #fill(): void {
+    const { concurrency, concurrencyPerDestination } = this.#o;
+    if (this.#active >= concurrency) return;
+    const maxRecipients = this.#o.maxRecipients ?? 100;
+    const rows = this.#o.store.queueDue(this.#now(), 1000 + this.#inFlight.size);
+    // Message and destination: one transaction each, in order of the oldest due row.
+    const groups = new Map<string, QueueEntry[]>();
+    for (const row of rows) {
+      if (this.#inFlight.has(row.id)) continue;
+      let n = 0;
+      let key = `${row.messageRowId} ${row.domain} ${n}`;
+      while ((groups.get(key)?.length ?? 0) >= maxRecipients) {
+        key = `${row.messageRowId} ${row.domain} ${++n}`;
+      }
+      const group = groups.get(key);
+      if (group) group.push(row);
+      else groups.set(key, [row]);
+    }
+    for (const group of groups.values()) {
+      if (this.#active >= concurrency) break;
+      const domain = group[0]!.domain;
+      if ((this.#perDestination.get(domain) ?? 0) >= concurrencyPerDestination) continue;
+      this.#start(domain, group);
+    }
+  }
+
+  #start(domain: string, group: QueueEntry[]): void {
+    this.#active++;
+    this.#perDestination.set(domain, (this.#perDestination.get(domain) ?? 0) + 1);
+    for (const row of group) this.#inFlight.add(row.id);
+    const job = this.#attempt(group)
+      .catch((err) => {
+        log.error("Delivery attempt failed", {
+          id: group[0]!.messageId,
+          error: (err as Error).message,
+          stack: (err as Error).stack,
+        });
+      })
+      .finally(() => {
+        this.#active--;
+        const n = (this.#perDestination.get(domain) ?? 1) - 1;
+        if (n === 0) this.#perDestination.delete(domain);
+        else this.#perDestination.set(domain, n);
+        for (const row of group) this.#inFlight.delete(row.id);
+        this.#jobs.delete(job);
+        this.wake();
+      });
+    this.#jobs.add(job);
+  }
+
+  /** One transaction for GROUP (same message, same domain), then its results committed. */
+  async #attempt(group: readonly QueueEntry[]): Promise<void> {
+    const first = group[0]!;
+    const recipients = group.map((r) => r.recipient);
+    const message = this.#o.store.messageBytes(first.messageRowId);
+    if (message === undefined) return; // deleted meanwhile (`mail queue delete`)
+    let results: RecipientResult[];
+    if (isLooping([message])) {
+      // RFC 5321 §6.3. Refused at DATA time already; this catches what came in otherwise.
+      const text = "Too many Received headers: mail loop (RFC 5321 §6.3)";
+      results = recipients.map((recipient) => ({
+        recipient,
+        status: "refused",
+        text,
+        reply: { code: 554, enhanced: "5.4.6", lines: [text] },
+      }));
+    } else {
+      results = await this.#transact(first, recipients, message);
+    }
+    if (this.#abandoned) return;
+    this.#settle(group, results, message);
+  }
+
+  async #transact(
+    first: QueueEntry,
+    recipients: string[],
+    message: Uint8Array,
+  ): Promise<RecipientResult[]> {
+    const route = await this.#o.router.route(first.domain);
+    if (route.kind === "failed") {
+      log.info("Delivery attempt", {
+        id: first.messageId,
+        recipients,
+        domain: first.domain,
+        error: route.text,
+      });
+      return recipients.map((recipient) => ({
+        recipient,
+        status: route.temporary ? "deferred" : "refused",
+        text: route.text,
+        failure: "connect",
+      }));
+    }
+    log.info("Delivery attempt", {
+      id: first.messageId,
+      recipients,
+      via: route.via,
+      hops: route.hops.map((h) => `${h.host}:${h.port}`),
+    });
+    return await this.#deliver(
+      { sender: first.sender, recipients },
+      forRelay(message),
+      route.hops,
+      {
+        helo: this.#o.hostname,
+        tls: "auto",
+        // RFC 7435 opportunistic security: encrypt when offered, but an MX's certificate is
+        // not checked (most are self-signed or for another name). A password is only sent to
+        // a verified server (or in the clear over loopback, see the client).
+        insecure: route.credentials === undefined,
+        credentials: route.credentials,
+        timeouts: this.#o.timeouts,
+      },
+    );
+  }
+
+  /** Commits GROUP's results in one transaction, with the bounce and warning they call for. */
+  #settle(group: readonly QueueEntry[], results: RecipientResult[], message: Uint8Array): void {
+    const now = this.#now();
+    const { schedule } = this.#o;
+    const byRecipient = new Map(results.map((r) => [r.recipient, r]));
+    const finished: number[] = [];
+    const deferred: { id: number; nextAttempt: number; lastReply: string }[] = [];
+    const warned: number[] = [];
+    const failures: DsnRecipient[] = [];
+    const delays: DsnRecipient[] = [];
+    const first = group[0]!;
+    for (const row of group) {
+      const r = byRecipient.get(row.recipient) ?? {
+        recipient: row.recipient,
+        status: "deferred" as const,
+        text: "no result from the delivery",
+      };
+      const fields = {
+        id: row.messageId,
+        row: row.id,
+        recipient: row.recipient,
+        host: r.hop,
+        reply: r.text,
+      };
+      const temporary = r.status === "deferred" ||
+        (r.status === "refused" && !r.reply && TRANSPORT_TROUBLE.has(r.failure ?? ""));
+      const report = {
+        recipient: row.recipient,
+        reply: r.reply
+          ? `${r.reply.code} ${
+            [r.reply.enhanced, r.reply.lines.join(" ")].filter(Boolean).join(" ")
+          }`
+          : undefined,
+        text: r.text,
+        remoteMta: hostOf(r.hop),
+        lastAttempt: new Date(now),
+      };
+      if (r.status === "sent") {
+        finished.push(row.id);
+        log.info("Delivered", fields);
+      } else if (!temporary) {
+        finished.push(row.id);
+        failures.push({ ...report, action: "failed", status: dsnStatus(r.reply, "5.0.0") });
+        log.warning("Bounced", { ...fields, attempts: row.attempts + 1 });
+      } else if (expired(row.createdAt, now, schedule)) {
+        finished.push(row.id);
+        failures.push({
+          ...report,
+          action: "failed",
+          status: "4.4.7",
+          text: `delivery time expired after ${row.attempts + 1} attempts; last: ${r.text}`,
+        });
+        log.warning("Expired", { ...fields, attempts: row.attempts + 1 });
+      } else {
+        const next = nextAttempt(row.attempts + 1, now, row.createdAt, schedule, this.#o.random);
+        deferred.push({ id: row.id, nextAttempt: next, lastReply: r.text });
+        log.info("Deferred", {
+          ...fields,
+          attempts: row.attempts + 1,
+          next: new Date(next).toISOString(),
+        });
+        if (!row.warned && warningDue(row.createdAt, now, schedule)) {
+          warned.push(row.id);
+          delays.push({
+            ...report,
+            action: "delayed",
+            status: dsnStatus(r.reply, "4.0.0"),
+            willRetryUntil: new Date(expiresAt(row.createdAt, schedule)),
+          });
+        }
+      }
+    }
+    const notices: NewMessage[] = [];
+    // RFC 5321 §4.5.5, RFC 3464 §2: a message from the null sender is never bounced.
+    if (first.sender !== "") {
+      if (failures.length > 0) notices.push(this.#notice("failure", first, failures, message, now));
+      if (delays.length > 0) notices.push(this.#notice("delay", first, delays, message, now));
+    } else if (failures.length > 0) {
+      log.info("Not bounced: null sender", { id: first.messageId });
+    }
+    const settlement: QueueSettlement = { finished, deferred, warned, notices };
+    this.#o.store.settle(settlement);
+    for (const n of notices) {
+      log.info(n.summary.subject.startsWith("Delayed") ? "Delay warning" : "Bounce", {
+        id: n.id,
+        to: first.sender,
+        original: first.messageId,
+      });
+    }
+  }
+
+  /** A DSN about FIRST's message to its sender, stored locally or queued. */
+  #notice(
+    kind: "failure" | "delay",
+    first: QueueEntry,
+    recipients: DsnRecipient[],
+    original: Uint8Array,
+    now: number,
+  ): NewMessage {
+    const id = newQueueId(now);
+    const body = composeDsn({
+      kind,
+      reportingMta: this.#o.hostname,
+      to: first.sender,
+      queueId: first.messageId,
+      arrivalDate: new Date(first.receivedAt),
+      date: new Date(now),
+      messageId: `${id}@${this.#o.hostname}`,
+      recipients,
+      originalHeaders: headerBlock(forRelay(original)),
+    });
+    const chunks = [new TextEncoder().encode(returnPathHeader("")), body];
+    const size = chunks[0]!.length + body.length;
+    const domain = first.sender.slice(first.sender.lastIndexOf("@") + 1).toLowerCase();
+    const local = this.#local.has(domain);
+    return {
+      id,
+      sender: "",
+      recipients: local ? [first.sender] : [],
+      relay: local ? [] : [first.sender],
+      chunks,
+      size,
+      summary: summarize(chunks),
+      receivedAt: now,
+      createMailboxes: true,
+    };
+  }
+}

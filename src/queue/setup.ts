@@ -1,0 +1,70 @@
+/**
+ * The queue runner of `mail serve`, built from its configuration: the schedule, the routes,
+ * the resolver (`--dns`, `--mx-port`) and the smarthost's credentials.
+ *
+ * @module
+ */
+import type { ServeConfig } from "../config.ts";
+import type { Credentials } from "../client/deliver.ts";
+import { dnsResolver } from "../client/mx.ts";
+import { CliError, EXIT } from "../exit_codes.ts";
+import type { Store } from "../store/mod.ts";
+import { Router } from "./route.ts";
+import { QueueRunner, type RunnerOptions } from "./runner.ts";
+
+/** Reads the smarthost password: the file's first line. Never logged, never in an error. */
+async function smarthostCredentials(config: ServeConfig): Promise<Credentials | undefined> {
+  if (config.smarthostUser === undefined || config.smarthostPasswordFile === undefined) {
+    return undefined;
+  }
+  let text: string;
+  try {
+    text = await Deno.readTextFile(config.smarthostPasswordFile);
+  } catch (err) {
+    throw new CliError(
+      `smarthost-password-file: cannot read ${config.smarthostPasswordFile}: ${
+        (err as Error).message
+      }`,
+      EXIT.CONFIG,
+    );
+  }
+  const password = text.split(/\r?\n/)[0] ?? "";
+  if (password === "") {
+    throw new CliError(
+      `smarthost-password-file: ${config.smarthostPasswordFile} is empty`,
+      EXIT.CONFIG,
+    );
+  }
+  return { user: config.smarthostUser, password };
+}
+
+/** A runner (not started) for CONFIG over STORE. */
+export async function queueRunner(
+  config: ServeConfig,
+  store: Store,
+  overrides: Partial<RunnerOptions> = {},
+): Promise<QueueRunner> {
+  const router = new Router({
+    routes: config.routes,
+    resolver: dnsResolver(
+      config.dns ? { ipAddr: config.dns.host, port: config.dns.port } : undefined,
+    ),
+    mxPort: config.mxPort,
+    smarthostCredentials: await smarthostCredentials(config),
+  });
+  return new QueueRunner({
+    store,
+    router,
+    hostname: config.hostname,
+    localDomains: config.domains,
+    schedule: {
+      minBackoffMs: config.queueMinBackoff * 1000,
+      maxBackoffMs: config.queueMaxBackoff * 1000,
+      lifetimeMs: config.queueLifetime * 1000,
+      delayWarningMs: config.delayWarning * 1000,
+    },
+    concurrency: config.relayConcurrency,
+    concurrencyPerDestination: config.relayConcurrencyPerDestination,
+    ...overrides,
+  });
+}
