@@ -12,6 +12,7 @@ import { inboxCommand } from "./src/cli/inbox.ts";
 import { userCommand } from "./src/cli/user.ts";
 import { sendCommand } from "./src/cli/send.ts";
 import { sendmailCommand } from "./src/cli/sendmail.ts";
+import { queueCommand } from "./src/cli/queue.ts";
 
 export const VERSION: string = denoJson.version;
 
@@ -24,7 +25,8 @@ function program() {
     .addCommand(inboxCommand())
     .addCommand(userCommand())
     .addCommand(sendCommand())
-    .addCommand(sendmailCommand());
+    .addCommand(sendmailCommand())
+    .addCommand(queueCommand());
 }
 
 /** Runs the CLI with ARGS and returns the exit status. */

@@ -1,0 +1,181 @@
+/**
+ * Load benchmark of `mail serve`: starts the real entrypoint (with the binary's permissions) on
+ * a scratch data directory, drives it with a small SMTP load generator over loopback, and prints
+ * messages per second and the server's peak RSS for the scenarios of the performance issue.
+ * Figures are comparable run to run on one machine; the reference for claims against Postfix is
+ * ../shared/bench/ (smtp-source), which reports ratios.
+ *
+ *     deno run -A bench/load.ts [--messages 2000] [--size-kb 4]
+ *
+ * @module
+ */
+import { mailArgs } from "../tests/_helpers/mail_process.ts";
+
+const args = Deno.args;
+const flag = (name: string, fallback: number) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? Number(args[i + 1]) : fallback;
+};
+const MESSAGES = flag("--messages", 2000);
+const SIZE_KB = flag("--size-kb", 4);
+const IDLE = flag("--idle", 1000);
+
+const enc = new TextEncoder();
+const body = enc.encode(
+  "From: bench@example.test\r\nTo: rcpt@example.test\r\nSubject: bench\r\n\r\n" +
+    "x".repeat(76).concat("\r\n").repeat(Math.ceil((SIZE_KB * 1024) / 78)) + ".\r\n",
+);
+
+/** Reads replies off a connection; resolves each awaited count of final reply lines. */
+class Replies {
+  #buf = "";
+  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
+  constructor(conn: Deno.Conn) {
+    this.#reader = conn.readable.getReader();
+  }
+  /** Waits for N final reply lines ("ddd " lines); returns the last one. */
+  async take(n: number): Promise<string> {
+    let last = "";
+    for (;;) {
+      let i: number;
+      while ((i = this.#buf.indexOf("\r\n")) >= 0) {
+        const line = this.#buf.slice(0, i);
+        this.#buf = this.#buf.slice(i + 2);
+        if (/^\d{3} /.test(line)) {
+          last = line;
+          if (--n === 0) return last;
+        }
+      }
+      const { value, done } = await this.#reader.read();
+      if (done) throw new Error(`connection closed, last reply ${last}`);
+      this.#buf += new TextDecoder().decode(value);
+    }
+  }
+}
+
+async function write(conn: Deno.Conn, data: Uint8Array | string) {
+  const bytes = typeof data === "string" ? enc.encode(data) : data;
+  for (let off = 0; off < bytes.length;) off += await conn.write(bytes.subarray(off));
+}
+
+/** One session: `count` messages over one connection (reuse) or one connection each. */
+async function session(port: number, count: number, rcpts: number, reuse: boolean, seq: () => number) {
+  let conn: Deno.Conn | undefined;
+  let r: Replies | undefined;
+  for (let m = 0; m < count; m++) {
+    if (!conn) {
+      conn = await Deno.connect({ hostname: "127.0.0.1", port });
+      r = new Replies(conn);
+      await r.take(1);
+      await write(conn, "EHLO bench.example.test\r\n");
+      await r.take(1);
+    }
+    const n = seq();
+    let envelope = "MAIL FROM:<bench@example.test>\r\n";
+    for (let k = 0; k < rcpts; k++) envelope += `RCPT TO:<r${n}x${k}@example.test>\r\n`;
+    // RFC 2920: MAIL, the RCPTs and DATA in one flight.
+    await write(conn, envelope + "DATA\r\n");
+    const reply = await r!.take(rcpts + 2);
+    if (!reply.startsWith("354")) throw new Error(`DATA: ${reply}`);
+    await write(conn, body);
+    const done = await r!.take(1);
+    if (!done.startsWith("250")) throw new Error(`end of data: ${done}`);
+    if (!reuse || m === count - 1) {
+      await write(conn, "QUIT\r\n");
+      await r!.take(1);
+      conn.close();
+      conn = undefined;
+    }
+  }
+}
+
+function rssKiB(pid: number, field: "VmRSS" | "VmHWM"): number {
+  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+  return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+}
+
+async function startServer(dir: string) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: mailArgs([
+      "serve",
+      "--data",
+      dir,
+      "--smtp",
+      "127.0.0.1:0",
+      "--submission",
+      "off",
+      "--domain",
+      "example.test",
+      "--catch-all",
+      "--hostname",
+      "mx.bench",
+      "--max-connections-per-ip",
+      "5000",
+      "--max-connections",
+      "5000",
+    ]),
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!/Listening.*smtp=[^\s]*:(\d+)/.test(text)) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`server exited:\n${text}`);
+    text += value;
+  }
+  const port = Number(/smtp=[^\s]*:(\d+)/.exec(text)![1]);
+  void (async () => {
+    while (!(await reader.read()).done) { /* drain the log */ }
+  })();
+  return { child, port };
+}
+
+interface Scenario {
+  readonly name: string;
+  readonly sessions: number;
+  readonly rcpts: number;
+  readonly reuse: boolean;
+}
+
+const SCENARIOS: Scenario[] = [
+  { name: "s1", sessions: 1, rcpts: 1, reuse: false },
+  { name: "s10", sessions: 10, rcpts: 1, reuse: false },
+  { name: "s50", sessions: 50, rcpts: 1, reuse: false },
+  { name: "s10-r10", sessions: 10, rcpts: 10, reuse: false },
+  { name: "s10-reuse", sessions: 10, rcpts: 1, reuse: true },
+];
+
+const dir = await Deno.makeTempDir({ prefix: "mail-bench-" });
+const { child, port } = await startServer(dir);
+try {
+  console.log(`mail serve load: ${MESSAGES} messages x ${SIZE_KB} KiB per scenario, loopback`);
+  console.log("scenario    msgs/s    peak RSS MiB");
+  for (const s of SCENARIOS) {
+    let n = 0;
+    const seq = () => n++;
+    const per = Math.ceil(MESSAGES / s.sessions);
+    const t0 = performance.now();
+    await Promise.all(Array.from({ length: s.sessions }, () => session(port, per, s.rcpts, s.reuse, seq)));
+    const secs = (performance.now() - t0) / 1000;
+    const rate = (per * s.sessions) / secs;
+    console.log(
+      `${s.name.padEnd(10)} ${rate.toFixed(0).padStart(7)}    ${(rssKiB(child.pid, "VmHWM") / 1024).toFixed(1).padStart(8)}`,
+    );
+  }
+  // Memory of idle connections: RSS growth per connection once each has been greeted.
+  const before = rssKiB(child.pid, "VmRSS");
+  const idle: Deno.Conn[] = [];
+  for (let i = 0; i < IDLE; i++) {
+    const c = await Deno.connect({ hostname: "127.0.0.1", port });
+    await new Replies(c).take(1);
+    idle.push(c);
+  }
+  const after = rssKiB(child.pid, "VmRSS");
+  console.log(`idle: ${IDLE} connections, ${((after - before) / IDLE).toFixed(1)} KiB each over the baseline`);
+  for (const c of idle) c.close();
+} finally {
+  child.kill("SIGTERM");
+  await child.status;
+  await Deno.remove(dir, { recursive: true });
+}
