@@ -13,20 +13,28 @@ import { userCommand } from "./src/cli/user.ts";
 import { sendCommand } from "./src/cli/send.ts";
 import { sendmailCommand } from "./src/cli/sendmail.ts";
 import { queueCommand } from "./src/cli/queue.ts";
+import { exportCommand } from "./src/cli/export.ts";
+import { importCommand } from "./src/cli/import.ts";
+import { COMMIT } from "./src/build_info.ts";
 
 export const VERSION: string = denoJson.version;
+
+/** What `mail --version` prints: the version, and the commit when the build recorded it. */
+export const VERSION_TEXT: string = COMMIT ? `${VERSION} (commit ${COMMIT})` : VERSION;
 
 function program() {
   return new Command("mail")
     .description("A small mail server and mail user agent in one executable")
-    .version(VERSION, "-V, --version")
+    .version(VERSION_TEXT, "-V, --version")
     .exitOverride()
     .addCommand(serveCommand())
     .addCommand(inboxCommand())
     .addCommand(userCommand())
     .addCommand(sendCommand())
     .addCommand(sendmailCommand())
-    .addCommand(queueCommand());
+    .addCommand(queueCommand())
+    .addCommand(exportCommand())
+    .addCommand(importCommand());
 }
 
 /** Runs the CLI with ARGS and returns the exit status. */

@@ -59,7 +59,13 @@ async function write(conn: Deno.Conn, data: Uint8Array | string) {
 }
 
 /** One session: `count` messages over one connection (reuse) or one connection each. */
-async function session(port: number, count: number, rcpts: number, reuse: boolean, seq: () => number) {
+async function session(
+  port: number,
+  count: number,
+  rcpts: number,
+  reuse: boolean,
+  seq: () => number,
+) {
   let conn: Deno.Conn | undefined;
   let r: Replies | undefined;
   for (let m = 0; m < count; m++) {
@@ -156,11 +162,15 @@ try {
     const seq = () => n++;
     const per = Math.ceil(MESSAGES / s.sessions);
     const t0 = performance.now();
-    await Promise.all(Array.from({ length: s.sessions }, () => session(port, per, s.rcpts, s.reuse, seq)));
+    await Promise.all(
+      Array.from({ length: s.sessions }, () => session(port, per, s.rcpts, s.reuse, seq)),
+    );
     const secs = (performance.now() - t0) / 1000;
     const rate = (per * s.sessions) / secs;
     console.log(
-      `${s.name.padEnd(10)} ${rate.toFixed(0).padStart(7)}    ${(rssKiB(child.pid, "VmHWM") / 1024).toFixed(1).padStart(8)}`,
+      `${s.name.padEnd(10)} ${rate.toFixed(0).padStart(7)}    ${
+        (rssKiB(child.pid, "VmHWM") / 1024).toFixed(1).padStart(8)
+      }`,
     );
   }
   // Memory of idle connections: RSS growth per connection once each has been greeted.
@@ -172,7 +182,9 @@ try {
     idle.push(c);
   }
   const after = rssKiB(child.pid, "VmRSS");
-  console.log(`idle: ${IDLE} connections, ${((after - before) / IDLE).toFixed(1)} KiB each over the baseline`);
+  console.log(
+    `idle: ${IDLE} connections, ${((after - before) / IDLE).toFixed(1)} KiB each over the baseline`,
+  );
   for (const c of idle) c.close();
 } finally {
   child.kill("SIGTERM");

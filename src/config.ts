@@ -381,7 +381,7 @@ export async function loadConfig(src: ConfigSources): Promise<ServeConfig> {
     );
   }
   if (c.smarthostUser !== undefined && !c.routes.has("*")) {
-    throw new CliError("smarthost-user needs a smarthost: route = \"*=HOST:PORT\"", EXIT.CONFIG);
+    throw new CliError('smarthost-user needs a smarthost: route = "*=HOST:PORT"', EXIT.CONFIG);
   }
   if (c.queueMinBackoff > c.queueMaxBackoff) {
     throw new CliError("queue-min-backoff must not be more than queue-max-backoff", EXIT.CONFIG);

@@ -134,7 +134,9 @@ export async function transport(flags: TransportFlags): Promise<[Plan, DeliverOp
     const hop = { host, port };
     // Submitting to the `mail serve` on this machine: trust the certificate it generated in
     // the same data directory, so that the default setup verifies TLS without --ca.
-    const local = flags.ca === undefined && isLoopback(hop) ? await localServerCertificate(flags.data) : undefined;
+    const local = flags.ca === undefined && isLoopback(hop)
+      ? await localServerCertificate(flags.data)
+      : undefined;
     return [{ kind: "relay", hop }, local ? { ...options, ca: [local] } : options];
   }
   if (flags.server !== undefined) throw usage("--server and --direct exclude each other");

@@ -19,6 +19,7 @@ import { MailServer } from "../server/server.ts";
 import { queueRunner } from "../queue/setup.ts";
 import { openStore, type Store, StoreError } from "../store/mod.ts";
 import { dataDir, newCommand } from "./_common.ts";
+import { checkServe } from "./serve_check.ts";
 
 const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 
@@ -28,6 +29,7 @@ export function serveCommand() {
       "--config <file>",
       "TOML file with the same settings as the flags (default: DIR/mail.toml)",
     )
+    .option("--check", "validate the configuration, certificate, data and ports, then exit")
     .option("--hostname <name>", "name in the greeting, EHLO reply and Received headers")
     .option(
       "--domain <domain>",
@@ -148,6 +150,7 @@ export function serveCommand() {
           "log-level": opts.logLevel,
         },
       });
+      if (opts.check) return await checkServe(config, opts.config);
       await setupLogging(config.logFormat, config.logLevel);
       await serve(config);
     });

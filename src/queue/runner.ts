@@ -81,6 +81,8 @@ export class QueueRunner {
   readonly #inFlight = new Set<number>();
   readonly #perDestination = new Map<string, number>();
   readonly #jobs = new Set<Promise<void>>();
+  /** Rows whose attempt failed unexpectedly (a bug, a store error): left alone until then. */
+  readonly #cooldown = new Map<number, number>();
   #active = 0;
   #stopped = false;
   #abandoned = false;
@@ -173,11 +175,13 @@ export class QueueRunner {
     const { concurrency, concurrencyPerDestination } = this.#o;
     if (this.#active >= concurrency) return;
     const maxRecipients = this.#o.maxRecipients ?? 100;
-    const rows = this.#o.store.queueDue(this.#now(), 1000 + this.#inFlight.size);
+    const now = this.#now();
+    for (const [id, until] of this.#cooldown) if (until <= now) this.#cooldown.delete(id);
+    const rows = this.#o.store.queueDue(now, 1000 + this.#inFlight.size + this.#cooldown.size);
     // Message and destination: one transaction each, in order of the oldest due row.
     const groups = new Map<string, QueueEntry[]>();
     for (const row of rows) {
-      if (this.#inFlight.has(row.id)) continue;
+      if (this.#inFlight.has(row.id) || this.#cooldown.has(row.id)) continue;
       let n = 0;
       let key = `${row.messageRowId} ${row.domain} ${n}`;
       while ((groups.get(key)?.length ?? 0) >= maxRecipients) {
@@ -201,6 +205,9 @@ export class QueueRunner {
     for (const row of group) this.#inFlight.add(row.id);
     const job = this.#attempt(group)
       .catch((err) => {
+        // Not retried at once: an error that repeats would otherwise spin.
+        const until = this.#now() + this.#o.schedule.minBackoffMs;
+        for (const row of group) this.#cooldown.set(row.id, until);
         log.error("Delivery attempt failed", {
           id: group[0]!.messageId,
           error: (err as Error).message,
@@ -309,8 +316,10 @@ export class QueueRunner {
         host: r.hop,
         reply: r.text,
       };
+      // A refused login (535) or TLS trouble says nothing about the recipient: retry, as
+      // Postfix does (smtp_sasl_auth_soft_bounce), so that fixing the setup is enough.
       const temporary = r.status === "deferred" ||
-        (r.status === "refused" && !r.reply && TRANSPORT_TROUBLE.has(r.failure ?? ""));
+        (r.status === "refused" && TRANSPORT_TROUBLE.has(r.failure ?? ""));
       const report = {
         recipient: row.recipient,
         reply: r.reply
@@ -357,22 +366,33 @@ export class QueueRunner {
         }
       }
     }
-    const notices: NewMessage[] = [];
+    const notices: { kind: string; message: NewMessage }[] = [];
     // RFC 5321 §4.5.5, RFC 3464 §2: a message from the null sender is never bounced.
     if (first.sender !== "") {
-      if (failures.length > 0) notices.push(this.#notice("failure", first, failures, message, now));
-      if (delays.length > 0) notices.push(this.#notice("delay", first, delays, message, now));
+      if (failures.length > 0) {
+        notices.push({
+          kind: "Bounce",
+          message: this.#notice("failure", first, failures, message, now),
+        });
+      }
+      if (delays.length > 0) {
+        notices.push({
+          kind: "Delay warning",
+          message: this.#notice("delay", first, delays, message, now),
+        });
+      }
     } else if (failures.length > 0) {
       log.info("Not bounced: null sender", { id: first.messageId });
     }
-    const settlement: QueueSettlement = { finished, deferred, warned, notices };
+    const settlement: QueueSettlement = {
+      finished,
+      deferred,
+      warned,
+      notices: notices.map((n) => n.message),
+    };
     this.#o.store.settle(settlement);
     for (const n of notices) {
-      log.info(n.summary.subject.startsWith("Delayed") ? "Delay warning" : "Bounce", {
-        id: n.id,
-        to: first.sender,
-        original: first.messageId,
-      });
+      log.info(n.kind, { id: n.message.id, to: first.sender, original: first.messageId });
     }
   }
 

@@ -13,6 +13,7 @@ import type { NewMessage } from "../store/mod.ts";
 import { isLooping } from "../queue/message.ts";
 import { verifyPassword } from "../store/password.ts";
 import { AuthGuard } from "./auth_guard.ts";
+import { type BatchSink, GroupCommitter } from "./group_commit.ts";
 import { newQueueId } from "./queue_id.ts";
 
 const log = getLogger(["mail", "auth"]);
@@ -23,6 +24,8 @@ export interface MailSink {
   deliver(message: NewMessage): void;
   /** The stored password hash of a user (for AUTH); absent in sinks without accounts. */
   passwordHash?(address: string): string | undefined;
+  /** Several deliveries in one transaction; when present, deliveries are group-committed. */
+  deliverMany?(messages: readonly NewMessage[]): (Error | undefined)[];
 }
 
 /** Which addresses are local. */
@@ -43,6 +46,7 @@ export class LocalBackend implements SessionBackend {
   readonly #sink: MailSink;
   readonly #policy: LocalPolicy;
   readonly #domains: ReadonlySet<string>;
+  readonly #committer: GroupCommitter | undefined;
   readonly #guard: AuthGuard;
   readonly #onQueued: (() => void) | undefined;
 
@@ -58,6 +62,7 @@ export class LocalBackend implements SessionBackend {
     this.#domains = new Set(policy.domains);
     this.#guard = guard;
     this.#onQueued = onQueued;
+    this.#committer = sink.deliverMany ? new GroupCommitter(sink as BatchSink) : undefined;
   }
 
   newId(): string {
@@ -91,7 +96,7 @@ export class LocalBackend implements SessionBackend {
     throw new SmtpError(550, "5.1.1", "No such user here");
   }
 
-  deliver(d: Delivery): void {
+  async deliver(d: Delivery): Promise<void> {
     // RFC 5321 §6.3: more than 100 Received fields (ours included) is a mail loop. Refusing it
     // here leaves the bounce to the previous hop, and keeps it out of the queue.
     if (isLooping(d.chunks)) {
@@ -100,7 +105,7 @@ export class LocalBackend implements SessionBackend {
     const local: string[] = [];
     const relay: string[] = [];
     for (const r of d.recipients) (this.#domains.has(domainOf(r)) ? local : relay).push(r);
-    this.#sink.deliver({
+    const message: NewMessage = {
       id: d.id,
       sender: d.sender,
       recipients: local,
@@ -113,7 +118,10 @@ export class LocalBackend implements SessionBackend {
       // Recipients were checked at RCPT time; postmaster and catch-all mailboxes are created
       // on first delivery.
       createMailboxes: true,
-    });
+    };
+    // Durable before we return: the session replies 250 only after this.
+    if (this.#committer) await this.#committer.deliver(message);
+    else this.#sink.deliver(message);
     if (relay.length > 0) this.#onQueued?.();
   }
 

@@ -186,7 +186,8 @@ function pemBlocks(text: string): PemBlock[] {
 /** 16 random octets with the top bit clear: positive, and well within the 20 octets of §4.1.2.2. */
 function randomSerial(): Uint8Array {
   const serial = crypto.getRandomValues(new Uint8Array(16));
-  serial[0] = (serial[0]! & 0x7f) | 0x01; // positive and non-zero, never shortened by DER
+  // 0x40-0x7f: positive, and a first octet that neither DER nor hex printing shortens.
+  serial[0] = (serial[0]! & 0x3f) | 0x40;
   return serial;
 }
 

@@ -14,6 +14,7 @@ import { join } from "node:path";
 import type { MailboxEntry, NewMessage, QueueEntry, QueueSettlement, UserInfo } from "./mod.ts";
 import { StoreError, toStoreError } from "./errors.ts";
 import { migrate, NewerSchemaError } from "./schema.ts";
+import { backupBeforeMigrate } from "./backup.ts";
 import { pieces } from "./pieces.ts";
 import { SQL, type StatementName } from "./sql.ts";
 
@@ -76,6 +77,8 @@ export function openStore(dataDir: string, options: StoreOptions = {}): Store {
     db.exec(`PRAGMA synchronous = ${synchronous}`);
     // Off by default in SQLite, per connection (https://www.sqlite.org/foreignkeys.html).
     db.exec("PRAGMA foreign_keys = ON");
+    // Before an upgrade changes an existing database: a copy to go back to (./backup.ts).
+    backupBeforeMigrate(db, path);
     migrate(db);
     return new SqliteStore(db, path);
   } catch (e) {
@@ -119,6 +122,12 @@ export interface Store {
    * is stored.
    */
   deliver(message: NewMessage): void;
+  /**
+   * Stores several messages in one transaction (group commit): durable together when this
+   * returns. Returns per message undefined, or the error that message alone failed with (its
+   * changes undone, the others kept). Throws when the transaction as a whole fails.
+   */
+  deliverMany(messages: readonly NewMessage[]): (Error | undefined)[];
 
   // --- Outbound queue (one row per remote recipient; see QueueEntry) ---
   /** Rows due at NOW (milliseconds), oldest first, at most LIMIT. Uses the queue_due index. */
@@ -257,6 +266,26 @@ class SqliteStore implements Store {
 
   deliver(message: NewMessage): void {
     this.#write(() => this.#insert(message));
+  }
+
+  deliverMany(messages: readonly NewMessage[]): (Error | undefined)[] {
+    // One transaction, one fsync for the lot (group commit); a savepoint per message so that
+    // one that fails (a mailbox removed meanwhile) is undone alone.
+    return this.#write(() =>
+      messages.map((message): Error | undefined => {
+        this.#db.exec("SAVEPOINT one");
+        try {
+          this.#insert(message);
+          this.#db.exec("RELEASE one");
+          return undefined;
+        } catch (e) {
+          this.#db.exec("ROLLBACK TO one");
+          this.#db.exec("RELEASE one");
+          const err = toStoreError(e, this.path);
+          return err instanceof Error ? err : new Error(String(err));
+        }
+      })
+    );
   }
 
   /**

@@ -19,7 +19,10 @@ Deno.test("a fresh database gets every migration and WAL mode", () =>
     const store = openStore(dir);
     try {
       assert.equal(SCHEMA_VERSION, MIGRATIONS.length);
-      assert.equal(query<{ user_version: number }>(store, "PRAGMA user_version").user_version, 1);
+      assert.equal(
+        query<{ user_version: number }>(store, "PRAGMA user_version").user_version,
+        SCHEMA_VERSION,
+      );
       assert.equal(
         query<{ journal_mode: string }>(store, "PRAGMA journal_mode").journal_mode,
         "wal",
@@ -29,6 +32,7 @@ Deno.test("a fresh database gets every migration and WAL mode", () =>
         "mailboxes",
         "message_chunks",
         "messages",
+        "queue",
         "users",
       ]);
     } finally {

@@ -1,0 +1,71 @@
+/** Group commit: one transaction for the deliveries of one event-loop turn, each with its own outcome. */
+import assert from "node:assert/strict";
+import { type BatchSink, GroupCommitter } from "../../src/server/group_commit.ts";
+import type { NewMessage } from "../../src/store/mod.ts";
+import { openStore, StoreError } from "../../src/store/mod.ts";
+
+const message = (id: string, recipients: string[]): NewMessage => ({
+  id,
+  sender: "s@remote.test",
+  recipients,
+  chunks: [new TextEncoder().encode(`Subject: ${id}\r\n\r\nx\r\n`)],
+  size: new TextEncoder().encode(`Subject: ${id}\r\n\r\nx\r\n`).length,
+  summary: { from: "", subject: id, date: "", messageId: "" },
+  receivedAt: 0,
+  createMailboxes: false,
+});
+
+Deno.test("group commit: deliveries of one turn share one batch; each settles with its own outcome", async () => {
+  const batches: string[][] = [];
+  const sink: BatchSink = {
+    deliverMany(ms) {
+      batches.push(ms.map((m) => m.id));
+      return ms.map((m) => (m.id === "bad" ? new Error("no mailbox") : undefined));
+    },
+  };
+  const c = new GroupCommitter(sink);
+  const results = await Promise.allSettled([
+    c.deliver(message("a", ["x@example.test"])),
+    c.deliver(message("bad", ["x@example.test"])),
+    c.deliver(message("b", ["x@example.test"])),
+  ]);
+  assert.deepEqual(batches, [["a", "bad", "b"]]);
+  assert.deepEqual(results.map((r) => r.status), ["fulfilled", "rejected", "fulfilled"]);
+  // A later delivery is a new batch.
+  await c.deliver(message("c", ["x@example.test"]));
+  assert.deepEqual(batches.at(-1), ["c"]);
+});
+
+Deno.test("group commit: a failed transaction rejects every delivery in it", async () => {
+  const c = new GroupCommitter({
+    deliverMany() {
+      throw new Error("disk full");
+    },
+  });
+  const results = await Promise.allSettled([
+    c.deliver(message("a", [])),
+    c.deliver(message("b", [])),
+  ]);
+  assert.deepEqual(results.map((r) => r.status), ["rejected", "rejected"]);
+});
+
+Deno.test("store.deliverMany: one message failing is undone alone", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mail-gc-" });
+  const store = openStore(dir);
+  try {
+    store.addUser("alice@example.test", "x");
+    const results = store.deliverMany([
+      message("M1", ["alice@example.test"]),
+      message("M2", ["nobody@example.test"]), // no mailbox, createMailboxes false
+      message("M3", ["alice@example.test"]),
+    ]);
+    assert.equal(results[0], undefined);
+    assert.ok(results[1] instanceof StoreError && results[1].kind === "no-mailbox");
+    assert.equal(results[2], undefined);
+    assert.deepEqual(store.list("alice@example.test").map((e) => e.messageId).sort(), ["M1", "M3"]);
+    assert.equal(store.mailboxExists("nobody@example.test"), false);
+  } finally {
+    store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
