@@ -140,6 +140,9 @@ export function importCommand() {
       if (format === "maildir" && input === "-") {
         throw new CliError("A Maildir is a directory; stdin can only be an mbox", EXIT.USAGE);
       }
+      if (input === "-" && Deno.stdin.isTerminal()) {
+        throw new CliError("Give an mbox file or a Maildir, or pipe an mbox in", EXIT.USAGE);
+      }
       const dir = dataDir(opts.data);
       let store: Store;
       try {

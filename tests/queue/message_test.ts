@@ -39,7 +39,7 @@ Deno.test("the relayed form drops only our leading Return-Path", () => {
   assert.equal(new TextDecoder().decode(headerBlock(plain)), "Subject: x\r\n\r\n");
 });
 
-Deno.test("the backend refuses a looping message at DATA time with 554 5.4.6", () => {
+Deno.test("the backend refuses a looping message at DATA time with 554 5.4.6", async () => {
   const sink = new MemorySink(["a@example.test"]);
   const backend = new LocalBackend(sink, { domains: ["example.test"], catchAll: false });
   const chunks = [enc.encode(received(MAX_RECEIVED + 1) + "\r\nbody\r\n")];
@@ -52,14 +52,14 @@ Deno.test("the backend refuses a looping message at DATA time with 554 5.4.6", (
     size: chunks[0]!.length,
     receivedAt: new Date(),
   };
-  assert.throws(
+  await assert.rejects(
     () => backend.deliver(delivery),
     (e) => e instanceof SmtpError && e.code === 554 && e.enhanced === "5.4.6",
   );
   assert.equal(sink.delivered.length, 0);
 });
 
-Deno.test("only an authenticated submission client may relay; relayed recipients are queued", () => {
+Deno.test("only an authenticated submission client may relay; relayed recipients are queued", async () => {
   const sink = new MemorySink(["a@example.test"]);
   let queued = 0;
   const backend = new LocalBackend(
@@ -86,7 +86,7 @@ Deno.test("only an authenticated submission client may relay; relayed recipients
   const sub = { ...ctx, role: "submission" as const, authUser: "a@example.test" };
   assert.equal(backend.recipient(rcpt, sub), "bob@remote.test");
   const chunks = [enc.encode("Subject: x\r\n\r\nbody\r\n")];
-  backend.deliver({
+  await backend.deliver({
     id: "Q2",
     sender: "a@example.test",
     recipients: ["a@example.test", "bob@remote.test"],
