@@ -21,6 +21,7 @@ import { DataReader } from "./data_reader.ts";
 import { DEFAULT_MAX_COMMAND_LINE, type LineEvent, LineReader } from "./line_reader.ts";
 import { errorToReply, formatReply, type Reply, reply, SmtpError } from "./reply.ts";
 import { receivedHeader, returnPathHeader, withProtocol } from "./trace.ts";
+import { saslContinue, type SaslOutcome, saslStart, type SaslStep } from "./sasl.ts";
 
 /**
  * Where the conversation is. RFC 5321 §4.1.4 orders the commands:
@@ -149,11 +150,6 @@ export interface Output {
   readonly startTls?: boolean;
 }
 
-/** An AUTH exchange in progress (RFC 4954 §4): the next line is a SASL response. */
-type SaslStep =
-  | { readonly mech: "PLAIN" }
-  | { readonly mech: "LOGIN"; readonly user?: string | undefined };
-
 interface Transaction {
   readonly id: string;
   readonly sender: string;
@@ -162,9 +158,6 @@ interface Transaction {
 }
 
 const COMMANDS = "HELO EHLO STARTTLS AUTH MAIL RCPT DATA RSET NOOP QUIT VRFY HELP";
-// RFC 4954 §4: LOGIN's challenges are the base64 of "Username:" and "Password:".
-const LOGIN_USER = btoa("Username:");
-const LOGIN_PASSWORD = btoa("Password:");
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 const encoder = new TextEncoder();
 // Control characters other than TAB have no place in a command line (and NUL is a classic
@@ -454,64 +447,28 @@ export class SmtpSession {
     }
     const [mechanism = "", initial, extra] = args.split(" ");
     if (extra !== undefined) throw syntaxError("Syntax: AUTH mechanism [initial-response]");
-    const mech = mechanism.toUpperCase();
-    if (mech !== "PLAIN" && mech !== "LOGIN") {
-      return reply(504, "5.5.4", "Unrecognized authentication mechanism");
-    }
-    if (mech === "PLAIN") {
-      if (initial === undefined) {
-        this.#sasl = { mech };
-        return reply(334, undefined, "");
-      }
-      return await this.#plain(initial);
-    }
-    if (initial === undefined) {
-      this.#sasl = { mech };
-      return reply(334, undefined, LOGIN_USER);
-    }
-    const user = decodeSasl(initial);
-    if (user === undefined) return reply(501, "5.5.2", "Cannot decode response");
-    this.#sasl = { mech, user };
-    return reply(334, undefined, LOGIN_PASSWORD);
+    return await this.#saslOutcome(saslStart(mechanism.toUpperCase(), initial));
   }
 
   async #saslResponse(ev: LineEvent): Promise<Reply> {
     const step = this.#sasl!;
     this.#sasl = undefined;
     if (ev.kind === "too-long") return reply(500, "5.5.2", "Line too long");
-    const line = new TextDecoder().decode(ev.line).trim();
-    // RFC 4954 §4: "*" cancels the exchange.
-    if (line === "*") return reply(501, "5.7.0", "Authentication cancelled");
-    if (step.mech === "PLAIN") return await this.#plain(line);
-    const value = decodeSasl(line);
-    if (value === undefined) return reply(501, "5.5.2", "Cannot decode response");
-    if (step.user === undefined) {
-      this.#sasl = { mech: "LOGIN", user: value };
-      return reply(334, undefined, LOGIN_PASSWORD);
-    }
-    return await this.#verify(step.user, value);
+    return await this.#saslOutcome(saslContinue(step, new TextDecoder().decode(ev.line)));
   }
 
-  /** RFC 4616 §2: message = [authzid] NUL authcid NUL passwd. */
-  async #plain(response: string): Promise<Reply> {
-    // RFC 4954 §4: "=" is an empty initial response.
-    const decoded = response === "=" ? "" : decodeSasl(response);
-    if (decoded === undefined) return reply(501, "5.5.2", "Cannot decode response");
-    const parts = decoded.split("\0");
-    if (parts.length !== 3) return reply(501, "5.5.2", "Malformed PLAIN response");
-    const [authzid = "", authcid = "", password = ""] = parts;
-    // We do not let one user act for another: an authorization identity must be the user.
-    if (authzid !== "" && authzid.toLowerCase() !== authcid.toLowerCase()) {
-      return this.#authFailed(authcid, reply(535, "5.7.8", "Authentication credentials invalid"));
+  async #saslOutcome(o: SaslOutcome): Promise<Reply> {
+    if (o.kind === "challenge") {
+      this.#sasl = o.step;
+      return o.reply;
     }
-    return await this.#verify(authcid, password);
-  }
-
-  async #verify(user: string, password: string): Promise<Reply> {
+    if (o.kind === "refused") {
+      return o.user === undefined ? o.reply : this.#authFailed(o.user, o.reply);
+    }
     try {
-      this.#authUser = await this.#backend.authenticate!(user, password, this.#ctx);
+      this.#authUser = await this.#backend.authenticate!(o.user, o.password, this.#ctx);
     } catch (err) {
-      if (err instanceof SmtpError) return this.#authFailed(user, err.toReply());
+      if (err instanceof SmtpError) return this.#authFailed(o.user, err.toReply());
       throw err;
     }
     this.#onEvent({ type: "auth", user: this.#authUser, ok: true, reply: "235 2.7.0" });
@@ -675,18 +632,5 @@ export class SmtpSession {
     this.#tx = undefined;
     this.#data = undefined;
     if (this.#state !== "fresh") this.#state = "greeted";
-  }
-}
-
-/** Decodes a base64 SASL value to UTF-8 text, or undefined when it is not valid base64. */
-function decodeSasl(b64: string): string | undefined {
-  if (!/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(b64)) {
-    return undefined;
-  }
-  try {
-    const bin = atob(b64);
-    return utf8.decode(Uint8Array.from(bin, (c) => c.charCodeAt(0)));
-  } catch {
-    return undefined;
   }
 }
