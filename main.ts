@@ -16,6 +16,7 @@ import { queueCommand } from "./src/cli/queue.ts";
 import { exportCommand } from "./src/cli/export.ts";
 import { importCommand } from "./src/cli/import.ts";
 import { COMMIT } from "./src/build_info.ts";
+import { flushLogs } from "./src/log.ts";
 
 export const VERSION: string = denoJson.version;
 
@@ -58,5 +59,7 @@ export async function run(args: string[]): Promise<number> {
 }
 
 if (import.meta.main) {
-  Deno.exit(await run(Deno.args));
+  const status = await run(Deno.args);
+  flushLogs();
+  Deno.exit(status);
 }

@@ -15,6 +15,9 @@ import { formatReply, reply } from "../smtp/reply.ts";
 /** How long a socket we have closed may wait for the peer to close its side. */
 export const LINGER_MS = 5000;
 
+/** Input buffers held while the session is busy before reading from the socket pauses. */
+const MAX_QUEUED = 4;
+
 /** Timers, in milliseconds. */
 export interface ConnectionTimers {
   /** Waiting for a command (RFC 5321 §4.5.3.2.7: 5 minutes). */
@@ -44,6 +47,8 @@ export class Connection {
   readonly #tls: (() => SecureContext) | undefined;
   readonly #queue: Uint8Array[] = [];
   #busy = false;
+  #paused = false;
+  #idle: number;
   #closeRequested = false;
   #ended = false;
   #greeted = false;
@@ -64,6 +69,7 @@ export class Connection {
     this.#timers = timers;
     this.#log = log;
     this.#tls = tls;
+    this.#idle = timers.command;
   }
 
   /** Resolves once the socket is closed. */
@@ -125,6 +131,13 @@ export class Connection {
     });
     s.on("data", (buf: Uint8Array) => {
       this.#queue.push(buf);
+      // The session takes input in order, one buffer after another. While it is busy (a
+      // commit), a client that keeps sending is held back by TCP, not by our memory: pausing
+      // and resuming costs a round of the socket's read loop, so it is done only then.
+      if (this.#queue.length >= MAX_QUEUED && !this.#paused) {
+        this.#paused = true;
+        s.pause();
+      }
       if (!this.#busy && this.#greeted) void this.#drain();
     });
   }
@@ -146,9 +159,6 @@ export class Connection {
 
   async #drain(): Promise<void> {
     this.#busy = true;
-    // No more reading until this input is answered: the session sees bytes in order, and a
-    // client that floods us is held back by TCP instead of our memory.
-    this.#socket.pause();
     let upgrade = false;
     try {
       while (this.#queue.length > 0 && !this.#ended) {
@@ -179,10 +189,17 @@ export class Connection {
       return;
     }
     this.#armDeadline();
-    this.#socket.setTimeout(
-      this.#session.state === "data" ? this.#timers.data : this.#timers.command,
-    );
-    this.#socket.resume();
+    // The socket's idle timer restarts by itself on activity; it only needs setting again
+    // when the session moves between commands and DATA.
+    const idle = this.#session.state === "data" ? this.#timers.data : this.#timers.command;
+    if (idle !== this.#idle) {
+      this.#idle = idle;
+      this.#socket.setTimeout(idle);
+    }
+    if (this.#paused) {
+      this.#paused = false;
+      this.#socket.resume();
+    }
   }
 
   /** Starts the per-line deadline when a line is under way; stops it when none is. */
