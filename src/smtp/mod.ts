@@ -8,6 +8,10 @@
  *   domain-less `<Postmaster>` recipient.
  * - RFC 1870 SIZE, RFC 2920 PIPELINING, RFC 2034/3463 ENHANCEDSTATUSCODES, RFC 6152 8BITMIME,
  *   RFC 6531 SMTPUTF8 (UTF-8 addresses only when declared).
+ * - RFC 3207 STARTTLS (the session discards input pipelined after it, §6), RFC 4954 AUTH with
+ *   PLAIN (RFC 4616) and LOGIN, RFC 6409 submission (AUTH before MAIL), RFC 3848 trace types.
+ * - The client half: EHLO capability parsing (ehlo.ts), command formatting (client_commands.ts),
+ *   SASL encodings (sasl.ts), dot-stuffing (data_reader.ts), reply parsing (reply.ts).
  *
  * Deliberately not supported: CHUNKING/BINARYMIME (RFC 3030), DSN (RFC 3461), ETRN, TURN,
  * EXPN (user enumeration), and VRFY answers that confirm a user.
