@@ -7,8 +7,7 @@
 import { Command } from "@commander-js/extra-typings";
 import { resolve } from "node:path";
 import { CliError, EXIT } from "../exit_codes.ts";
-import { openStore, type Store } from "../store/mod.ts";
-import { StoreError } from "../store/sqlite_store.ts";
+import { openStore, type Store, StoreError } from "../store/mod.ts";
 import { AddressError, canonicalFromInput } from "../smtp/address.ts";
 
 /** Creates a subcommand with the options every subcommand takes (CONTRACT.md). */
@@ -63,4 +62,37 @@ export function addressArg(input: string): string {
 /** Writes one JSON document to stdout. */
 export function printJson(value: unknown): void {
   console.log(JSON.stringify(value, null, 2));
+}
+
+/** Turns store failures the user can act on into exit statuses; anything else stays internal. */
+export function storeFailure(err: unknown): never {
+  if (err instanceof StoreError) {
+    if (err.kind === "io") throw new CliError(`Mail store unavailable: ${err.message}`, EXIT.IOERR);
+    if (err.kind === "corrupt") {
+      throw new CliError(`Mail store damaged: ${err.message}`, EXIT.IOERR);
+    }
+  }
+  throw err;
+}
+
+/** Runs F with STORE, closing it afterwards and mapping store failures to exit statuses. */
+export async function withStore<T>(store: Store, f: (s: Store) => T | Promise<T>): Promise<T> {
+  try {
+    return await f(store);
+  } catch (err) {
+    return storeFailure(err);
+  } finally {
+    store.close();
+  }
+}
+
+/**
+ * The data directory of a sub-subcommand (`mail user add`): its own `--data`, or the one given
+ * to its parent before it (`mail user --data DIR add`).
+ */
+export function subcommandDataDir(
+  opts: { data?: string },
+  parent: { opts(): { data?: string } } | null,
+): string {
+  return dataDir(opts.data ?? parent?.opts().data);
 }

@@ -15,8 +15,14 @@ import {
   writeMaildirMessage,
 } from "../mailbox_formats/mod.ts";
 import type { MailboxEntry, Store } from "../store/mod.ts";
-import { addressArg, dataDir, newCommand, openExistingStore, printJson } from "./_common.ts";
-import { storeFailure } from "./inbox.ts";
+import {
+  addressArg,
+  dataDir,
+  newCommand,
+  openExistingStore,
+  printJson,
+  storeFailure,
+} from "./_common.ts";
 
 /** Entries fetched per listing call. */
 const PAGE = 1000;

@@ -11,8 +11,14 @@ import { listMaildir, MboxFormatError, readMbox } from "../mailbox_formats/mod.t
 import { summarize } from "../mime/summary.ts";
 import { newQueueId } from "../server/queue_id.ts";
 import { openStore, type Store } from "../store/mod.ts";
-import { addressArg, dataDir, newCommand, openExistingStore, printJson } from "./_common.ts";
-import { storeFailure } from "./inbox.ts";
+import {
+  addressArg,
+  dataDir,
+  newCommand,
+  openExistingStore,
+  printJson,
+  storeFailure,
+} from "./_common.ts";
 
 /** One message to add. */
 export interface ImportMessage {

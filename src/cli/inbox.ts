@@ -10,8 +10,14 @@ import { formatForTerminal, parseForDisplay } from "../mime/display.ts";
 import { decodeEntry, formatListRow, idWidth } from "../mime/list_format.ts";
 import { styler } from "../mime/terminal.ts";
 import type { MailboxEntry, Store } from "../store/mod.ts";
-import { StoreError } from "../store/sqlite_store.ts";
-import { addressArg, dataDir, newCommand, openExistingStore, printJson } from "./_common.ts";
+import {
+  addressArg,
+  dataDir,
+  newCommand,
+  openExistingStore,
+  printJson,
+  storeFailure,
+} from "./_common.ts";
 
 /** Entries per page unless `--limit` says otherwise. */
 export const DEFAULT_LIMIT = 50;
@@ -57,17 +63,6 @@ export async function writeStdout(data: string | Uint8Array): Promise<void> {
     if (err instanceof Deno.errors.BrokenPipe) return;
     throw err;
   }
-}
-
-/** Turns store failures the user can act on into exit statuses; anything else stays internal. */
-export function storeFailure(err: unknown): never {
-  if (err instanceof StoreError) {
-    if (err.kind === "io") throw new CliError(`Mail store unavailable: ${err.message}`, EXIT.IOERR);
-    if (err.kind === "corrupt") {
-      throw new CliError(`Mail store damaged: ${err.message}`, EXIT.IOERR);
-    }
-  }
-  throw err;
 }
 
 /** One entry of `--json` on the list. */

@@ -7,9 +7,15 @@
  */
 import { CliError, EXIT } from "../exit_codes.ts";
 import { sanitizeLine } from "../mime/sanitize.ts";
-import type { QueueEntry, Store } from "../store/mod.ts";
-import { dataDir, newCommand, openExistingStore, printJson } from "./_common.ts";
-import { storeFailure } from "./inbox.ts";
+import type { QueueEntry } from "../store/mod.ts";
+import {
+  dataDir,
+  newCommand,
+  openExistingStore,
+  printJson,
+  subcommandDataDir,
+  withStore,
+} from "./_common.ts";
 
 /** One entry of `mail queue --json`. */
 export interface QueueJson {
@@ -43,22 +49,6 @@ export function toQueueJson(e: QueueEntry): QueueJson {
   };
 }
 
-async function withStore<T>(dir: string, f: (s: Store) => T): Promise<T> {
-  const store = openExistingStore(dir);
-  try {
-    return await f(store);
-  } catch (err) {
-    return storeFailure(err);
-  } finally {
-    store.close();
-  }
-}
-
-/** The `--data` of the subcommand, or of `mail queue` when given before it. */
-function dataFlag(opts: { data?: string }, parent: { opts(): { data?: string } } | null): string {
-  return dataDir(opts.data ?? parent?.opts().data);
-}
-
 function idArg(input: string): number {
   const id = Number(input);
   if (!/^\d+$/.test(input) || !Number.isSafeInteger(id) || id < 1) {
@@ -90,7 +80,7 @@ function retryCommand() {
     .action(async (input, opts, cmd) => {
       const id = input === undefined ? undefined : idArg(input);
       const changed = await withStore(
-        dataFlag(opts, cmd.parent),
+        openExistingStore(subcommandDataDir(opts, cmd.parent)),
         (s) => s.queueRetry(Date.now(), id),
       );
       if (id !== undefined && changed === 0) {
@@ -109,7 +99,7 @@ function deleteCommand() {
     .argument("<id>", "the queue id from `mail queue`")
     .action(async (input, opts, cmd) => {
       const id = idArg(input);
-      const entry = await withStore(dataFlag(opts, cmd.parent), (s) => {
+      const entry = await withStore(openExistingStore(subcommandDataDir(opts, cmd.parent)), (s) => {
         const e = s.queueEntry(id);
         return e !== undefined && s.queueDelete(id) ? e : undefined;
       });
@@ -123,9 +113,10 @@ export function queueCommand() {
   return newCommand("queue", "List the outbound queue; retry or delete queued recipients")
     .option("--json", "print JSON: [{id, sender, recipient, attempts, next_attempt, last_reply}]")
     .action(async (opts) => {
-      const entries = (await withStore(dataDir(opts.data), (s) => s.queueList())).map(
-        toQueueJson,
-      );
+      const entries = (await withStore(openExistingStore(dataDir(opts.data)), (s) => s.queueList()))
+        .map(
+          toQueueJson,
+        );
       if (opts.json) {
         printJson(entries);
         return;

@@ -6,17 +6,16 @@
 import { password as passwordPrompt } from "@inquirer/prompts";
 import { CliError, EXIT } from "../exit_codes.ts";
 import { hashPassword } from "../store/password.ts";
-import type { Store } from "../store/mod.ts";
 import { StoreError } from "../store/sqlite_store.ts";
 import {
   addressArg,
-  dataDir,
   newCommand,
   openExistingStore,
   openOrCreateStore,
   printJson,
+  subcommandDataDir,
+  withStore,
 } from "./_common.ts";
-import { storeFailure } from "./inbox.ts";
 
 /** Longest password line read from a file or a pipe; more is certainly a mistake. */
 const MAX_PASSWORD_BYTES = 4096;
@@ -95,22 +94,6 @@ async function readPassword(file: string | undefined): Promise<string> {
   return pw;
 }
 
-/** Runs F with the store of DIR, closing it afterwards and mapping store failures. */
-async function withStore<T>(store: Store, f: (s: Store) => T | Promise<T>): Promise<T> {
-  try {
-    return await f(store);
-  } catch (err) {
-    return storeFailure(err);
-  } finally {
-    store.close();
-  }
-}
-
-/** The `--data` of the subcommand, or of `mail user` when given before the subcommand. */
-function dataFlag(opts: { data?: string }, parent: { opts(): { data?: string } } | null): string {
-  return dataDir(opts.data ?? parent?.opts().data);
-}
-
 // 65 (data error): the input names an account that is already there.
 const exists = (address: string) => new CliError(`User ${address} already exists`, EXIT.DATAERR);
 
@@ -120,7 +103,7 @@ function addCommand() {
     .option("--password-file <file>", "read the password from the first line of FILE")
     .action(async (input, opts, cmd) => {
       const address = addressArg(input);
-      await withStore(openOrCreateStore(dataFlag(opts, cmd.parent)), async (store) => {
+      await withStore(openOrCreateStore(subcommandDataDir(opts, cmd.parent)), async (store) => {
         // Checked first so that nobody types a password for an account that cannot be added.
         if (store.userExists(address)) throw exists(address);
         const hash = await hashPassword(await readPassword(opts.passwordFile));
@@ -141,7 +124,7 @@ function listCommand() {
     .option("--json", "print JSON: [{address, created_at}]")
     .action(async (opts, cmd) => {
       const users = await withStore(
-        openExistingStore(dataFlag(opts, cmd.parent)),
+        openExistingStore(subcommandDataDir(opts, cmd.parent)),
         (s) => s.listUsers(),
       );
       const rows = users.map((u) => ({
@@ -167,7 +150,7 @@ function removeCommand() {
     .action(async (input, opts, cmd) => {
       const address = addressArg(input);
       const removed = await withStore(
-        openExistingStore(dataFlag(opts, cmd.parent)),
+        openExistingStore(subcommandDataDir(opts, cmd.parent)),
         (s) => s.removeUser(address),
       );
       if (!removed) throw new CliError(`No user ${address}`, EXIT.NOINPUT);
@@ -181,7 +164,7 @@ function passwdCommand() {
     .option("--password-file <file>", "read the password from the first line of FILE")
     .action(async (input, opts, cmd) => {
       const address = addressArg(input);
-      const dir = dataFlag(opts, cmd.parent);
+      const dir = subcommandDataDir(opts, cmd.parent);
       // Check before asking for a password that would be thrown away.
       const exists = await withStore(openExistingStore(dir), (s) => s.userExists(address));
       if (!exists) throw new CliError(`No user ${address}`, EXIT.NOINPUT);
