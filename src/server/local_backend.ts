@@ -5,7 +5,13 @@
  * @module
  */
 import { getLogger } from "@logtape/logtape";
-import { canonicalAddress, canonicalFromInput, domainOf, type Mailbox } from "../smtp/address.ts";
+import {
+  canonicalAddress,
+  canonicalFromInput,
+  domainOf,
+  type Mailbox,
+  mailboxToString,
+} from "../smtp/address.ts";
 import { SmtpError } from "../smtp/reply.ts";
 import type { Delivery, SessionBackend, SessionContext } from "../smtp/session.ts";
 import { summarize } from "../mime/summary.ts";
@@ -85,7 +91,11 @@ export class LocalBackend implements SessionBackend {
     // authenticated submission client may relay (RFC 6409 §4.3, RFC 5321 §7.1): never the MX
     // listener, never a client that has not logged in.
     if (!this.#domains.has(domainOf(address))) {
-      if (ctx?.role === "submission" && ctx.authUser !== undefined) return address;
+      // RFC 5321 §2.4: a remote local part is the remote host's to interpret, case and all;
+      // the domain is case-insensitive, and lower case keeps routing and grouping simple.
+      if (ctx?.role === "submission" && ctx.authUser !== undefined) {
+        return mailboxToString({ ...rcpt, domain: rcpt.domain.toLowerCase() });
+      }
       throw new SmtpError(550, "5.7.1", "Relaying denied");
     }
     const local = address.slice(0, address.lastIndexOf("@"));

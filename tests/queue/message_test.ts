@@ -99,3 +99,21 @@ Deno.test("only an authenticated submission client may relay; relayed recipients
   assert.deepEqual(sink.delivered[0]?.relay, ["bob@remote.test"]);
   assert.equal(queued, 1);
 });
+
+Deno.test("a relayed recipient keeps its local part as given; its domain is lower-cased", () => {
+  const backend = new LocalBackend(new MemorySink([]), {
+    domains: ["example.test"],
+    catchAll: false,
+  });
+  const ctx = {
+    client: { address: "127.0.0.1", port: 1 },
+    helo: "h",
+    tls: true,
+    role: "submission" as const,
+    authUser: "a@example.test",
+  };
+  assert.equal(
+    backend.recipient({ local: "Bob.Smith", domain: "Remote.TEST", utf8: false }, ctx),
+    "Bob.Smith@remote.test",
+  );
+});
