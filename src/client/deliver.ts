@@ -111,6 +111,27 @@ export async function openSession(hop: NextHop, options: DeliverOptions): Promis
   }
 }
 
+/**
+ * Opportunistic TLS without verification (RFC 7435: the outbound queue's MX delivery) must not
+ * make mail undeliverable: when a server offers STARTTLS but then refuses it or fails the
+ * handshake, the session is opened again in plaintext, as Postfix does at security level
+ * "may". With verification asked for, or a password to send, a TLS failure stays a failure.
+ */
+async function openOpportunistic(hop: NextHop, options: DeliverOptions): Promise<SmtpClient> {
+  try {
+    return await openSession(hop, options);
+  } catch (err) {
+    const fallback = err instanceof ClientError && err.command === "STARTTLS" &&
+      options.tls === "auto" && options.insecure === true && options.credentials === undefined;
+    if (!fallback) throw err;
+    options.trace?.({
+      direction: "*",
+      text: `${hopName(hop)}: ${err.message}; retrying without TLS`,
+    });
+    return await openSession(hop, { ...options, tls: "none" });
+  }
+}
+
 function failed(recipient: string, err: ClientError, hop: NextHop): RecipientResult {
   return {
     recipient,
@@ -173,7 +194,7 @@ export async function deliver(
   for (const hop of hops) {
     let client: SmtpClient;
     try {
-      client = await openSession(hop, options);
+      client = await openOpportunistic(hop, options);
     } catch (err) {
       if (!(err instanceof ClientError)) throw err;
       options.trace?.({ direction: "*", text: `${hopName(hop)} failed: ${err.message}` });
