@@ -11,6 +11,8 @@ import { parse as parseToml } from "smol-toml";
 import { join } from "node:path";
 import { CliError, EXIT } from "./exit_codes.ts";
 import { parseDomain } from "./smtp/address.ts";
+import { DEFAULT_MAX_ERRORS } from "./smtp/session.ts";
+import { DEFAULT_AUTH_GUARD } from "./server/auth_guard.ts";
 
 /** A `HOST:PORT` to listen on or connect to. */
 export interface HostPort {
@@ -184,12 +186,12 @@ export function defaults(dataDir: string, hostname: string): ServeConfig {
     shutdownGrace: 30,
     lineDeadline: 60,
     greetWait: 0,
-    maxErrors: 30,
+    maxErrors: DEFAULT_MAX_ERRORS,
     noTls: false,
     allowInsecureAuth: false,
-    authMaxFailures: 10,
-    authLockout: 900,
-    authDelay: 0.5,
+    authMaxFailures: DEFAULT_AUTH_GUARD.maxFailures,
+    authLockout: DEFAULT_AUTH_GUARD.lockoutMs / 1000,
+    authDelay: DEFAULT_AUTH_GUARD.baseDelayMs / 1000,
     logFormat: "pretty",
     logLevel: "info",
     // Postfix's minimal_backoff_time, maximal_backoff_time and maximal_queue_lifetime.
@@ -216,11 +218,13 @@ function configError(source: string, key: string, message: string): CliError {
 
 const envName = (key: string) => `MAIL_${key.toUpperCase().replaceAll("-", "_")}`;
 
-/** Parses `HOST:PORT` (`[::1]:25` for IPv6). */
-export function parseHostPort(text: string): HostPort {
-  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:\s]+)):(\d{1,5})$/.exec(text.trim());
-  const port = Number(m?.[3]);
-  if (!m || port > 65535) throw new Error(`expected HOST:PORT, got ${JSON.stringify(text)}`);
+/** Parses `HOST:PORT` (`[::1]:25` for IPv6); the port may be left out when DEFAULTPORT is given. */
+export function parseHostPort(text: string, defaultPort?: number): HostPort {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:\s\[\]]+))(?::(\d{1,5}))?$/.exec(text.trim());
+  const port = m?.[3] !== undefined ? Number(m[3]) : defaultPort;
+  if (!m || port === undefined || port > 65535) {
+    throw new Error(`expected HOST:PORT, got ${JSON.stringify(text)}`);
+  }
   return { host: m[1] ?? m[2] ?? "", port };
 }
 

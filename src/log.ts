@@ -13,7 +13,6 @@ import {
   getJsonLinesFormatter,
   type LogLevel,
   type LogRecord,
-  reset,
   type Sink,
 } from "@logtape/logtape";
 
@@ -99,10 +98,4 @@ export async function setupLogging(
       { category: ["logtape", "meta"], lowestLevel: "warning", sinks: ["stderr"] },
     ],
   });
-}
-
-/** Removes the sinks (tests, shutdown). */
-export async function teardownLogging(): Promise<void> {
-  flushLogs();
-  await reset();
 }

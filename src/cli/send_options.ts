@@ -7,6 +7,7 @@
 import { password as passwordPrompt } from "@inquirer/prompts";
 import net from "node:net";
 import { join } from "node:path";
+import { type HostPort, parseHostPort as parseHostPortSetting } from "../config.ts";
 import { CliError, EXIT, type ExitCode } from "../exit_codes.ts";
 import type { Credentials, DeliverOptions, RecipientResult, TlsMode } from "../client/deliver.ts";
 import { isLoopback } from "../client/deliver.ts";
@@ -43,14 +44,17 @@ export function parseHostPort(
   defaultPort: number | undefined,
   flag: string,
 ): { host: string; port: number } {
-  const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(text) ?? /^([^:\s]+)(?::(\d+))?$/.exec(text);
-  const host = m?.[1];
-  const portText = m?.[2];
-  const port = portText !== undefined ? Number(portText) : defaultPort;
-  if (!host || port === undefined || !Number.isInteger(port) || port < 1 || port > 65535) {
+  let parsed: HostPort | undefined;
+  try {
+    parsed = parseHostPortSetting(text, defaultPort);
+  } catch {
+    parsed = undefined;
+  }
+  // Port 0 means "any free port" to a listener, and nothing to a client.
+  if (!parsed || parsed.port < 1) {
     throw usage(`Invalid ${flag} ${JSON.stringify(text)}: expected HOST:PORT`);
   }
-  return { host, port };
+  return parsed;
 }
 
 /** Our EHLO name: the machine's host name when it is a plausible domain, else localhost. */

@@ -7,10 +7,10 @@
  *
  * @module
  */
-import net from "node:net";
 import { type Reply, replyToString } from "../smtp/reply.ts";
 import { ClientError, type ClientFailure } from "./errors.ts";
 import { type Envelope, SmtpClient, type Timeouts, type TraceLine } from "./smtp_client.ts";
+import { isLoopbackAddress } from "../net.ts";
 
 /** Where to connect: a host name (for TLS and messages) and, when known, its address. */
 export interface NextHop {
@@ -64,11 +64,7 @@ const hopName = (hop: NextHop) => `${hop.host}:${hop.port}`;
 
 /** Loopback: the only place a password may go unencrypted (never leaves the machine). */
 export function isLoopback(hop: NextHop): boolean {
-  const addr = hop.address ?? hop.host;
-  if (addr === "localhost") return true;
-  if (net.isIPv4(addr)) return addr.startsWith("127.");
-  // ::1, and IPv4 loopback mapped into IPv6 (RFC 4291 §2.5.5.2).
-  return addr === "::1" || addr === "[::1]" || /^::ffff:127\./i.test(addr);
+  return isLoopbackAddress(hop.address ?? hop.host);
 }
 
 /** Opens a session on HOP: connect, EHLO, TLS per the mode, AUTH when credentials are set. */

@@ -7,6 +7,7 @@
  */
 import { AddressError } from "../smtp/address.ts";
 import { type NamedAddress, parseAddressList } from "./addresses.ts";
+import { concatBytes } from "../bytes.ts";
 
 const CR = 0x0d;
 const LF = 0x0a;
@@ -115,24 +116,14 @@ export function removeFields(message: Uint8Array, names: readonly string[]): Uin
     from = f.end;
   }
   parts.push(message.subarray(from));
-  return concat(parts);
+  return concatBytes(parts);
 }
 
 /** MESSAGE with LINES (full fields, without CRLF) added at the top of the header. */
 export function prependFields(message: Uint8Array, lines: readonly string[]): Uint8Array {
   if (lines.length === 0) return message;
   const head = new TextEncoder().encode(lines.map((l) => `${l}\r\n`).join(""));
-  return concat([head, message]);
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concatBytes([head, message]);
 }
 
 /** Every address in the fields called NAMES, in order. */

@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { concatBytes } from "../bytes.ts";
 
 const LF = 0x0a;
 const GT = 0x3e;
@@ -118,16 +119,6 @@ export function parseFromLine(rest: string): { sender: string; receivedAt: numbe
   return { sender, receivedAt };
 }
 
-function concat(parts: readonly Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 /**
  * Reads messages from an mboxrd stream, one at a time (a large mbox is never held whole).
  * Lines are split on LF only, as mbox readers do; the LF before a From_ line belongs to the
@@ -139,7 +130,6 @@ export async function* readMbox(
   const decoder = new TextDecoder("utf-8", { fatal: false });
   let header: { sender: string; receivedAt: number | undefined } | undefined;
   let lines: Uint8Array[] = [];
-  let size = 0;
   let first = true;
 
   function* finish(): Generator<MboxMessage> {
@@ -148,11 +138,9 @@ export async function* readMbox(
     const last = lines[lines.length - 1];
     if (last !== undefined && last.length > 0 && last[last.length - 1] === LF) {
       lines[lines.length - 1] = last.subarray(0, last.length - 1);
-      size--;
     }
-    yield { ...header, bytes: concat(lines, size) };
+    yield { ...header, bytes: concatBytes(lines) };
     lines = [];
-    size = 0;
   }
 
   function* line(bytes: Uint8Array): Generator<MboxMessage> {
@@ -172,7 +160,6 @@ export async function* readMbox(
     }
     if (bytes[0] === GT && isFromLine(bytes, 0, bytes.length)) bytes = bytes.subarray(1);
     lines.push(bytes);
-    size += bytes.length;
   }
 
   let pending: Uint8Array[] = [];
@@ -184,7 +171,7 @@ export async function* readMbox(
       if (nl < 0) break;
       let piece = chunk.subarray(start, nl + 1);
       if (pending.length > 0) {
-        piece = concat([...pending, piece], pendingSize + piece.length);
+        piece = concatBytes([...pending, piece]);
         pending = [];
         pendingSize = 0;
       } else {
@@ -198,6 +185,6 @@ export async function* readMbox(
       pendingSize += chunk.length - start;
     }
   }
-  if (pendingSize > 0) yield* line(concat(pending, pendingSize));
+  if (pendingSize > 0) yield* line(concatBytes(pending));
   yield* finish();
 }

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { concatBytes } from "../bytes.ts";
 
 // RFC 2047 §2: encoded-word = "=?" charset "?" encoding "?" encoded-text "?=". The charset may
 // carry an RFC 2231 §5 language suffix (`utf-8*de`). Tokens contain no white space or "?".
@@ -68,7 +69,7 @@ export function decodeHeaderValue(raw: string): string {
       run.push(next.bytes);
       j++;
     }
-    out += decodeCharset(concat(run), w.charset);
+    out += decodeCharset(concatBytes(run), w.charset);
     pos = words[j - 1]!.end;
     i = j;
   }
@@ -114,17 +115,6 @@ function decodeQ(text: string): Uint8Array | undefined {
     }
   }
   return Uint8Array.from(out);
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 /**

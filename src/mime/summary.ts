@@ -6,6 +6,7 @@
  * @module
  */
 import type { MessageSummaryHeaders } from "../store/mod.ts";
+import { concatBytes } from "../bytes.ts";
 
 /** The most header bytes looked at. Real header blocks are a few KiB; this bounds the work. */
 export const MAX_HEADER_BYTES = 64 * 1024;
@@ -57,14 +58,7 @@ export function headerBlock(chunks: readonly Uint8Array[]): Uint8Array {
     total += limit;
     if (total >= MAX_HEADER_BYTES) break;
   }
-  if (parts.length === 1 && parts[0]) return parts[0];
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });

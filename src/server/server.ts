@@ -11,6 +11,7 @@ import type { HostPort, ServeConfig } from "../config.ts";
 import { formatReply, type Reply, reply } from "../smtp/reply.ts";
 import { type SessionBackend, type SessionEvent, SmtpSession } from "../smtp/session.ts";
 import { Connection, describeTls, LINGER_MS } from "./connection.ts";
+import { isLoopbackAddress } from "../net.ts";
 
 const log = getLogger(["mail", "server"]);
 
@@ -34,10 +35,6 @@ export interface ServerBackend extends SessionBackend {
 function plainAddress(ip: string | undefined): string {
   if (!ip) return "unknown";
   return ip.startsWith("::ffff:") && ip.includes(".") ? ip.slice(7) : ip;
-}
-
-function isLoopback(ip: string): boolean {
-  return ip.startsWith("127.") || ip === "::1";
 }
 
 /** The running server. */
@@ -194,7 +191,7 @@ export class MailServer {
         role: role === "smtp" ? "mx" : "submission",
         startTls: this.#tls !== undefined && tls === undefined,
         // Never for a remote client, whatever the configuration says.
-        allowInsecureAuth: this.#config.allowInsecureAuth && isLoopback(ip),
+        allowInsecureAuth: this.#config.allowInsecureAuth && isLoopbackAddress(ip),
       },
       this.#backend,
       { address: ip, port, tls },

@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { concatBytes } from "../bytes.ts";
 
 /** Longest command line accepted, in octets including CRLF. */
 export const DEFAULT_MAX_COMMAND_LINE = 2048;
@@ -56,7 +57,7 @@ export class LineReader {
     }
     let line = buf.subarray(offset, lf);
     if (this.#pending) {
-      line = concat(this.#pending, line);
+      line = concatBytes([this.#pending, line]);
       this.#pending = undefined;
     }
     if (line.length + 1 > this.#max) return [{ kind: "too-long" }, end];
@@ -81,13 +82,6 @@ export class LineReader {
       return;
     }
     // Copy: the caller's buffer is reused by the socket layer.
-    this.#pending = this.#pending ? concat(this.#pending, rest) : rest.slice();
+    this.#pending = this.#pending ? concatBytes([this.#pending, rest]) : rest.slice();
   }
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
 }

@@ -1,6 +1,8 @@
 /** An in-memory MailSink: users in a set, deliveries in an array. */
 import type { MailSink } from "../../src/server/local_backend.ts";
 import type { NewMessage } from "../../src/store/mod.ts";
+import { concatBytes } from "../../src/bytes.ts";
+import { textWithoutTrace } from "./trace.ts";
 
 export class MemorySink implements MailSink {
   readonly users: Set<string>;
@@ -30,17 +32,10 @@ export class MemorySink implements MailSink {
 
 /** The bytes of a delivered message. */
 export function messageBytes(m: NewMessage): Uint8Array {
-  const out = new Uint8Array(m.size);
-  let o = 0;
-  for (const c of m.chunks) {
-    out.set(c, o);
-    o += c.length;
-  }
-  return out;
+  return concatBytes(m.chunks);
 }
 
 /** The message as delivered, without our Return-Path and Received headers. */
 export function bodyAfterTrace(m: NewMessage): string {
-  const text = new TextDecoder().decode(messageBytes(m));
-  return text.replace(/^Return-Path: [^\r]*\r\nReceived: (?:[^\r]*\r\n\t)*[^\r]*\r\n/, "");
+  return textWithoutTrace(messageBytes(m));
 }

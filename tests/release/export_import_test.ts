@@ -8,18 +8,9 @@ import fc from "fast-check";
 import { assertNoStackTrace, mail } from "../_helpers/mail_process.ts";
 import { asctime, mboxEntry, parseFromLine, readMbox } from "../../src/mailbox_formats/mod.ts";
 import { deliver, stored, trickyMessages, withTempDir } from "./_helpers.ts";
+import { concatBytes } from "../../src/bytes.ts";
 
 const ADDRESS = "alice@example.test";
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 /** Splits BYTES into chunks of the given sizes (the rest in one), as a stream. */
 function streamOf(bytes: Uint8Array, sizes: readonly number[] = []): ReadableStream<Uint8Array> {
@@ -36,7 +27,7 @@ function streamOf(bytes: Uint8Array, sizes: readonly number[] = []): ReadableStr
 
 Deno.test("mboxrd: write then read gives every message back byte for byte", async () => {
   const messages = trickyMessages().map((m, i) => ({ ...m, receivedAt: 1_790_000_000_000 + i }));
-  const file = concat(messages.flatMap((m) => mboxEntry(m)));
+  const file = concatBytes(messages.flatMap((m) => mboxEntry(m)));
   const text = new TextDecoder().decode(file);
   assert.match(text, /^From alice@example\.test \w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}\n/);
   assert.match(text, /\r\n>From here on, quoting:\r\n>>From there\r\n>>>From everywhere\r\n/);
@@ -66,7 +57,7 @@ Deno.test("mboxrd: any messages survive a round trip (property)", async () => {
       }),
       fc.array(fc.integer({ min: 1, max: 9 }), { maxLength: 20 }),
       async (messages, sizes) => {
-        const file = concat(messages.flatMap((m) => mboxEntry({ ...m, receivedAt: 0 })));
+        const file = concatBytes(messages.flatMap((m) => mboxEntry({ ...m, receivedAt: 0 })));
         const back = await Array.fromAsync(readMbox(streamOf(file, sizes)));
         assert.deepEqual(back.map((b) => b.bytes), messages.map((m) => m.bytes));
         assert.deepEqual(back.map((b) => b.sender), messages.map((m) => m.sender));

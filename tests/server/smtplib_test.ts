@@ -6,18 +6,11 @@ import assert from "node:assert/strict";
 import { python } from "../_helpers/python.ts";
 import { join } from "node:path";
 import { mail, type ServeProcess, startServe } from "../_helpers/mail_process.ts";
+import { withoutTrace } from "../_helpers/trace.ts";
 
 async function addUser(dir: string, address: string) {
   const r = await mail(["user", "add", address, "--data", dir], { stdin: "secret-password\n" });
   assert.equal(r.code, 0, r.err);
-}
-
-/** Stored bytes minus our two trace headers. */
-function withoutTrace(stored: Uint8Array): Uint8Array {
-  const text = new TextDecoder("latin1").decode(stored.subarray(0, 4096));
-  const m = /^Return-Path: [^\r]*\r\nReceived: (?:[^\r]*\r\n\t)*[^\r]*\r\n/.exec(text);
-  assert.ok(m, `no trace headers in ${JSON.stringify(text.slice(0, 200))}`);
-  return stored.subarray(m[0].length); // latin1: one character per byte
 }
 
 async function inboxJson(

@@ -2,12 +2,7 @@
 import { LineSocket } from "../_helpers/smtp_socket.ts";
 import { startLiveServer } from "../_helpers/live_server.ts";
 import { loadTranscripts, play } from "../_helpers/transcript.ts";
-
-const stripTrace = (b: Uint8Array) =>
-  new TextDecoder().decode(b).replace(
-    /^Return-Path: [^\r]*\r\nReceived: (?:[^\r]*\r\n\t)*[^\r]*\r\n/,
-    "",
-  );
+import { textWithoutTrace } from "../_helpers/trace.ts";
 
 for (const t of await loadTranscripts()) {
   Deno.test(`transcript ${t.name} (live server)`, async () => {
@@ -19,7 +14,7 @@ for (const t of await loadTranscripts()) {
       await play(t, {
         send: (b) => sock.send(b),
         readLine: () => sock.readLine(),
-        stored: () => Promise.resolve(live.messages().map(stripTrace)),
+        stored: () => Promise.resolve(live.messages().map(textWithoutTrace)),
       });
     } finally {
       sock.close();

@@ -2,6 +2,8 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { DataReader, dotStuff } from "../../src/smtp/data_reader.ts";
+import { splitAt } from "../_helpers/bytes.ts";
+import { concatBytes } from "../../src/bytes.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -17,29 +19,6 @@ interface Decoded {
   bare: boolean;
   size: number;
   overflow: boolean;
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
-/** Splits `bytes` at the given cut positions (any order, duplicates allowed). */
-function splitAt(bytes: Uint8Array, cuts: readonly number[]): Uint8Array[] {
-  const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
-  const out: Uint8Array[] = [];
-  let from = 0;
-  for (const p of points) {
-    out.push(bytes.subarray(from, p));
-    from = p;
-  }
-  out.push(bytes.subarray(from));
-  return out;
 }
 
 /** Feeds the chunks until the reader is done; `end` is where, counted in the whole stream. */
@@ -62,7 +41,7 @@ function result(r: DataReader, done: boolean, end: number): Decoded {
   return {
     done,
     end,
-    message: concat(r.chunks),
+    message: concatBytes(r.chunks),
     bare: r.bareLineEnding,
     size: r.size,
     overflow: r.overflow,
@@ -131,7 +110,7 @@ Deno.test("DataReader: push honours a starting offset", () => {
   const r = new DataReader(1000);
   const { done, offset } = r.push(buf, 6);
   assert.ok(done);
-  assert.equal(dec.decode(concat(r.chunks)), "hello\r\n");
+  assert.equal(dec.decode(concatBytes(r.chunks)), "hello\r\n");
   assert.equal(dec.decode(buf.subarray(offset)), "QUIT\r\n");
 });
 
@@ -141,7 +120,7 @@ Deno.test("DataReader: chunks are copies, safe after the caller reuses its buffe
   r.push(buf);
   buf.fill(0x58);
   assert.ok(r.push(text(".\r\n")).done);
-  assert.equal(dec.decode(concat(r.chunks)), "hello\r\n");
+  assert.equal(dec.decode(concatBytes(r.chunks)), "hello\r\n");
 });
 
 Deno.test("DataReader: over the size limit keeps counting, drops bytes, finds the end", () => {
@@ -240,7 +219,9 @@ const crlfMessage = fc.array(
     { maxLength: 12 },
   ).map((bytes) => bytes.filter((b) => b !== CR && b !== LF)),
   { maxLength: 12 },
-).map((lines) => concat(lines.map((l) => concat([new Uint8Array(l), new Uint8Array([CR, LF])]))));
+).map((lines) =>
+  concatBytes(lines.map((l) => concatBytes([new Uint8Array(l), new Uint8Array([CR, LF])])))
+);
 
 Deno.test("property: DataReader(dotStuff(m)) gives back exactly m", () => {
   fc.assert(

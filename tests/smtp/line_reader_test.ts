@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { DEFAULT_MAX_COMMAND_LINE, LineReader } from "../../src/smtp/line_reader.ts";
+import { splitAt } from "../_helpers/bytes.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -20,19 +21,6 @@ function feed(reader: LineReader, chunks: readonly Uint8Array[]): string[] {
       out.push(ev.kind === "line" ? dec.decode(ev.line) : "<too-long>");
     }
   }
-  return out;
-}
-
-/** Splits `bytes` at the given cut positions (any order, duplicates allowed). */
-function splitAt(bytes: Uint8Array, cuts: readonly number[]): Uint8Array[] {
-  const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
-  const out: Uint8Array[] = [];
-  let from = 0;
-  for (const p of points) {
-    out.push(bytes.subarray(from, p));
-    from = p;
-  }
-  out.push(bytes.subarray(from));
   return out;
 }
 
