@@ -89,13 +89,14 @@ export class Connection {
       this.#closed.resolve();
       this.#finished.resolve();
     });
-    // The greeting goes out in two parts. A client must wait for the last line before it
-    // speaks (RFC 5321 §3.1); one that has already spoken when the last line is due is an
-    // early talker, typical of spam bots. The gap is one event-loop turn by default: no delay
-    // a legitimate client would notice.
+    // An early talker, typical of spam bots, speaks before the greeting has ended, where a
+    // client must wait for it (RFC 5321 §3.1). With a configured wait, the greeting goes out in
+    // two parts and input in the gap between them gives the bot away. Without one the gap is
+    // one event-loop turn, too short for a round trip: the greeting is then written whole
+    // after it (one write less per connection), and input that came first gives the bot away.
     const greeting = this.#session.greeting().write;
-    const cut = greeting.indexOf("\r\n") + 2;
-    this.#socket.write(greeting.slice(0, cut));
+    const cut = this.#timers.greetWait > 0 ? greeting.indexOf("\r\n") + 2 : 0;
+    if (cut > 0) this.#socket.write(greeting.slice(0, cut));
     this.#afterGreetWait(() => {
       if (this.#ended) return;
       if (this.#queue.length > 0) {
@@ -257,13 +258,22 @@ export class Connection {
 
   #emit(out: Output): void {
     if (this.#ended) return;
-    if (out.write) this.#socket.write(out.write);
-    if (out.close) {
-      this.#ended = true;
-      clearTimeout(this.#deadline);
-      this.#socket.end(() => this.#finished.resolve());
-      // A peer that never closes its side must not keep the socket open.
-      this.#socket.setTimeout(LINGER_MS, () => this.#socket.destroy());
+    if (!out.close) {
+      if (out.write) this.#socket.write(out.write);
+      return;
     }
+    this.#ended = true;
+    clearTimeout(this.#deadline);
+    const socket = this.#socket;
+    // RFC 5321 §4.1.1.10: the closing reply, then the close. Once the reply is with the kernel
+    // the socket is closed outright, not half-closed to wait for the peer's FIN: that wait
+    // costs a timer per connection, and clients that reset the connection after QUIT (as
+    // Postfix's smtp-source does) would cost a read error with a formatted stack trace each.
+    socket.write(out.write ?? "", () => {
+      this.#finished.resolve();
+      socket.destroy();
+    });
+    // A peer that never reads would keep the write, and the socket, pending.
+    socket.setTimeout(LINGER_MS, () => socket.destroy());
   }
 }

@@ -1,11 +1,12 @@
 /**
- * Group commit: messages whose data ends in the same turn of the event loop share one SQLite
- * transaction, so one fsync makes all of them durable. Each caller's promise settles only after
- * that commit (a 250 is never sent before its message is on disk), and with its own outcome: a
- * message that fails does not fail the others.
+ * Group commit: messages whose data ends while the previous batch is being committed, or in
+ * the same turn of the event loop, share one SQLite transaction, so one fsync makes all of them
+ * durable. Each caller's promise settles only after that commit (a 250 is never sent before its
+ * message is on disk), and with its own outcome: a message that fails does not fail the others.
  *
- * A lone client waits only for the rest of the current event-loop turn (setImmediate), not for
- * a timer: group commit costs it nothing measurable.
+ * One batch is committed at a time. A lone client waits only for the rest of the current
+ * event-loop turn (setImmediate), not for a timer; under load, the batch grows by itself while
+ * the one before it is being committed, so fsyncs are shared without any waiting added.
  *
  * @module
  */
@@ -15,10 +16,12 @@ import type { NewMessage } from "../store/mod.ts";
 /** A store that can commit several deliveries in one transaction. */
 export interface BatchSink {
   /**
-   * Stores each message in one transaction; returns, per message, undefined for success or
-   * the error that message alone failed with (its own changes rolled back).
+   * Stores each message in one transaction; returns (or resolves to), per message, undefined
+   * for success or the error that message alone failed with (its own changes rolled back).
    */
-  deliverMany(messages: readonly NewMessage[]): (Error | undefined)[];
+  deliverMany(
+    messages: readonly NewMessage[],
+  ): (Error | undefined)[] | Promise<(Error | undefined)[]>;
 }
 
 interface Pending {
@@ -26,12 +29,13 @@ interface Pending {
   readonly done: PromiseWithResolvers<void>;
 }
 
-/** Collects deliveries and commits them together at the end of the event-loop turn. */
+/** Collects deliveries and commits them together, one batch at a time. */
 export class GroupCommitter {
   readonly #sink: BatchSink;
   readonly #maxBatch: number;
   #pending: Pending[] = [];
   #scheduled = false;
+  #committing = false;
 
   constructor(sink: BatchSink, maxBatch = 256) {
     this.#sink = sink;
@@ -42,31 +46,38 @@ export class GroupCommitter {
   deliver(message: NewMessage): Promise<void> {
     const done = Promise.withResolvers<void>();
     this.#pending.push({ message, done });
-    if (this.#pending.length >= this.#maxBatch) this.#flush();
-    else if (!this.#scheduled) {
+    if (!this.#committing && !this.#scheduled) {
       this.#scheduled = true;
-      setImmediate(() => this.#flush());
+      setImmediate(() => {
+        this.#scheduled = false;
+        void this.#commit();
+      });
     }
     return done.promise;
   }
 
-  #flush(): void {
-    this.#scheduled = false;
-    const batch = this.#pending;
-    if (batch.length === 0) return;
-    this.#pending = [];
-    let results: (Error | undefined)[];
+  async #commit(): Promise<void> {
+    if (this.#committing) return;
+    this.#committing = true;
     try {
-      results = this.#sink.deliverMany(batch.map((p) => p.message));
-    } catch (err) {
-      // The transaction itself failed (disk full, I/O error): nothing of it was committed.
-      for (const p of batch) p.done.reject(err);
-      return;
+      while (this.#pending.length > 0) {
+        const batch = this.#pending.splice(0, this.#maxBatch);
+        let results: (Error | undefined)[];
+        try {
+          results = await this.#sink.deliverMany(batch.map((p) => p.message));
+        } catch (err) {
+          // The transaction itself failed (disk full, I/O error): nothing of it was committed.
+          for (const p of batch) p.done.reject(err);
+          continue;
+        }
+        batch.forEach((p, i) => {
+          const err = results[i];
+          if (err) p.done.reject(err);
+          else p.done.resolve();
+        });
+      }
+    } finally {
+      this.#committing = false;
     }
-    batch.forEach((p, i) => {
-      const err = results[i];
-      if (err) p.done.reject(err);
-      else p.done.resolve();
-    });
   }
 }

@@ -31,7 +31,7 @@ export interface MailSink {
   /** The stored password hash of a user (for AUTH); absent in sinks without accounts. */
   passwordHash?(address: string): string | undefined;
   /** Several deliveries in one transaction; when present, deliveries are group-committed. */
-  deliverMany?(messages: readonly NewMessage[]): (Error | undefined)[];
+  deliverMany?: BatchSink["deliverMany"];
 }
 
 /** Which addresses are local. */

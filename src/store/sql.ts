@@ -23,6 +23,11 @@ const QUEUE_COLUMNS = `
 const MAILBOX_ID = `(SELECT id FROM mailboxes WHERE address = :address)`;
 
 export const SQL = {
+  // --- Transactions (prepared: deliverMany runs them once per message) ---
+  savepoint: `SAVEPOINT one`,
+  release: `RELEASE one`,
+  rollbackTo: `ROLLBACK TO one`,
+  checkpoint: `PRAGMA wal_checkpoint(PASSIVE)`,
   // --- Delivery ---
   messageIdByQueueId: `SELECT id FROM messages WHERE queue_id = ?`,
   mailboxId: `SELECT id FROM mailboxes WHERE address = ?`,

@@ -69,3 +69,36 @@ Deno.test("store.deliverMany: one message failing is undone alone", async () => 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("group commit: deliveries that arrive during a commit form the next batch, settled only after it", async () => {
+  const batches: string[][] = [];
+  const commits: PromiseWithResolvers<(Error | undefined)[]>[] = [];
+  const sink: BatchSink = {
+    deliverMany(ms) {
+      batches.push(ms.map((m) => m.id));
+      const commit = Promise.withResolvers<(Error | undefined)[]>();
+      commits.push(commit);
+      return commit.promise;
+    },
+  };
+  const c = new GroupCommitter(sink);
+  const settled: string[] = [];
+  const track = (id: string) =>
+    c.deliver(message(id, ["x@example.test"])).then(() => settled.push(id));
+  const first = track("a");
+  // Let the first batch start; it stays uncommitted until its promise resolves.
+  while (commits.length === 0) await new Promise((r) => setTimeout(r, 0));
+  const later = [track("b"), track("c")];
+  await new Promise((r) => setTimeout(r, 0));
+  assert.deepEqual(batches, [["a"]], "one batch at a time");
+  assert.deepEqual(settled, [], "nothing settles before its commit");
+  commits[0]!.resolve([undefined]);
+  await first;
+  while (commits.length < 2) await new Promise((r) => setTimeout(r, 0));
+  assert.deepEqual(batches, [["a"], ["b", "c"]]);
+  assert.deepEqual(settled, ["a"]);
+  commits[1]!.resolve([undefined, new Error("no mailbox")]);
+  const results = await Promise.allSettled(later);
+  assert.deepEqual(results.map((r) => r.status), ["fulfilled", "rejected"]);
+  assert.deepEqual(settled, ["a", "b"]);
+});
