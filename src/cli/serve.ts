@@ -18,8 +18,6 @@ import {
 import { MailServer } from "../server/server.ts";
 import { queueRunner } from "../queue/setup.ts";
 import { openStore, type Store, StoreError } from "../store/mod.ts";
-import { StoreWriter } from "../store/writer.ts";
-import type { MailSink } from "../server/local_backend.ts";
 import { dataDir, newCommand } from "./_common.ts";
 import { checkServe } from "./serve_check.ts";
 
@@ -166,21 +164,9 @@ function safeHostname(): string {
   }
 }
 
-/**
- * WAL pages after which a commit checkpoints by itself. The writer thread checkpoints well
- * before (./store/writer_worker.ts), so no client waits for one; this is the safety net.
- */
-const CHECKPOINT_PAGES = 4000;
-
-/**
- * Open connections up to which a lone message counts as the only client's: the previous
- * connection of a client that reconnects for each message may not have closed yet.
- */
-const LONE_CLIENT_CONNECTIONS = 2;
-
 function openServerStore(config: ServeConfig): Store {
   try {
-    return openStore(config.dataDir, { autoCheckpointPages: CHECKPOINT_PAGES });
+    return openStore(config.dataDir);
   } catch (err) {
     if (err instanceof StoreError) {
       throw new CliError(err.message, err.kind === "io" ? EXIT.IOERR : EXIT.CONFIG);
@@ -218,78 +204,13 @@ async function loadTls(config: ServeConfig): Promise<CertificateInfo | undefined
   return info;
 }
 
-/**
- * Where deliveries are committed: on the store's writer thread, so that this thread goes on
- * serving the other sockets while a batch is committed. The exception is a lone message from
- * the only client connected: with nothing else to do meanwhile, handing it to another thread
- * and back would only add the hand-over to that client's wait, so it is committed here. The
- * group committer runs one batch at a time, so the two connections never wait for each
- * other's lock. Without the writer thread (it could not start, or died), everything is
- * committed here.
- */
-async function deliverySink(
-  config: ServeConfig,
-  store: Store,
-  connections: () => number,
-): Promise<{ sink: MailSink; writer: StoreWriter | undefined }> {
-  const log = getLogger(["mail", "store"]);
-  let writer: StoreWriter | undefined;
-  try {
-    writer = await StoreWriter.start(config.dataDir, { autoCheckpointPages: CHECKPOINT_PAGES });
-  } catch (err) {
-    log.warning("Writer thread unavailable, committing on the main thread", {
-      error: (err as Error).message,
-    });
-  }
-  let warned = false;
-  let inline = { messages: 0, bytes: 0 };
-  const sink: MailSink = {
-    userExists: (address) => store.userExists(address),
-    passwordHash: (address) => store.passwordHash(address),
-    deliver: (message) => store.deliver(message),
-    deliverMany: (messages) => {
-      if (writer && !writer.failed) {
-        if (messages.length > 1 || connections() > LONE_CLIENT_CONNECTIONS) {
-          return writer.deliverMany(messages);
-        }
-        const results = store.deliverMany(messages);
-        // Told in bulk: a message to the thread per delivery would wake it for nothing.
-        inline.messages++;
-        inline.bytes += messages[0]!.size;
-        if (inline.messages >= 64) {
-          writer.committedElsewhere(inline.messages, inline.bytes);
-          inline = { messages: 0, bytes: 0 };
-        }
-        return results;
-      }
-      if (writer && !warned) {
-        warned = true;
-        log.error("Writer thread failed, committing on the main thread");
-      }
-      return store.deliverMany(messages);
-    },
-  };
-  return { sink, writer };
-}
-
 /** Runs the server with CONFIG until a signal stops it. */
 export async function serve(config: ServeConfig): Promise<void> {
   const log = getLogger(["mail", "serve"]);
   const tls = await loadTls(config);
   const store = openServerStore(config);
-  // The server is made below; the sink asks it for its connection count only when delivering.
-  const made: { server?: MailServer } = {};
-  const { sink, writer } = await deliverySink(
-    config,
-    store,
-    () => made.server?.connections ?? 0,
-  );
-  const closeStore = async () => {
-    await writer?.close();
+  const runner = await queueRunner(config, store).catch((err) => {
     store.close();
-  };
-  const runner = await queueRunner(config, store).catch(async (err) => {
-    await closeStore();
     throw err;
   });
   const guard = new AuthGuard({
@@ -299,16 +220,12 @@ export async function serve(config: ServeConfig): Promise<void> {
     baseDelayMs: config.authDelay * 1000,
   });
   const backend = new LocalBackend(
-    sink,
+    store,
     { domains: config.domains, catchAll: config.catchAll },
     guard,
     () => runner.wake(),
   );
-  const server = made.server = new MailServer(
-    config,
-    backend,
-    tls ? secureContext(tls) : undefined,
-  );
+  const server = new MailServer(config, backend, tls ? secureContext(tls) : undefined);
   try {
     const bound = await server.listen();
     log.info("Listening", {
@@ -321,7 +238,7 @@ export async function serve(config: ServeConfig): Promise<void> {
     });
   } catch (err) {
     server.abort();
-    await closeStore();
+    store.close();
     throw new CliError((err as Error).message, EXIT.UNAVAILABLE);
   }
   // Mail queued before a restart (or a crash) is due at once.
@@ -366,7 +283,7 @@ export async function serve(config: ServeConfig): Promise<void> {
     await done.promise;
   } finally {
     for (const [sig, h] of handlers) Deno.removeSignalListener(sig, h);
-    await closeStore();
+    store.close();
     log.info("Stopped");
   }
 }

@@ -1,6 +1,6 @@
 /**
- * Group commit: messages whose data ends while the previous batch is being committed, or in
- * the same turn of the event loop, share one SQLite transaction, so one fsync makes all of them
+ * Group commit: messages whose data ends in the same turn of the event loop (or, with a sink that
+ * commits asynchronously, while the previous batch is being committed) share one transaction, so one fsync makes all of them
  * durable. Each caller's promise settles only after that commit (a 250 is never sent before its
  * message is on disk), and with its own outcome: a message that fails does not fail the others.
  *

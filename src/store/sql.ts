@@ -27,7 +27,6 @@ export const SQL = {
   savepoint: `SAVEPOINT one`,
   release: `RELEASE one`,
   rollbackTo: `ROLLBACK TO one`,
-  checkpoint: `PRAGMA wal_checkpoint(PASSIVE)`,
   // --- Delivery ---
   messageIdByQueueId: `SELECT id FROM messages WHERE queue_id = ?`,
   mailboxId: `SELECT id FROM mailboxes WHERE address = ?`,

@@ -28,11 +28,6 @@ export interface StoreOptions {
   readonly busyTimeoutMs?: number;
   /** Open an existing database only; never create the data directory or the file. */
   readonly mustExist?: boolean;
-  /**
-   * WAL pages after which a commit also checkpoints (SQLite's default 1000). `mail serve`'s
-   * writer thread checkpoints by itself after replying, so that no 250 waits for one.
-   */
-  readonly autoCheckpointPages?: number;
 }
 
 /** File name of the database inside the data directory. */
@@ -82,12 +77,6 @@ export function openStore(dataDir: string, options: StoreOptions = {}): Store {
     db.exec(`PRAGMA synchronous = ${synchronous}`);
     // Off by default in SQLite, per connection (https://www.sqlite.org/foreignkeys.html).
     db.exec("PRAGMA foreign_keys = ON");
-    if (options.autoCheckpointPages !== undefined) {
-      if (!Number.isSafeInteger(options.autoCheckpointPages)) {
-        throw new RangeError(`Invalid checkpoint interval: ${options.autoCheckpointPages}`);
-      }
-      db.exec(`PRAGMA wal_autocheckpoint = ${options.autoCheckpointPages}`);
-    }
     // Before an upgrade changes an existing database: a copy to go back to (./backup.ts).
     backupBeforeMigrate(db, path);
     migrate(db);
@@ -139,12 +128,6 @@ export interface Store {
    * changes undone, the others kept). Throws when the transaction as a whole fails.
    */
   deliverMany(messages: readonly NewMessage[]): (Error | undefined)[];
-  /**
-   * Copies committed WAL pages into the database without waiting for readers or writers
-   * (a PASSIVE checkpoint, https://www.sqlite.org/c3ref/wal_checkpoint_v2.html), so that the
-   * WAL can start over from its beginning.
-   */
-  checkpoint(): void;
 
   // --- Outbound queue (one row per remote recipient; see QueueEntry) ---
   /** Rows due at NOW (milliseconds), oldest first, at most LIMIT. Uses the queue_due index. */
@@ -304,10 +287,6 @@ class SqliteStore implements Store {
         }
       })
     );
-  }
-
-  checkpoint(): void {
-    this.#run(() => this.#stmt.checkpoint.get());
   }
 
   /**
