@@ -155,6 +155,20 @@ const SCENARIOS: Scenario[] = [
 const dir = await Deno.makeTempDir({ prefix: "mail-bench-" });
 const { child, port } = await startServer(dir);
 try {
+  // Memory of idle connections: RSS growth per connection once each has been greeted, on the
+  // fresh server (after the load, the heap the load grew would hide it).
+  const before = rssKiB(child.pid, "VmRSS");
+  const idle: Deno.Conn[] = [];
+  for (let i = 0; i < IDLE; i++) {
+    const c = await Deno.connect({ hostname: "127.0.0.1", port });
+    await new Replies(c).take(1);
+    idle.push(c);
+  }
+  const after = rssKiB(child.pid, "VmRSS");
+  console.log(
+    `idle: ${IDLE} connections, ${((after - before) / IDLE).toFixed(1)} KiB each over the baseline`,
+  );
+  for (const c of idle) c.close();
   console.log(`mail serve load: ${MESSAGES} messages x ${SIZE_KB} KiB per scenario, loopback`);
   console.log("scenario    msgs/s    peak RSS MiB");
   for (const s of SCENARIOS) {
@@ -173,19 +187,6 @@ try {
       }`,
     );
   }
-  // Memory of idle connections: RSS growth per connection once each has been greeted.
-  const before = rssKiB(child.pid, "VmRSS");
-  const idle: Deno.Conn[] = [];
-  for (let i = 0; i < IDLE; i++) {
-    const c = await Deno.connect({ hostname: "127.0.0.1", port });
-    await new Replies(c).take(1);
-    idle.push(c);
-  }
-  const after = rssKiB(child.pid, "VmRSS");
-  console.log(
-    `idle: ${IDLE} connections, ${((after - before) / IDLE).toFixed(1)} KiB each over the baseline`,
-  );
-  for (const c of idle) c.close();
 } finally {
   child.kill("SIGTERM");
   await child.status;
