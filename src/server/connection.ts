@@ -271,7 +271,9 @@ export class Connection {
     // Postfix's smtp-source does) would cost a read error with a formatted stack trace each.
     socket.write(out.write ?? "", () => {
       this.#finished.resolve();
-      socket.destroy();
+      // Not from inside the write's own callback: the stream would still be finishing that
+      // write, and fail its bookkeeping with an ERR_STREAM_DESTROYED (a stack trace each).
+      setImmediate(() => socket.destroy());
     });
     // A peer that never reads would keep the write, and the socket, pending.
     socket.setTimeout(LINGER_MS, () => socket.destroy());
