@@ -17,7 +17,7 @@ export {
   type Result,
 } from "../_helpers/mail_process.ts";
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-export const FIXTURES = new URL("../../../shared/fixtures/mime/", import.meta.url);
+export const FIXTURES = new URL("../fixtures/mime/", import.meta.url);
 
 /** Delivers fixture messages into ADDRESS's mailbox in DIR through the Store API, in order. */
 export async function deliverFixtures(dir: string, address: string, names: readonly string[]) {

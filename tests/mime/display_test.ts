@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { formatForTerminal, parseForDisplay } from "../../src/mime/display.ts";
 
-const FIXTURES = new URL("../../../shared/fixtures/mime/", import.meta.url);
+const FIXTURES = new URL("../fixtures/mime/", import.meta.url);
 const enc = (s: string) => new TextEncoder().encode(s);
 /** Runs of white space folded to one space, as the fixtures' README says to compare. */
 const fold = (s: string) => s.replace(/\s+/g, " ").trim();
