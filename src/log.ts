@@ -15,9 +15,9 @@ import {
   type LogRecord,
   type Sink,
 } from "@logtape/logtape";
+import { clearTimeout, setTimeout } from "node:timers";
 
 export { getLogger } from "@logtape/logtape";
-import { clearTimeout, setTimeout } from "node:timers";
 
 const encoder = new TextEncoder();
 const LEVEL: Record<LogLevel, string> = {

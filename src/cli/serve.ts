@@ -6,7 +6,7 @@
 import { Option } from "@commander-js/extra-typings";
 import { loadConfig, type ServeConfig } from "../config.ts";
 import { CliError, EXIT } from "../exit_codes.ts";
-import { getLogger, setupLogging } from "../log.ts";
+import { flushLogs, getLogger, setupLogging } from "../log.ts";
 import { AuthGuard, DEFAULT_AUTH_GUARD } from "../server/auth_guard.ts";
 import { LocalBackend } from "../server/local_backend.ts";
 import {
@@ -236,6 +236,9 @@ export async function serve(config: ServeConfig): Promise<void> {
         bound.map((b) => [b.role, `${b.host.includes(":") ? `[${b.host}]` : b.host}:${b.port}`]),
       ),
     });
+    // The readiness line (CONTRACT.md) is what supervisors and scripts wait for: written now,
+    // not with the next batch of log lines.
+    flushLogs();
   } catch (err) {
     server.abort();
     store.close();

@@ -266,9 +266,9 @@ export class Connection {
     clearTimeout(this.#deadline);
     const socket = this.#socket;
     // RFC 5321 §4.1.1.10: the closing reply, then the close. Once the reply is with the kernel
-    // the socket is closed outright, not half-closed to wait for the peer's FIN: that wait
-    // costs a timer per connection, and clients that reset the connection after QUIT (as
-    // Postfix's smtp-source does) would cost a read error with a formatted stack trace each.
+    // the socket is closed outright, not half-closed to wait for the peer's FIN: clients that
+    // reset the connection after QUIT (as Postfix's smtp-source does) would otherwise cost a
+    // read error with a formatted stack trace each.
     socket.write(out.write ?? "", () => {
       this.#finished.resolve();
       // Not from inside the write's own callback: the stream would still be finishing that

@@ -271,9 +271,9 @@ class SqliteStore implements Store {
   deliverMany(messages: readonly NewMessage[]): (Error | undefined)[] {
     // One transaction, one fsync for the lot (group commit); a savepoint per message so that
     // one that fails (a mailbox removed meanwhile) is undone alone.
+    const s = this.#stmt;
     return this.#write(() =>
       messages.map((message): Error | undefined => {
-        const s = this.#stmt;
         s.savepoint.run();
         try {
           this.#insert(message);
