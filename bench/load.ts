@@ -5,7 +5,7 @@
  * Figures are comparable run to run on one machine; the reference for claims against Postfix is
  * ../shared/bench/ (smtp-source), which reports ratios.
  *
- *     deno run -A bench/load.ts [--messages 2000] [--size-kb 4]
+ *     deno run -A bench/load.ts [--messages 2000] [--size-kb 4] [--idle 1000] [--big-mib 24]
  *
  * @module
  */
@@ -19,6 +19,7 @@ const flag = (name: string, fallback: number) => {
 const MESSAGES = flag("--messages", 2000);
 const SIZE_KB = flag("--size-kb", 4);
 const IDLE = flag("--idle", 1000);
+const BIG_MIB = flag("--big-mib", 24);
 
 const enc = new TextEncoder();
 const body = enc.encode(
@@ -191,4 +192,44 @@ try {
   child.kill("SIGTERM");
   await child.status;
   await Deno.remove(dir, { recursive: true });
+}
+await bigMessage();
+
+/**
+ * Memory of one large message (the issue's target: at most 2x its size): peak RSS growth of a
+ * fresh server while it receives and stores one message of BIG_MIB MiB.
+ */
+async function bigMessage() {
+  const dir = await Deno.makeTempDir({ prefix: "mail-bench-big-" });
+  const { child, port } = await startServer(dir);
+  try {
+    const line = "y".repeat(76) + "\r\n";
+    const big = enc.encode(
+      "Subject: big\r\n\r\n" + line.repeat(Math.ceil((BIG_MIB * 1024 * 1024) / 78)) + ".\r\n",
+    );
+    const before = rssKiB(child.pid, "VmRSS");
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    const r = new Replies(conn);
+    await r.take(1);
+    await write(conn, "EHLO bench.example.test\r\nMAIL FROM:<big@example.test>\r\n");
+    await write(conn, "RCPT TO:<big@example.test>\r\nDATA\r\n");
+    const ready = await r.take(4);
+    if (!ready.startsWith("354")) throw new Error(`DATA: ${ready}`);
+    await write(conn, big);
+    const done = await r.take(1);
+    if (!done.startsWith("250")) throw new Error(`end of data: ${done}`);
+    const grew = (rssKiB(child.pid, "VmHWM") - before) / 1024;
+    const size = big.length / 1024 / 1024;
+    console.log(
+      `big: one ${size.toFixed(1)} MiB message raised peak RSS by ${grew.toFixed(1)} MiB, ` +
+        `${(grew / size).toFixed(2)}x its size`,
+    );
+    await write(conn, "QUIT\r\n");
+    await r.take(1);
+    conn.close();
+  } finally {
+    child.kill("SIGTERM");
+    await child.status;
+    await Deno.remove(dir, { recursive: true });
+  }
 }

@@ -224,6 +224,8 @@ export async function serve(config: ServeConfig): Promise<void> {
     { domains: config.domains, catchAll: config.catchAll },
     guard,
     () => runner.wake(),
+    // A batch being committed holds at least one connection: any other may have work.
+    (): boolean => server.connections > 1,
   );
   const server = new MailServer(config, backend, tls ? secureContext(tls) : undefined);
   try {

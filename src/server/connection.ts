@@ -11,6 +11,7 @@ import { type SecureContext, TLSSocket } from "node:tls";
 import type { Logger } from "@logtape/logtape";
 import type { Output, SmtpSession } from "../smtp/session.ts";
 import { formatReply, reply } from "../smtp/reply.ts";
+import type { DeadlineSweeper, Expiring } from "./deadlines.ts";
 
 /** How long a socket we have closed may wait for the peer to close its side. */
 export const LINGER_MS = 5000;
@@ -38,21 +39,31 @@ export function describeTls(s: TLSSocket): string {
   return `${s.getProtocol() ?? "TLS"} ${s.getCipher()?.name ?? ""}`.trim();
 }
 
-/** Drives one session over one socket. */
-export class Connection {
+/**
+ * Drives one session over one socket. Its deadlines (idle, per line, linger) are checked by a
+ * shared {@link DeadlineSweeper}, not by a timer of its own.
+ */
+export class Connection implements Expiring {
   #socket: Socket;
   readonly #session: SmtpSession;
   readonly #timers: ConnectionTimers;
   readonly #log: Logger;
   readonly #tls: (() => SecureContext) | undefined;
+  readonly #deadlines: DeadlineSweeper;
   readonly #queue: Uint8Array[] = [];
   #busy = false;
   #paused = false;
-  #idle: number;
   #closeRequested = false;
   #ended = false;
   #greeted = false;
-  #deadline: ReturnType<typeof setTimeout> | undefined;
+  /** While the TLS handshake runs, its own timer guards it. */
+  #upgrading = false;
+  /** When the client last sent anything: the idle timeout counts from here. */
+  #lastInput = Date.now();
+  /** When the line under way began; undefined when no line is under way. */
+  #lineSince: number | undefined;
+  /** After our side has closed: when a socket still open is destroyed. */
+  #lingerUntil: number | undefined;
   readonly #finished = Promise.withResolvers<void>();
   readonly #closed = Promise.withResolvers<void>();
 
@@ -61,15 +72,16 @@ export class Connection {
     socket: Socket,
     session: SmtpSession,
     timers: ConnectionTimers,
+    deadlines: DeadlineSweeper,
     log: Logger,
     tls?: () => SecureContext,
   ) {
     this.#socket = socket;
     this.#session = session;
     this.#timers = timers;
+    this.#deadlines = deadlines;
     this.#log = log;
     this.#tls = tls;
-    this.#idle = timers.command;
   }
 
   /** Resolves once the socket is closed. */
@@ -84,8 +96,9 @@ export class Connection {
 
   start(): void {
     this.#attach(this.#socket);
+    this.#deadlines.add(this);
     this.#socket.once("close", () => {
-      clearTimeout(this.#deadline);
+      this.#deadlines.delete(this);
       this.#closed.resolve();
       this.#finished.resolve();
     });
@@ -120,17 +133,36 @@ export class Connection {
     else setImmediate(fn);
   }
 
+  /**
+   * Acts on expired deadlines. The idle timeout (RFC 5321 §4.5.3.2.7: waiting for a command;
+   * §4.5.3.2.5/6: for the next bytes of DATA) and the per-line deadline count only while the
+   * session waits for the client, never while it is busy with what the client sent.
+   */
+  sweep(now: number): void {
+    if (this.#lingerUntil !== undefined) {
+      if (now >= this.#lingerUntil) this.#socket.destroy();
+      return;
+    }
+    if (this.#ended || this.#busy || this.#upgrading) return;
+    const idle = this.#session.state === "data" ? this.#timers.data : this.#timers.command;
+    if (now - this.#lastInput >= idle) {
+      this.#emit(this.#session.timeout());
+    } else if (
+      this.#lineSince !== undefined && now - this.#lineSince >= this.#timers.lineDeadline
+    ) {
+      this.#log.info("Line deadline exceeded");
+      this.#emit(this.#session.timeout());
+    }
+  }
+
   #attach(s: Socket): void {
     s.setNoDelay(true);
-    s.setTimeout(this.#timers.command);
-    s.on("timeout", () => {
-      if (s === this.#socket) this.#emit(this.#session.timeout());
-    });
     s.on("error", (err) => {
       this.#log.debug("Socket error", { error: err.message });
       s.destroy();
     });
     s.on("data", (buf: Uint8Array) => {
+      this.#lastInput = Date.now();
       this.#queue.push(buf);
       // The session takes input in order, one buffer after another. While it is busy (a
       // commit), a client that keeps sending is held back by TCP, not by our memory: pausing
@@ -189,31 +221,13 @@ export class Connection {
       this.#emit(this.#session.shutdown());
       return;
     }
-    this.#armDeadline();
-    // The socket's idle timer restarts by itself on activity; it only needs setting again
-    // when the session moves between commands and DATA.
-    const idle = this.#session.state === "data" ? this.#timers.data : this.#timers.command;
-    if (idle !== this.#idle) {
-      this.#idle = idle;
-      this.#socket.setTimeout(idle);
-    }
+    // The per-line deadline runs from the moment a line begins until it ends.
+    if (!this.#session.midLine) this.#lineSince = undefined;
+    else this.#lineSince ??= Date.now();
     if (this.#paused) {
       this.#paused = false;
       this.#socket.resume();
     }
-  }
-
-  /** Starts the per-line deadline when a line is under way; stops it when none is. */
-  #armDeadline(): void {
-    if (!this.#session.midLine) {
-      clearTimeout(this.#deadline);
-      this.#deadline = undefined;
-      return;
-    }
-    this.#deadline ??= setTimeout(() => {
-      this.#log.info("Line deadline exceeded");
-      this.#emit(this.#session.timeout());
-    }, this.#timers.lineDeadline);
   }
 
   /**
@@ -223,10 +237,9 @@ export class Connection {
   #startTls(): void {
     const plain = this.#socket;
     this.#queue.length = 0;
-    clearTimeout(this.#deadline);
-    this.#deadline = undefined;
+    this.#upgrading = true;
+    this.#lineSince = undefined;
     plain.removeAllListeners("data");
-    plain.removeAllListeners("timeout");
     plain.pause();
     // PLATFORM.md: the wrap must happen after the 220 is flushed, or the handshake never starts.
     plain.write("", () => {
@@ -241,6 +254,8 @@ export class Connection {
       });
       secure.once("secure", () => {
         secure.setTimeout(0);
+        this.#upgrading = false;
+        this.#lastInput = Date.now();
         const tls = describeTls(secure);
         this.#log.debug("TLS started", { tls });
         this.#session.tlsStarted(tls);
@@ -263,7 +278,6 @@ export class Connection {
       return;
     }
     this.#ended = true;
-    clearTimeout(this.#deadline);
     const socket = this.#socket;
     // RFC 5321 §4.1.1.10: the closing reply, then the close. Once the reply is with the kernel
     // the socket is closed outright, not half-closed to wait for the peer's FIN: clients that
@@ -276,6 +290,6 @@ export class Connection {
       setImmediate(() => socket.destroy());
     });
     // A peer that never reads would keep the write, and the socket, pending.
-    socket.setTimeout(LINGER_MS, () => socket.destroy());
+    this.#lingerUntil = Date.now() + LINGER_MS;
   }
 }

@@ -1,12 +1,14 @@
 /**
- * Group commit: messages whose data ends in the same turn of the event loop (or, with a sink that
- * commits asynchronously, while the previous batch is being committed) share one transaction, so one fsync makes all of them
+ * Group commit: messages whose data ends in the same turn of the event loop, or while the batch
+ * before them is waiting for the disk, share one transaction, so one fsync makes all of them
  * durable. Each caller's promise settles only after that commit (a 250 is never sent before its
  * message is on disk), and with its own outcome: a message that fails does not fail the others.
  *
  * One batch is committed at a time. A lone client waits only for the rest of the current
- * event-loop turn (setImmediate), not for a timer; under load, the batch grows by itself while
- * the one before it is being committed, so fsyncs are shared without any waiting added.
+ * event-loop turn (setImmediate), not for a timer. Under load the sink waits for the disk off
+ * the main thread (the store's deliverManyAsync): the event loop goes on reading other clients'
+ * data meanwhile, and what they finish forms the next batch, so fsyncs are shared without any
+ * waiting added.
  *
  * @module
  */

@@ -32,6 +32,8 @@ export interface MailSink {
   passwordHash?(address: string): string | undefined;
   /** Several deliveries in one transaction; when present, deliveries are group-committed. */
   deliverMany?: BatchSink["deliverMany"];
+  /** As deliverMany, waiting for the disk off the main thread; preferred when present. */
+  deliverManyAsync?: BatchSink["deliverMany"];
 }
 
 /** Which addresses are local. */
@@ -56,19 +58,31 @@ export class LocalBackend implements SessionBackend {
   readonly #guard: AuthGuard;
   readonly #onQueued: (() => void) | undefined;
 
-  /** ONQUEUED is called after a commit that queued mail for remote recipients. */
+  /**
+   * ONQUEUED is called after a commit that queued mail for remote recipients. OTHERSWAITING
+   * tells whether other clients may have work for the server while a commit waits for the
+   * disk: the wait then happens off the main thread (deliverManyAsync), so they are served
+   * meanwhile. A lone client's commit syncs in place (deliverMany): handing the fsync to
+   * another thread and back costs it more than it saves.
+   */
   constructor(
     sink: MailSink,
     policy: LocalPolicy,
     guard = new AuthGuard(),
     onQueued?: () => void,
+    othersWaiting: () => boolean = () => true,
   ) {
     this.#sink = sink;
     this.#policy = policy;
     this.#domains = new Set(policy.domains);
     this.#guard = guard;
     this.#onQueued = onQueued;
-    this.#committer = sink.deliverMany ? new GroupCommitter(sink as BatchSink) : undefined;
+    const inPlace = sink.deliverMany?.bind(sink);
+    const offThread = sink.deliverManyAsync?.bind(sink);
+    const batch = inPlace && offThread
+      ? (ms: readonly NewMessage[]) => (othersWaiting() ? offThread(ms) : inPlace(ms))
+      : offThread ?? inPlace;
+    this.#committer = batch ? new GroupCommitter({ deliverMany: batch }) : undefined;
   }
 
   newId(): string {

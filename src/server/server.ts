@@ -11,6 +11,7 @@ import type { HostPort, ServeConfig } from "../config.ts";
 import { formatReply, type Reply, reply } from "../smtp/reply.ts";
 import { type SessionBackend, type SessionEvent, SmtpSession } from "../smtp/session.ts";
 import { Connection, describeTls, LINGER_MS } from "./connection.ts";
+import { DeadlineSweeper } from "./deadlines.ts";
 import { isLoopbackAddress } from "../net.ts";
 
 const log = getLogger(["mail", "server"]);
@@ -47,6 +48,7 @@ export class MailServer {
   readonly #connections = new Set<Connection>();
   readonly #perIp = new Map<string, number>();
   readonly #refused = new Set<Socket>();
+  readonly #deadlines = new DeadlineSweeper();
   #stopping = false;
 
   constructor(config: ServeConfig, backend: ServerBackend, tls?: SecureContext) {
@@ -192,6 +194,8 @@ export class MailServer {
         startTls: this.#tls !== undefined && tls === undefined,
         // Never for a remote client, whatever the configuration says.
         allowInsecureAuth: this.#config.allowInsecureAuth && isLoopbackAddress(ip),
+        // node:net gives each read its own buffer, sized to what was read (checked on Deno 2.9).
+        ownsInput: true,
       },
       this.#backend,
       { address: ip, port, tls },
@@ -206,6 +210,7 @@ export class MailServer {
         lineDeadline: this.#config.lineDeadline * 1000,
         greetWait: this.#config.greetWait,
       },
+      this.#deadlines,
       connLog,
       this.#tls ? () => this.#tls! : undefined,
     );

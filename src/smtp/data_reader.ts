@@ -48,15 +48,21 @@ export interface DataPush {
 /** Streaming DATA decoder for one message. */
 export class DataReader {
   readonly #limit: number;
+  readonly #owned: boolean;
   readonly #chunks: Uint8Array[] = [];
   #state = S.LineStart;
   #size = 0;
   #overflow = false;
   #bareLineEnding = false;
 
-  /** `limit`: bytes kept at most; beyond it the message is counted, not stored. */
-  constructor(limit: number) {
+  /**
+   * `limit`: bytes kept at most; beyond it the message is counted, not stored. `owned`: the
+   * caller never reuses or changes a buffer it has pushed, so the message may keep views of
+   * them instead of copies (a 25 MiB message is then held once, not twice until collected).
+   */
+  constructor(limit: number, owned = false) {
     this.#limit = limit;
+    this.#owned = owned;
   }
 
   /** Message bytes so far (after unstuffing), including any that were dropped as over-size. */
@@ -75,7 +81,10 @@ export class DataReader {
   get midLine(): boolean {
     return this.#state !== S.LineStart;
   }
-  /** The decoded message, in pieces (copies: safe to keep after the socket reuses its buffer). */
+  /**
+   * The decoded message, in pieces: copies, safe to keep after the caller reuses its buffers,
+   * unless the buffers were declared owned.
+   */
   get chunks(): readonly Uint8Array[] {
     return this.#chunks;
   }
@@ -149,7 +158,7 @@ export class DataReader {
       this.#chunks.length = 0;
       return;
     }
-    this.#chunks.push(bytes.slice());
+    this.#chunks.push(this.#owned ? bytes : bytes.slice());
   }
 }
 

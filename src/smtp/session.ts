@@ -52,6 +52,11 @@ export interface SessionConfig {
   readonly allowInsecureAuth?: boolean;
   /** Error replies one session may collect before it is disconnected with 421. */
   readonly maxErrors?: number;
+  /**
+   * The I/O driver hands every buffer over to {@link SmtpSession.receive} for good (a fresh
+   * buffer per socket read, never reused): message data may then be kept without a copy.
+   */
+  readonly ownsInput?: boolean;
 }
 
 /** Default for {@link SessionConfig.maxErrors} (Postfix's smtpd_hard_error_limit is 20). */
@@ -550,7 +555,7 @@ export class SmtpSession {
     if (this.#state === "mail") throw this.#outOfSequence("Need RCPT command");
     if (args !== "") throw syntaxError("DATA takes no arguments");
     this.#state = "data";
-    this.#data = new DataReader(this.#config.maxMessageSize);
+    this.#data = new DataReader(this.#config.maxMessageSize, this.#config.ownsInput);
     return reply(354, undefined, "End data with <CR><LF>.<CR><LF>");
   }
 

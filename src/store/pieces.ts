@@ -3,7 +3,8 @@
  *
  * The SMTP reader hands over many small chunks (one per network read); storing each as a row
  * would cost a B-tree cell per few KiB. Small adjacent chunks are copied together into pieces of
- * at most {@link PIECE_SIZE}; large chunks are cut with `subarray` (no copy). Pieces are produced
+ * at most {@link PIECE_SIZE}; chunks of {@link DIRECT_SIZE} or more are stored as they are, cut
+ * with `subarray` when over {@link PIECE_SIZE} (no copy). Pieces are produced
  * lazily, so at most one piece exists besides the caller's chunks: a 25 MiB message is never
  * held twice.
  *
@@ -12,6 +13,13 @@
 
 /** Upper bound of a stored piece: large enough that a 25 MiB message is ~100 rows. */
 export const PIECE_SIZE = 256 * 1024;
+
+/**
+ * A chunk at least this large is stored as it is, without being copied into a piece: the
+ * socket's reads of a large message are about 64 KiB each, and copying them all would hold the
+ * message twice while it is written. Rows of this size cost one B-tree cell per 32 KiB or more.
+ */
+export const DIRECT_SIZE = 32 * 1024;
 
 /** Yields the bytes of `chunks`, in order, as pieces of 1..`max` octets (no empty pieces). */
 export function* pieces(
@@ -28,7 +36,7 @@ export function* pieces(
     let off = 0;
     while (off < chunk.length) {
       const avail = chunk.length - off;
-      if (used === 0 && (avail >= max || avail === remaining)) {
+      if (used === 0 && (avail >= Math.min(max, DIRECT_SIZE) || avail === remaining)) {
         // A whole piece straight from the caller's buffer, without a copy.
         const n = Math.min(max, avail);
         yield chunk.subarray(off, off + n);

@@ -70,6 +70,38 @@ Deno.test("store.deliverMany: one message failing is undone alone", async () => 
   }
 });
 
+Deno.test("store.deliverManyAsync: the same outcomes, committed for every other reader once it resolves", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mail-gc-" });
+  const store = openStore(dir);
+  try {
+    store.addUser("alice@example.test", "x");
+    const results = await store.deliverManyAsync([
+      message("M1", ["alice@example.test"]),
+      message("M2", ["nobody@example.test"]),
+      message("M3", ["alice@example.test"]),
+    ]);
+    assert.equal(results[0], undefined);
+    assert.ok(results[1] instanceof StoreError && results[1].kind === "no-mailbox");
+    assert.equal(results[2], undefined);
+    // A second connection (another process, as `mail inbox` is) sees the commit.
+    const reader = openStore(dir);
+    try {
+      assert.deepEqual(reader.list("alice@example.test").map((e) => e.messageId).sort(), [
+        "M1",
+        "M3",
+      ]);
+    } finally {
+      reader.close();
+    }
+    // Later synchronous writes still work on the connection.
+    store.deliver(message("M4", ["alice@example.test"]));
+    assert.equal(store.count("alice@example.test").total, 3);
+  } finally {
+    store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("group commit: deliveries that arrive during a commit form the next batch, settled only after it", async () => {
   const batches: string[][] = [];
   const commits: PromiseWithResolvers<(Error | undefined)[]>[] = [];

@@ -123,6 +123,14 @@ Deno.test("DataReader: chunks are copies, safe after the caller reuses its buffe
   assert.equal(dec.decode(concatBytes(r.chunks)), "hello\r\n");
 });
 
+Deno.test("DataReader: with owned buffers, chunks are views of them, not copies", () => {
+  const r = new DataReader(1000, true);
+  const buf = text("hello\r\n.\r\n");
+  assert.ok(r.push(buf).done);
+  assert.equal(dec.decode(concatBytes(r.chunks)), "hello\r\n");
+  assert.equal(r.chunks[0]!.buffer, buf.buffer);
+});
+
 Deno.test("DataReader: over the size limit keeps counting, drops bytes, finds the end", () => {
   const body = `${"0123456789".repeat(100)}\r\n`.repeat(20); // 20 * 1002 octets
   const wire = text(`${body}..x\r\n.\r\nNOOP\r\n`);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { pieces } from "../../src/store/pieces.ts";
+import { DIRECT_SIZE, pieces } from "../../src/store/pieces.ts";
 
 const bytes = (...values: number[]) => new Uint8Array(values);
 const cut = (chunks: Uint8Array[], max: number) => [...pieces(chunks, max)].map((p) => [...p]);
@@ -26,4 +26,13 @@ Deno.test("whole pieces of a large chunk are views, not copies", () => {
   const big = new Uint8Array(10);
   const [first] = pieces([big], 4);
   assert.equal(first?.buffer, big.buffer);
+});
+
+Deno.test("chunks of DIRECT_SIZE or more are stored as they are, not copied into pieces", () => {
+  const reads = [new Uint8Array(DIRECT_SIZE * 2), new Uint8Array(DIRECT_SIZE), bytes(1, 2)];
+  const out = [...pieces(reads)];
+  assert.equal(out.length, 3);
+  assert.equal(out[0]!.buffer, reads[0]!.buffer);
+  assert.equal(out[1]!.buffer, reads[1]!.buffer);
+  assert.deepEqual([...out[2]!], [1, 2]);
 });
