@@ -4,8 +4,8 @@
  * @module
  */
 import { InvalidArgumentError } from "@commander-js/extra-typings";
-import { confirm, select, Separator } from "@inquirer/prompts";
 import { CliError, EXIT } from "../exit_codes.ts";
+import { prompts } from "./prompts.ts";
 import { formatForTerminal, parseForDisplay } from "../mime/display.ts";
 import { decodeEntry, formatListRow, idWidth } from "../mime/list_format.ts";
 import { styler } from "../mime/terminal.ts";
@@ -233,6 +233,7 @@ function isPromptExit(err: unknown): boolean {
 }
 
 async function interactive(store: Store, address: string, first: Page): Promise<void> {
+  const { confirm, select, Separator } = await prompts();
   let offset = first.offset;
   let lastId: ListAction | undefined;
   try {

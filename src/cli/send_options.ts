@@ -4,11 +4,11 @@
  *
  * @module
  */
-import { password as passwordPrompt } from "@inquirer/prompts";
 import net from "node:net";
 import { join } from "node:path";
 import { type HostPort, parseHostPort as parseHostPortSetting } from "../config.ts";
 import { CliError, EXIT, type ExitCode } from "../exit_codes.ts";
+import { prompts } from "./prompts.ts";
 import type { Credentials, DeliverOptions, RecipientResult, TlsMode } from "../client/deliver.ts";
 import { isLoopback } from "../client/deliver.ts";
 import { dnsResolver } from "../client/mx.ts";
@@ -87,6 +87,7 @@ async function password(flags: TransportFlags): Promise<string> {
     pw = Deno.env.get("MAIL_PASSWORD");
   } else if (Deno.stdin.isTerminal()) {
     try {
+      const { password: passwordPrompt } = await prompts();
       pw = await passwordPrompt({ message: `Password for ${flags.user}:` });
     } catch (err) {
       if (err instanceof Error && err.name === "ExitPromptError") {

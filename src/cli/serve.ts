@@ -151,7 +151,7 @@ export function serveCommand() {
         },
       });
       if (opts.check) return await checkServe(config, opts.config);
-      await setupLogging(config.logFormat, config.logLevel);
+      setupLogging(config.logFormat, config.logLevel);
       await serve(config);
     });
 }

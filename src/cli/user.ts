@@ -3,8 +3,8 @@
  *
  * @module
  */
-import { password as passwordPrompt } from "@inquirer/prompts";
 import { CliError, EXIT } from "../exit_codes.ts";
+import { prompts } from "./prompts.ts";
 import { hashPassword } from "../store/password.ts";
 import { StoreError } from "../store/sqlite_store.ts";
 import {
@@ -67,6 +67,7 @@ async function readStdinLine(): Promise<string> {
 /** Asks twice on the terminal, without echo. */
 async function promptPassword(): Promise<string> {
   try {
+    const { password: passwordPrompt } = await prompts();
     const first = await passwordPrompt({ message: "Password:" });
     const again = await passwordPrompt({ message: "Password (again):" });
     if (first !== again) throw new CliError("Passwords do not match", EXIT.DATAERR);

@@ -11,7 +11,6 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import MailComposer from "nodemailer/lib/mail-composer";
 import { domainPart, type NamedAddress, uniqueAddresses } from "./addresses.ts";
 import type { Envelope } from "./smtp_client.ts";
 
@@ -100,6 +99,8 @@ export async function compose(input: ComposeInput): Promise<Composed> {
   if (!/^<[^<>\s]+@[^<>\s]+>$/.test(messageId)) {
     throw new ComposeError(`Invalid Message-ID ${JSON.stringify(messageId)}`);
   }
+  // Loaded here, not at start-up: only `mail send` composes.
+  const { default: MailComposer } = await import("nodemailer/lib/mail-composer");
   const composer = new MailComposer({
     from: input.from,
     to: [...input.to],

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import PostalMime, { type Address, type Email } from "postal-mime";
+import type { Address, Email } from "postal-mime";
 import { decodeHeaderValue } from "./encoded_words.ts";
 import { htmlToText } from "./html_to_text.ts";
 import { splitNameAddress } from "./list_format.ts";
@@ -64,6 +64,8 @@ function firstHeader(email: Email, key: string): string {
 
 /** Parses BYTES (a whole stored message) for display. Never throws. */
 export async function parseForDisplay(bytes: Uint8Array): Promise<DisplayMessage> {
+  // Loaded here, not at start-up: `mail serve` never displays a message.
+  const { default: PostalMime } = await import("postal-mime");
   let email: Email;
   try {
     email = await PostalMime.parse(bytes);

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { getLogger } from "@logtape/logtape";
+import { getLogger } from "../log.ts";
 import {
   deliver as clientDeliver,
   type DeliverOptions,

@@ -8,7 +8,7 @@
 import type { Socket } from "node:net";
 import { setImmediate } from "node:timers";
 import { type SecureContext, TLSSocket } from "node:tls";
-import type { Logger } from "@logtape/logtape";
+import type { Logger } from "../log.ts";
 import type { Output, SmtpSession } from "../smtp/session.ts";
 import { formatReply, reply } from "../smtp/reply.ts";
 import type { DeadlineSweeper, Expiring } from "./deadlines.ts";

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { getLogger } from "@logtape/logtape";
+import { getLogger } from "../log.ts";
 import {
   canonicalAddress,
   canonicalFromInput,

@@ -77,6 +77,9 @@ export function openStore(dataDir: string, options: StoreOptions = {}): Store {
     db.exec(`PRAGMA synchronous = ${synchronous}`);
     // Off by default in SQLite, per connection (https://www.sqlite.org/foreignkeys.html).
     db.exec("PRAGMA foreign_keys = ON");
+    // 512 KiB of page cache instead of SQLite's 2 MiB: the server writes new pages and reads
+    // a few index pages per delivery, and the default was 1.5 MiB of its peak memory.
+    db.exec("PRAGMA cache_size = -512");
     // Before an upgrade changes an existing database: a copy to go back to (./backup.ts).
     backupBeforeMigrate(db, path);
     migrate(db);

@@ -1,6 +1,7 @@
 /**
- * The single executable: `mail --version`, nothing read from the source tree at run time, all
- * imports static, and the module graph compiles with exactly the compile task's arguments.
+ * The single executable: `mail --version`, nothing read from the source tree at run time, every
+ * import one that `deno compile` embeds, and the module graph compiles with exactly the compile
+ * task's arguments.
  */
 import assert from "node:assert/strict";
 import { join, relative } from "node:path";
@@ -56,12 +57,13 @@ async function programFiles(): Promise<string[]> {
   return out;
 }
 
-Deno.test("no run-time reads of source-tree files, and every import is static", async () => {
+Deno.test("no run-time reads of source-tree files, and every import names its module literally", async () => {
   const forbidden: [RegExp, string][] = [
     [/import\.meta\.(url|dirname|filename|resolve)/, "a path relative to the source tree"],
     [/new URL\([^)]*import\.meta/, "a URL relative to the source tree"],
     [/Deno\.(readTextFile|readFile|open)(Sync)?\(\s*new URL\(/, "a file read by URL"],
-    [/\bawait\s+import\s*\(|[^\w.]import\s*\(\s*[^"'`]/, "a dynamic import"],
+    // deno compile embeds a dynamic import whose specifier is a string literal, not another.
+    [/[^\w.]import\s*\(\s*[^"'\s]/, "a dynamic import of a computed specifier"],
     [/\brequire\s*\(/, "require()"],
     [/\bfromFileUrl\b|\bfileURLToPath\b/, "a module path turned into a file path"],
   ];
