@@ -265,7 +265,7 @@ class SqliteStore implements Store {
   readonly #unsynced: StatementSync;
   readonly #resynced: StatementSync;
   /** The write-ahead log, kept open for deliverManyAsync's syncs. */
-  #log: Deno.FsFile | undefined;
+  #walFile: Deno.FsFile | undefined;
 
   constructor(db: DatabaseSync, path: string, synchronous: "FULL" | "NORMAL") {
     this.#db = db;
@@ -280,8 +280,8 @@ class SqliteStore implements Store {
   }
 
   close(): void {
-    this.#log?.close();
-    this.#log = undefined;
+    this.#walFile?.close();
+    this.#walFile = undefined;
     if (this.#db.isOpen) this.#db.close();
   }
 
@@ -336,8 +336,8 @@ class SqliteStore implements Store {
    */
   async #syncLog(): Promise<void> {
     try {
-      this.#log ??= Deno.openSync(`${this.path}-wal`, { read: true });
-      await this.#log.syncData();
+      this.#walFile ??= Deno.openSync(`${this.path}-wal`, { read: true });
+      await this.#walFile.syncData();
     } catch (e) {
       throw toStoreError(e, `${this.path}-wal`);
     }
