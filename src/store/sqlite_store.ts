@@ -28,6 +28,8 @@ export interface StoreOptions {
   readonly busyTimeoutMs?: number;
   /** Open an existing database only; never create the data directory or the file. */
   readonly mustExist?: boolean;
+  /** Replaces the fdatasync of the write-ahead log in deliverManyAsync; tests make it fail. */
+  readonly syncLog?: (file: Deno.FsFile) => Promise<void>;
 }
 
 /** File name of the database inside the data directory. */
@@ -83,7 +85,7 @@ export function openStore(dataDir: string, options: StoreOptions = {}): Store {
     // Before an upgrade changes an existing database: a copy to go back to (./backup.ts).
     backupBeforeMigrate(db, path);
     migrate(db);
-    return new SqliteStore(db, path, synchronous);
+    return new SqliteStore(db, path, synchronous, options.syncLog);
   } catch (e) {
     db.close();
     if (e instanceof NewerSchemaError) {
@@ -266,11 +268,20 @@ class SqliteStore implements Store {
   readonly #resynced: StatementSync;
   /** The write-ahead log, kept open for deliverManyAsync's syncs. */
   #walFile: Deno.FsFile | undefined;
+  readonly #syncData: (file: Deno.FsFile) => Promise<void>;
+  /** Set once a sync of the log has failed: from then on, every write fails (see #syncLog). */
+  #syncFailure: StoreError | undefined;
 
-  constructor(db: DatabaseSync, path: string, synchronous: "FULL" | "NORMAL") {
+  constructor(
+    db: DatabaseSync,
+    path: string,
+    synchronous: "FULL" | "NORMAL",
+    syncData: (file: Deno.FsFile) => Promise<void> = (file) => file.syncData(),
+  ) {
     this.#db = db;
     this.path = path;
     this.#synchronous = synchronous;
+    this.#syncData = syncData;
     // Prepared once: parsing and planning are then paid per connection, not per call.
     this.#stmt = Object.fromEntries(
       Object.entries(SQL).map(([name, sql]) => [name, db.prepare(sql)]),
@@ -312,6 +323,7 @@ class SqliteStore implements Store {
 
   async deliverManyAsync(messages: readonly NewMessage[]): Promise<(Error | undefined)[]> {
     if (this.#synchronous !== "FULL") return this.deliverMany(messages);
+    if (this.#syncFailure) throw this.#syncFailure;
     // With synchronous=NORMAL the commit writes its WAL frames to the file (write(2), no
     // fsync) and returns; syncing the WAL file afterwards gives the durability FULL gives,
     // which is one WAL sync after each commit (https://www.sqlite.org/pragma.html#pragma_synchronous).
@@ -335,11 +347,23 @@ class SqliteStore implements Store {
    * connection closes, and this connection stays open as long as the descriptor does.
    */
   async #syncLog(): Promise<void> {
+    const wal = `${this.path}-wal`;
     try {
-      this.#walFile ??= Deno.openSync(`${this.path}-wal`, { read: true });
-      await this.#walFile.syncData();
+      this.#walFile ??= Deno.openSync(wal, { read: true });
+      await this.#syncData(this.#walFile);
     } catch (e) {
-      throw toStoreError(e, `${this.path}-wal`);
+      // After a failed fsync, Linux may have dropped the dirty pages and report later syncs as
+      // successful: a commit made after the hole could be acknowledged and still be lost, as
+      // recovery stops at the first torn frame. So no write is trusted again on this
+      // connection; a restart recovers whatever reached the disk. The batch that failed is
+      // committed but unacknowledged: its senders retry, and may deliver it twice.
+      const why = e instanceof Error ? e.message : String(e);
+      this.#syncFailure = new StoreError(
+        "io",
+        `Syncing ${wal} failed (${why}): no mail is accepted until the server is restarted`,
+        { cause: e },
+      );
+      throw this.#syncFailure;
     }
   }
 
@@ -639,6 +663,7 @@ class SqliteStore implements Store {
    * connections before COMMIT; any error rolls everything back.
    */
   #write<T>(fn: () => T): T {
+    if (this.#syncFailure) throw this.#syncFailure;
     return this.#transaction("BEGIN IMMEDIATE", fn);
   }
 

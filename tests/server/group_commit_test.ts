@@ -102,6 +102,43 @@ Deno.test("store.deliverManyAsync: the same outcomes, committed for every other 
   }
 });
 
+Deno.test("store.deliverManyAsync: a failed sync of the log fails the batch and every later write", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mail-gc-" });
+  let fail = true;
+  const store = openStore(dir, {
+    syncLog: (file) => (fail ? Promise.reject(new Error("Input/output error")) : file.syncData()),
+  });
+  try {
+    store.addUser("alice@example.test", "x");
+    await assert.rejects(
+      store.deliverManyAsync([message("M1", ["alice@example.test"])]),
+      (e: unknown) => e instanceof StoreError && e.kind === "io" && /restarted/.test(e.message),
+    );
+    // Even once the disk answers again: a sync that failed may have lost pages for good.
+    fail = false;
+    await assert.rejects(
+      store.deliverManyAsync([message("M2", ["alice@example.test"])]),
+      (e: unknown) => e instanceof StoreError && e.kind === "io",
+    );
+    assert.throws(
+      () => store.deliver(message("M3", ["alice@example.test"])),
+      (e: unknown) => e instanceof StoreError && e.kind === "io",
+    );
+  } finally {
+    store.close();
+  }
+  // After a restart: the failed batch was committed (its sender, told 451, may send it again);
+  // nothing after it was.
+  const reopened = openStore(dir);
+  try {
+    assert.deepEqual(reopened.list("alice@example.test").map((e) => e.messageId), ["M1"]);
+    reopened.deliver(message("M4", ["alice@example.test"]));
+  } finally {
+    reopened.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("group commit: deliveries that arrive during a commit form the next batch, settled only after it", async () => {
   const batches: string[][] = [];
   const commits: PromiseWithResolvers<(Error | undefined)[]>[] = [];
