@@ -83,6 +83,8 @@ export interface ServeConfig {
   readonly smarthostUser: string | undefined;
   /** File holding the smarthost's password (its first line); never logged. */
   readonly smarthostPasswordFile: string | undefined;
+  /** PEM file of a CA to trust for the smarthost's certificate (a private CA). */
+  readonly smarthostCa: string | undefined;
 }
 
 type Kind =
@@ -160,6 +162,7 @@ export const SETTINGS: readonly Setting[] = [
   },
   { key: "smarthost-user", kind: "string", field: "smarthostUser" },
   { key: "smarthost-password-file", kind: "string", field: "smarthostPasswordFile" },
+  { key: "smarthost-ca", kind: "string", field: "smarthostCa" },
 ];
 
 /** The embedded defaults (CONTRACT.md). */
@@ -204,6 +207,7 @@ export function defaults(dataDir: string, hostname: string): ServeConfig {
     relayConcurrencyPerDestination: 20,
     smarthostUser: undefined,
     smarthostPasswordFile: undefined,
+    smarthostCa: undefined,
   };
 }
 
@@ -386,6 +390,9 @@ export async function loadConfig(src: ConfigSources): Promise<ServeConfig> {
   }
   if (c.smarthostUser !== undefined && !c.routes.has("*")) {
     throw new CliError('smarthost-user needs a smarthost: route = "*=HOST:PORT"', EXIT.CONFIG);
+  }
+  if (c.smarthostCa !== undefined && !c.routes.has("*")) {
+    throw new CliError('smarthost-ca needs a smarthost: route = "*=HOST:PORT"', EXIT.CONFIG);
   }
   if (c.queueMinBackoff > c.queueMaxBackoff) {
     throw new CliError("queue-min-backoff must not be more than queue-max-backoff", EXIT.CONFIG);

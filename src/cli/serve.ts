@@ -65,6 +65,7 @@ export function serveCommand() {
     )
     .option("--smarthost-user <name>", "AUTH user for the * route (smarthost)")
     .option("--smarthost-password-file <file>", "file holding the smarthost password")
+    .option("--smarthost-ca <file>", "PEM CA certificate to trust for the smarthost's TLS")
     .option("--max-size <bytes>", "largest message accepted (default: 26214400)")
     .option("--max-recipients <n>", "recipients per message (default: 100)")
     .option("--max-connections <n>", "open connections in total (default: 2000)")
@@ -130,6 +131,7 @@ export function serveCommand() {
           "relay-concurrency-per-destination": opts.relayConcurrencyPerDestination,
           "smarthost-user": opts.smarthostUser,
           "smarthost-password-file": opts.smarthostPasswordFile,
+          "smarthost-ca": opts.smarthostCa,
           "max-size": opts.maxSize,
           "max-recipients": opts.maxRecipients,
           "max-connections": opts.maxConnections,

@@ -28,6 +28,8 @@ export interface RouterOptions {
   readonly mxPort: number;
   /** Credentials for the `*` route. */
   readonly smarthostCredentials?: Credentials | undefined;
+  /** A CA (PEM) to verify the `*` route's certificate with. */
+  readonly smarthostCa?: string | undefined;
   /** For shuffling equal MX preferences (injectable for tests). */
   readonly random?: (() => number) | undefined;
 }
@@ -41,6 +43,8 @@ export type Route =
     readonly via: "route" | "smarthost" | "mx";
     /** AUTH for these hops (the smarthost's). */
     readonly credentials?: Credentials | undefined;
+    /** A CA (PEM) their certificates must chain to (the smarthost's); verified when set. */
+    readonly ca?: string | undefined;
   }
   | { readonly kind: "failed"; readonly temporary: boolean; readonly text: string };
 
@@ -66,6 +70,7 @@ export class Router {
         hops: [{ host: smarthost.host, port: smarthost.port }],
         via: "smarthost",
         credentials: this.#options.smarthostCredentials,
+        ...(this.#options.smarthostCa !== undefined ? { ca: this.#options.smarthostCa } : {}),
       };
     }
     // Watch the MX answers go by: a null MX is the one DNS answer that is final.

@@ -284,8 +284,10 @@ export class QueueRunner {
         tls: "auto",
         // RFC 7435 opportunistic security: encrypt when offered, but an MX's certificate is
         // not checked (most are self-signed or for another name). A password is only sent to
-        // a verified server (or in the clear over loopback, see the client).
-        insecure: route.credentials === undefined,
+        // a verified server (or in the clear over loopback, see the client), and a smarthost
+        // given a CA is always verified against it.
+        insecure: route.credentials === undefined && route.ca === undefined,
+        ...(route.ca !== undefined ? { ca: [route.ca] } : {}),
         credentials: route.credentials,
         timeouts: this.#o.timeouts,
       },

@@ -38,6 +38,26 @@ async function smarthostCredentials(config: ServeConfig): Promise<Credentials | 
   return { user: config.smarthostUser, password };
 }
 
+/** Reads the CA the smarthost's certificate must chain to, checked at start-up. */
+async function smarthostCa(config: ServeConfig): Promise<string | undefined> {
+  if (config.smarthostCa === undefined) return undefined;
+  let text: string;
+  try {
+    text = await Deno.readTextFile(config.smarthostCa);
+  } catch (err) {
+    throw new CliError(
+      `smarthost-ca: cannot read ${config.smarthostCa}: ${
+        err instanceof Error ? err.message : String(err)
+      }`,
+      EXIT.CONFIG,
+    );
+  }
+  if (!text.includes("-----BEGIN CERTIFICATE-----")) {
+    throw new CliError(`smarthost-ca: ${config.smarthostCa} holds no PEM certificate`, EXIT.CONFIG);
+  }
+  return text;
+}
+
 /** A runner (not started) for CONFIG over STORE. */
 export async function queueRunner(
   config: ServeConfig,
@@ -51,6 +71,7 @@ export async function queueRunner(
     ),
     mxPort: config.mxPort,
     smarthostCredentials: await smarthostCredentials(config),
+    smarthostCa: await smarthostCa(config),
   });
   return new QueueRunner({
     store,

@@ -39,12 +39,15 @@ Deno.test("queue settings are checked together", async () => {
     { "smarthost-user": "u", "smarthost-password-file": "/x" },
     /needs a smarthost/,
   );
+  await fails({ "smarthost-ca": "/ca.pem" }, /smarthost-ca needs a smarthost/);
   await fails({ "queue-min-backoff": "600", "queue-max-backoff": "60" }, /queue-min-backoff/);
   await fails({ "queue-lifetime": "0" }, /--queue-lifetime/);
   const ok = await load({
     "route": ["*=127.0.0.1:2600"],
     "smarthost-user": "u",
     "smarthost-password-file": "/x",
+    "smarthost-ca": "/ca.pem",
   });
   assert.equal(ok.smarthostUser, "u");
+  assert.equal(ok.smarthostCa, "/ca.pem");
 });

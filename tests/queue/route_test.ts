@@ -19,7 +19,9 @@ Deno.test("routes: an exact route, then the smarthost, then MX", async () => {
       resolver,
       mxPort: 2525,
       smarthostCredentials: credentials,
+      smarthostCa: "-----BEGIN CERTIFICATE-----",
     });
+    // The smarthost's CA is for the smarthost only, not for a domain's own route.
     assert.deepEqual(await routed.route("example.org"), {
       kind: "hops",
       hops: [{ host: "127.0.0.1", port: 2600 }],
@@ -30,6 +32,7 @@ Deno.test("routes: an exact route, then the smarthost, then MX", async () => {
       hops: [{ host: "127.0.0.1", port: 2700 }],
       via: "smarthost",
       credentials,
+      ca: "-----BEGIN CERTIFICATE-----",
     });
     const mx = new Router({ routes: new Map(), resolver, mxPort: 2525 });
     assert.deepEqual(await mx.route("mx.test"), {
