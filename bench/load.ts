@@ -66,6 +66,7 @@ async function session(
   rcpts: number,
   reuse: boolean,
   seq: () => number,
+  data: Uint8Array = body,
 ) {
   let conn: Deno.Conn | undefined;
   let r: Replies | undefined;
@@ -84,7 +85,7 @@ async function session(
     await write(conn, envelope + "DATA\r\n");
     const reply = await r!.take(rcpts + 2);
     if (!reply.startsWith("354")) throw new Error(`DATA: ${reply}`);
-    await write(conn, body);
+    await write(conn, data);
     const done = await r!.take(1);
     if (!done.startsWith("250")) throw new Error(`end of data: ${done}`);
     if (!reuse || m === count - 1) {
@@ -208,25 +209,13 @@ async function bigMessage() {
       "Subject: big\r\n\r\n" + line.repeat(Math.ceil((BIG_MIB * 1024 * 1024) / 78)) + ".\r\n",
     );
     const before = rssKiB(child.pid, "VmRSS");
-    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-    const r = new Replies(conn);
-    await r.take(1);
-    await write(conn, "EHLO bench.example.test\r\nMAIL FROM:<big@example.test>\r\n");
-    await write(conn, "RCPT TO:<big@example.test>\r\nDATA\r\n");
-    const ready = await r.take(4);
-    if (!ready.startsWith("354")) throw new Error(`DATA: ${ready}`);
-    await write(conn, big);
-    const done = await r.take(1);
-    if (!done.startsWith("250")) throw new Error(`end of data: ${done}`);
+    await session(port, 1, 1, false, () => 0, big);
     const grew = (rssKiB(child.pid, "VmHWM") - before) / 1024;
     const size = big.length / 1024 / 1024;
     console.log(
       `big: one ${size.toFixed(1)} MiB message raised peak RSS by ${grew.toFixed(1)} MiB, ` +
         `${(grew / size).toFixed(2)}x its size`,
     );
-    await write(conn, "QUIT\r\n");
-    await r.take(1);
-    conn.close();
   } finally {
     child.kill("SIGTERM");
     await child.status;

@@ -12,22 +12,24 @@ import type { Store } from "../store/mod.ts";
 import { Router } from "./route.ts";
 import { QueueRunner, type RunnerOptions } from "./runner.ts";
 
+/** Reads the file a setting names; a configuration error, naming the setting, if it cannot. */
+async function readSettingFile(key: string, path: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (err) {
+    throw new CliError(
+      `${key}: cannot read ${path}: ${err instanceof Error ? err.message : String(err)}`,
+      EXIT.CONFIG,
+    );
+  }
+}
+
 /** Reads the smarthost password: the file's first line. Never logged, never in an error. */
 async function smarthostCredentials(config: ServeConfig): Promise<Credentials | undefined> {
   if (config.smarthostUser === undefined || config.smarthostPasswordFile === undefined) {
     return undefined;
   }
-  let text: string;
-  try {
-    text = await Deno.readTextFile(config.smarthostPasswordFile);
-  } catch (err) {
-    throw new CliError(
-      `smarthost-password-file: cannot read ${config.smarthostPasswordFile}: ${
-        (err as Error).message
-      }`,
-      EXIT.CONFIG,
-    );
-  }
+  const text = await readSettingFile("smarthost-password-file", config.smarthostPasswordFile);
   const password = text.split(/\r?\n/)[0] ?? "";
   if (password === "") {
     throw new CliError(
@@ -41,17 +43,7 @@ async function smarthostCredentials(config: ServeConfig): Promise<Credentials | 
 /** Reads the CA the smarthost's certificate must chain to, checked at start-up. */
 async function smarthostCa(config: ServeConfig): Promise<string | undefined> {
   if (config.smarthostCa === undefined) return undefined;
-  let text: string;
-  try {
-    text = await Deno.readTextFile(config.smarthostCa);
-  } catch (err) {
-    throw new CliError(
-      `smarthost-ca: cannot read ${config.smarthostCa}: ${
-        err instanceof Error ? err.message : String(err)
-      }`,
-      EXIT.CONFIG,
-    );
-  }
+  const text = await readSettingFile("smarthost-ca", config.smarthostCa);
   if (!text.includes("-----BEGIN CERTIFICATE-----")) {
     throw new CliError(`smarthost-ca: ${config.smarthostCa} holds no PEM certificate`, EXIT.CONFIG);
   }

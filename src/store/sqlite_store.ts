@@ -268,7 +268,7 @@ class SqliteStore implements Store {
   readonly #resynced: StatementSync;
   /** The write-ahead log, kept open for deliverManyAsync's syncs. */
   #walFile: Deno.FsFile | undefined;
-  readonly #syncData: (file: Deno.FsFile) => Promise<void>;
+  readonly #syncFile: (file: Deno.FsFile) => Promise<void>;
   /** Set once a sync of the log has failed: from then on, every write fails (see #syncLog). */
   #syncFailure: StoreError | undefined;
 
@@ -276,12 +276,12 @@ class SqliteStore implements Store {
     db: DatabaseSync,
     path: string,
     synchronous: "FULL" | "NORMAL",
-    syncData: (file: Deno.FsFile) => Promise<void> = (file) => file.syncData(),
+    syncFile: (file: Deno.FsFile) => Promise<void> = (file) => file.syncData(),
   ) {
     this.#db = db;
     this.path = path;
     this.#synchronous = synchronous;
-    this.#syncData = syncData;
+    this.#syncFile = syncFile;
     // Prepared once: parsing and planning are then paid per connection, not per call.
     this.#stmt = Object.fromEntries(
       Object.entries(SQL).map(([name, sql]) => [name, db.prepare(sql)]),
@@ -323,7 +323,6 @@ class SqliteStore implements Store {
 
   async deliverManyAsync(messages: readonly NewMessage[]): Promise<(Error | undefined)[]> {
     if (this.#synchronous !== "FULL") return this.deliverMany(messages);
-    if (this.#syncFailure) throw this.#syncFailure;
     // With synchronous=NORMAL the commit writes its WAL frames to the file (write(2), no
     // fsync) and returns; syncing the WAL file afterwards gives the durability FULL gives,
     // which is one WAL sync after each commit (https://www.sqlite.org/pragma.html#pragma_synchronous).
@@ -350,7 +349,7 @@ class SqliteStore implements Store {
     const wal = `${this.path}-wal`;
     try {
       this.#walFile ??= Deno.openSync(wal, { read: true });
-      await this.#syncData(this.#walFile);
+      await this.#syncFile(this.#walFile);
     } catch (e) {
       // After a failed fsync, Linux may have dropped the dirty pages and report later syncs as
       // successful: a commit made after the hole could be acknowledged and still be lost, as
