@@ -2,11 +2,11 @@
  * Re-cuts a message's chunks into pieces for the `message_chunks` table.
  *
  * The SMTP reader hands over many small chunks (one per network read); storing each as a row
- * would cost a B-tree cell per few KiB. Small adjacent chunks are copied together into pieces of
- * at most {@link PIECE_SIZE}; chunks of {@link DIRECT_SIZE} or more are stored as they are, cut
- * with `subarray` when over {@link PIECE_SIZE} (no copy). Pieces are produced
- * lazily, so at most one piece exists besides the caller's chunks: a 25 MiB message is never
- * held twice.
+ * would cost a B-tree cell per few KiB. Runs of small adjacent chunks are copied together into
+ * pieces of at most {@link PIECE_SIZE}; chunks of {@link DIRECT_SIZE} or more are stored as they
+ * are, cut with `subarray` when over {@link PIECE_SIZE} (no copy). Pieces are produced lazily, so
+ * at most one copied piece exists besides the caller's chunks: a 25 MiB message is never held
+ * twice.
  *
  * @module
  */
@@ -26,36 +26,49 @@ export function* pieces(
   chunks: readonly Uint8Array[],
   max: number = PIECE_SIZE,
 ): Generator<Uint8Array> {
-  // Buffers are sized to what is left, not to `max`: zeroing 256 KiB for a 4 KiB message was
-  // the most expensive step of storing it.
-  let remaining = 0;
-  for (const c of chunks) remaining += c.length;
+  const direct = Math.min(max, DIRECT_SIZE);
   let buf: Uint8Array | undefined;
   let used = 0;
-  for (const chunk of chunks) {
+  for (let i = 0; i < chunks.length; i++) {
+    const chunk = chunks[i]!;
     let off = 0;
     while (off < chunk.length) {
       const avail = chunk.length - off;
-      if (used === 0 && (avail >= Math.min(max, DIRECT_SIZE) || avail === remaining)) {
-        // A whole piece straight from the caller's buffer, without a copy.
-        const n = Math.min(max, avail);
-        yield chunk.subarray(off, off + n);
-        off += n;
-        remaining -= n;
-        continue;
+      if (buf === undefined) {
+        if (avail >= direct) {
+          // A whole piece straight from the caller's buffer, without a copy.
+          const n = Math.min(max, avail);
+          yield chunk.subarray(off, off + n);
+          off += n;
+          continue;
+        }
+        // The buffer is sized to the run of small bytes, which ends where the next large chunk
+        // begins: it is then full and handed over, and the large chunk goes uncopied. (A buffer
+        // left part-filled there would push every later read of a large message into a copy.)
+        const run = smallRun(chunks, i, off, direct);
+        if (run === avail) {
+          yield chunk.subarray(off);
+          break;
+        }
+        buf = new Uint8Array(Math.min(max, run));
+        used = 0;
       }
-      buf ??= new Uint8Array(Math.min(max, remaining));
       const n = Math.min(buf.length - used, avail);
       buf.set(chunk.subarray(off, off + n), used);
       used += n;
       off += n;
-      remaining -= n;
       if (used === buf.length) {
         // Hand the full buffer over and start a fresh one: the consumer may keep the piece.
         yield buf;
         buf = undefined;
-        used = 0;
       }
     }
   }
+}
+
+/** Octets from `chunks[i]` at `off` up to the next chunk of at least `direct` octets. */
+function smallRun(chunks: readonly Uint8Array[], i: number, off: number, direct: number): number {
+  let n = chunks[i]!.length - off;
+  for (let j = i + 1; j < chunks.length && chunks[j]!.length < direct; j++) n += chunks[j]!.length;
+  return n;
 }

@@ -5,7 +5,7 @@ const bytes = (...values: number[]) => new Uint8Array(values);
 const cut = (chunks: Uint8Array[], max: number) => [...pieces(chunks, max)].map((p) => [...p]);
 
 Deno.test("small chunks are coalesced up to the limit", () => {
-  assert.deepEqual(cut([bytes(1), bytes(2, 3), bytes(4), bytes(5, 6, 7)], 3), [
+  assert.deepEqual(cut([bytes(1), bytes(2, 3), bytes(4), bytes(5, 6), bytes(7)], 3), [
     [1, 2, 3],
     [4, 5, 6],
     [7],
@@ -35,4 +35,43 @@ Deno.test("chunks of DIRECT_SIZE or more are stored as they are, not copied into
   assert.equal(out[0]!.buffer, reads[0]!.buffer);
   assert.equal(out[1]!.buffer, reads[1]!.buffer);
   assert.deepEqual([...out[2]!], [1, 2]);
+});
+
+Deno.test("a small chunk before large reads does not push the reads into copies", () => {
+  // The Received header, then a large message in 64 KiB reads: the header must not start a
+  // piece that every later read is copied into.
+  const head = new Uint8Array(3000).fill(1);
+  const reads = Array.from({ length: 12 }, (_, i) => new Uint8Array(65536).fill(i));
+  const tail = bytes(7, 7);
+  const out = [...pieces([head, ...reads, tail])];
+  assert.equal(out.length, 14);
+  assert.equal(out[0]!.length, 3000);
+  for (let i = 0; i < reads.length; i++) assert.equal(out[i + 1]!.buffer, reads[i]!.buffer);
+  assert.deepEqual([...out[13]!], [7, 7]);
+});
+
+Deno.test("every byte comes out once, in order, whatever the chunk sizes", () => {
+  const sizes = [
+    0,
+    1,
+    5,
+    DIRECT_SIZE - 1,
+    DIRECT_SIZE,
+    3,
+    300_000,
+    2,
+    70_000,
+    0,
+    40,
+    DIRECT_SIZE + 1,
+  ];
+  let v = 0;
+  const chunks = sizes.map((n) => Uint8Array.from({ length: n }, () => v++ & 0xff));
+  const out = [...pieces(chunks)];
+  let w = 0;
+  for (const p of out) {
+    assert.ok(p.length > 0 && p.length <= 256 * 1024);
+    for (const b of p) assert.equal(b, w++ & 0xff);
+  }
+  assert.equal(w, v);
 });
