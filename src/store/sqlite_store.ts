@@ -82,6 +82,10 @@ export function openStore(dataDir: string, options: StoreOptions = {}): Store {
     // 512 KiB of page cache instead of SQLite's 2 MiB: the server writes new pages and reads
     // a few index pages per delivery, and the default was 1.5 MiB of its peak memory.
     db.exec("PRAGMA cache_size = -512");
+    // A savepoint keeps the pages it changes in a sub-journal, spilled past 64 KiB to a file
+    // created and deleted in /var/tmp; in memory instead, a delivery makes no such system calls
+    // and needs no writable temporary directory (https://www.sqlite.org/pragma.html#pragma_temp_store).
+    db.exec("PRAGMA temp_store = MEMORY");
     // Before an upgrade changes an existing database: a copy to go back to (./backup.ts).
     backupBeforeMigrate(db, path);
     migrate(db);
@@ -302,7 +306,26 @@ class SqliteStore implements Store {
 
   deliverMany(messages: readonly NewMessage[]): (Error | undefined)[] {
     // One transaction, one fsync for the lot (group commit); a savepoint per message so that
-    // one that fails (a mailbox removed meanwhile) is undone alone.
+    // one that fails (a mailbox removed meanwhile) is undone alone. A batch of one needs none:
+    // the transaction is undone with it, and the savepoint would only copy the pages it changes.
+    if (messages.length === 1) {
+      let failed: unknown;
+      try {
+        this.#write(() => {
+          try {
+            this.#insert(messages[0]!);
+          } catch (e) {
+            failed = e;
+            throw e;
+          }
+        });
+        return [undefined];
+      } catch (e) {
+        // As below: the message's own failure is its result; the transaction's is thrown.
+        if (failed === undefined) throw e;
+        return [this.#messageError(failed)];
+      }
+    }
     const s = this.#stmt;
     return this.#write(() =>
       messages.map((message): Error | undefined => {
@@ -314,11 +337,15 @@ class SqliteStore implements Store {
         } catch (e) {
           s.rollbackTo.run();
           s.release.run();
-          const err = toStoreError(e, this.path);
-          return err instanceof Error ? err : new Error(String(err));
+          return this.#messageError(e);
         }
       })
     );
+  }
+
+  #messageError(e: unknown): Error {
+    const err = toStoreError(e, this.path);
+    return err instanceof Error ? err : new Error(String(err));
   }
 
   async deliverManyAsync(messages: readonly NewMessage[]): Promise<(Error | undefined)[]> {

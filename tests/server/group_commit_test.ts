@@ -70,6 +70,26 @@ Deno.test("store.deliverMany: one message failing is undone alone", async () => 
   }
 });
 
+Deno.test("store.deliverMany: a batch of one has the same outcomes without a savepoint", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mail-gc-" });
+  const store = openStore(dir);
+  try {
+    store.addUser("alice@example.test", "x");
+    assert.deepEqual(store.deliverMany([message("M1", ["alice@example.test"])]), [undefined]);
+    // Its own failure is its result, not an exception, and undoes all of it.
+    const [err] = store.deliverMany([message("M2", ["alice@example.test", "nobody@example.test"])]);
+    assert.ok(err instanceof StoreError && err.kind === "no-mailbox");
+    assert.deepEqual(store.list("alice@example.test").map((e) => e.messageId), ["M1"]);
+    // A queue id already stored is the message's failure too.
+    const [dup] = store.deliverMany([message("M1", ["alice@example.test"])]);
+    assert.ok(dup instanceof StoreError);
+    assert.deepEqual(store.list("alice@example.test").map((e) => e.messageId), ["M1"]);
+  } finally {
+    store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("store.deliverManyAsync: the same outcomes, committed for every other reader once it resolves", async () => {
   const dir = await Deno.makeTempDir({ prefix: "mail-gc-" });
   const store = openStore(dir);
