@@ -82,13 +82,15 @@ export function openStore(dataDir: string, options: StoreOptions = {}): Store {
     // 512 KiB of page cache instead of SQLite's 2 MiB: the server writes new pages and reads
     // a few index pages per delivery, and the default was 1.5 MiB of its peak memory.
     db.exec("PRAGMA cache_size = -512");
-    // A savepoint keeps the pages it changes in a sub-journal, spilled past 64 KiB to a file
-    // created and deleted in /var/tmp; in memory instead, a delivery makes no such system calls
-    // and needs no writable temporary directory (https://www.sqlite.org/pragma.html#pragma_temp_store).
-    db.exec("PRAGMA temp_store = MEMORY");
     // Before an upgrade changes an existing database: a copy to go back to (./backup.ts).
     backupBeforeMigrate(db, path);
     migrate(db);
+    // A savepoint keeps the pages it changes in a sub-journal, spilled past 64 KiB to a file
+    // created and deleted in /var/tmp; in memory instead, a delivery makes no such system calls
+    // and needs no writable temporary directory (https://www.sqlite.org/pragma.html#pragma_temp_store).
+    // Set after the backup: VACUUM INTO sorts the keys of every index it rebuilds, which for a
+    // large database belongs in temporary files, not in memory.
+    db.exec("PRAGMA temp_store = MEMORY");
     return new SqliteStore(db, path, synchronous, options.syncLog);
   } catch (e) {
     db.close();
