@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import { DIRECT_SIZE, pieces } from "../../src/store/pieces.ts";
 
 const bytes = (...values: number[]) => new Uint8Array(values);
@@ -74,4 +75,28 @@ Deno.test("every byte comes out once, in order, whatever the chunk sizes", () =>
     for (const b of p) assert.equal(b, w++ & 0xff);
   }
   assert.equal(w, v);
+});
+
+Deno.test("any chunking: the bytes in order, pieces within bounds, large chunks never copied", () => {
+  const max = 64;
+  const direct = Math.min(max, DIRECT_SIZE);
+  fc.assert(
+    fc.property(fc.array(fc.integer({ min: 0, max: 200 }), { maxLength: 30 }), (sizes) => {
+      let v = 0;
+      const chunks = sizes.map((n) => Uint8Array.from({ length: n }, () => v++ & 0xff));
+      const out = [...pieces(chunks, max)];
+      let w = 0;
+      for (const p of out) {
+        assert.ok(p.length > 0 && p.length <= max);
+        for (const b of p) assert.equal(b, w++ & 0xff);
+      }
+      assert.equal(w, v);
+      // A large chunk is stored as views of its own memory: at most a tail shorter than
+      // DIRECT_SIZE may be copied together with the small chunks after it.
+      for (const c of chunks.filter((c) => c.length >= direct)) {
+        const viewed = out.filter((p) => p.buffer === c.buffer).reduce((n, p) => n + p.length, 0);
+        assert.ok(viewed >= c.length - (direct - 1), `${viewed} of ${c.length} uncopied`);
+      }
+    }),
+  );
 });
