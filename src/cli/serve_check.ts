@@ -20,7 +20,7 @@ import { CliError, EXIT } from "../exit_codes.ts";
 import { loadOrCreateCertificate, TlsConfigError } from "../server/tls_cert.ts";
 import { toStoreError } from "../store/errors.ts";
 import { SCHEMA_VERSION, schemaVersion } from "../store/schema.ts";
-import { DATABASE_FILE, StoreError } from "../store/sqlite_store.ts";
+import { databasePath, StoreError } from "../store/sqlite_store.ts";
 
 /** Where the check's lines go (stdout, or a list in tests). */
 export interface CheckOutput {
@@ -83,7 +83,7 @@ async function checkData(config: ServeConfig, out: CheckOutput): Promise<void> {
     throw new CliError(`Data directory ${dir} is not a directory`, EXIT.IOERR);
   }
   await probeWritable(dir);
-  const path = join(dir, DATABASE_FILE);
+  const path = databasePath(dir);
   if (await exists(path) === undefined) {
     out.line("data", `${dir} (writable; no database yet, created on start)`);
     return;

@@ -4,7 +4,7 @@
  *
  * The copy is made with `VACUUM INTO` (https://www.sqlite.org/lang_vacuum.html#vacuuminto): a
  * consistent snapshot even while another process (`mail serve`, `mail inbox`) has the database
- * open, written as a new compact file next to it: `mail.db.bak-schema<N>-<UTC time>`.
+ * open, written as a new compact file next to it: `mail.sqlite.bak-schema<N>-<UTC time>`.
  *
  * @module
  */

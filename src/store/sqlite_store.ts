@@ -1,7 +1,7 @@
 /**
  * The SQLite implementation of the store (`node:sqlite`, WAL, synchronous=FULL).
  *
- * One database file, `DIR/mail.db`, shared by `mail serve` (writing deliveries) and `mail inbox`
+ * One database file, `DIR/mail.sqlite`, shared by `mail serve` (writing deliveries) and `mail inbox`
  * (reading, marking seen, removing) in separate processes. WAL lets readers proceed while a
  * writer commits (https://www.sqlite.org/wal.html); `busy_timeout` makes the rare writer/writer
  * overlap wait instead of failing with "database is locked".
@@ -9,7 +9,7 @@
  * @module
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
-import { mkdirSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { MailboxEntry, NewMessage, QueueEntry, QueueSettlement, UserInfo } from "./mod.ts";
 import { StoreError, toStoreError } from "./errors.ts";
@@ -33,14 +33,28 @@ export interface StoreOptions {
 }
 
 /** File name of the database inside the data directory. */
-export const DATABASE_FILE = "mail.db";
+export const DATABASE_FILE = "mail.sqlite";
+
+/** The name the database had in earlier builds: a directory they made keeps it. */
+export const LEGACY_DATABASE_FILE = "mail.db";
+
+/**
+ * The database of DIR: `mail.sqlite`, or `mail.db` in a directory an earlier build created (it
+ * is used where it is, never renamed: a rename could race another `mail` command that has it
+ * open, and its WAL and shared-memory files are named after it).
+ */
+export function databasePath(dataDir: string): string {
+  const current = join(dataDir, DATABASE_FILE);
+  const legacy = join(dataDir, LEGACY_DATABASE_FILE);
+  return !existsSync(current) && existsSync(legacy) ? legacy : current;
+}
 
 /** Default page size of {@link Store.list}. */
 const DEFAULT_LIMIT = 50;
 
-/** Opens (creating if needed) `DIR/mail.db`, applying schema migrations. */
+/** Opens (creating if needed) the database of DIR ({@link databasePath}), applying migrations. */
 export function openStore(dataDir: string, options: StoreOptions = {}): Store {
-  const path = join(dataDir, DATABASE_FILE);
+  const path = databasePath(dataDir);
   const busyTimeoutMs = options.busyTimeoutMs ?? 10_000;
   if (!Number.isSafeInteger(busyTimeoutMs) || busyTimeoutMs < 0) {
     throw new RangeError(`Invalid busy timeout: ${busyTimeoutMs}`);

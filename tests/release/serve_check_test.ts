@@ -131,11 +131,11 @@ Deno.test("serve --check: an existing store is reported at its schema version", 
     const r = await check(dir, FREE);
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /writable; database schema \d+, current/);
-    await Deno.writeTextFile(join(dir, "mail.db"), "x".repeat(4096));
-    await Deno.remove(join(dir, "mail.db-wal")).catch(() => {});
-    await Deno.remove(join(dir, "mail.db-shm")).catch(() => {});
+    await Deno.writeTextFile(join(dir, "mail.sqlite"), "x".repeat(4096));
+    await Deno.remove(join(dir, "mail.sqlite-wal")).catch(() => {});
+    await Deno.remove(join(dir, "mail.sqlite-shm")).catch(() => {});
     const bad = await check(dir, FREE);
     assert.equal(bad.code, 78, bad.err);
-    assert.match(bad.err, /mail\.db is not a valid mail database/);
+    assert.match(bad.err, /mail\.sqlite is not a valid mail database/);
   });
 });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import { openStore, StoreError } from "../../src/store/sqlite_store.ts";
+import { databasePath, openStore, StoreError } from "../../src/store/sqlite_store.ts";
 import { withTempDir } from "./_helpers.ts";
 
 const isKind = (kind: StoreError["kind"], pattern?: RegExp) => (e: unknown) =>
@@ -8,8 +8,30 @@ const isKind = (kind: StoreError["kind"], pattern?: RegExp) => (e: unknown) =>
 
 Deno.test("mustExist on an empty directory is not-found and creates nothing", () =>
   withTempDir((dir) => {
-    assert.throws(() => openStore(dir, { mustExist: true }), isKind("not-found", /mail\.db/));
+    assert.throws(() => openStore(dir, { mustExist: true }), isKind("not-found", /mail\.sqlite/));
     assert.deepEqual([...Deno.readDirSync(dir)], []);
+  }));
+
+Deno.test("a new directory gets mail.sqlite; one an earlier build made keeps its mail.db", () =>
+  withTempDir((dir) => {
+    const fresh = `${dir}/fresh`;
+    const store = openStore(fresh);
+    store.addUser("a@example.test", "x");
+    store.close();
+    assert.equal(databasePath(fresh), `${fresh}/mail.sqlite`);
+
+    // An earlier build's directory: the same database under the old name.
+    const old = `${dir}/old`;
+    Deno.mkdirSync(old);
+    Deno.renameSync(`${fresh}/mail.sqlite`, `${old}/mail.db`);
+    assert.equal(databasePath(old), `${old}/mail.db`);
+    const reopened = openStore(old);
+    try {
+      assert.equal(reopened.userExists("a@example.test"), true);
+    } finally {
+      reopened.close();
+    }
+    assert.deepEqual([...Deno.readDirSync(old)].map((e) => e.name), ["mail.db"]);
   }));
 
 Deno.test("mustExist on a missing directory is not-found", () =>
@@ -31,19 +53,19 @@ Deno.test("mustExist opens an existing database", () =>
 
 Deno.test("a file that is not a database is corrupt, named in the message", () =>
   withTempDir((dir) => {
-    Deno.writeTextFileSync(`${dir}/mail.db`, "This is not SQLite.\n".repeat(500));
+    Deno.writeTextFileSync(`${dir}/mail.sqlite`, "This is not SQLite.\n".repeat(500));
     assert.throws(
       () => openStore(dir),
-      isKind("corrupt", new RegExp(`${dir.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}/mail\\.db`)),
+      isKind("corrupt", new RegExp(`${dir.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}/mail\\.sqlite`)),
     );
     // Left untouched for the operator to inspect.
-    assert.equal(Deno.readTextFileSync(`${dir}/mail.db`), "This is not SQLite.\n".repeat(500));
+    assert.equal(Deno.readTextFileSync(`${dir}/mail.sqlite`), "This is not SQLite.\n".repeat(500));
   }));
 
 Deno.test("a database from a newer program is refused", () =>
   withTempDir((dir) => {
     openStore(dir).close();
-    const db = new DatabaseSync(`${dir}/mail.db`);
+    const db = new DatabaseSync(`${dir}/mail.sqlite`);
     db.exec("PRAGMA user_version = 999");
     db.close();
     assert.throws(() => openStore(dir), isKind("corrupt", /newer/));

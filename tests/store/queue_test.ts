@@ -149,7 +149,7 @@ Deno.test("the poll uses the queue_due index", () =>
 Deno.test("a version 1 database gains the queue and keeps its mail", async () => {
   const dir = await Deno.makeTempDir({ prefix: "mail-store-test-" });
   try {
-    const db = new DatabaseSync(`${dir}/mail.db`);
+    const db = new DatabaseSync(`${dir}/mail.sqlite`);
     db.exec(MIGRATIONS[0]!);
     db.exec("PRAGMA user_version = 1");
     db.exec(`INSERT INTO messages (queue_id, sender, size, received_at) VALUES ('old', '', 0, 1)`);
