@@ -1,10 +1,10 @@
 /**
  * The SQLite implementation of the store (`node:sqlite`, WAL, synchronous=FULL).
  *
- * One database file, `DIR/mail.sqlite`, shared by `mail serve` (writing deliveries) and `mail inbox`
- * (reading, marking seen, removing) in separate processes. WAL lets readers proceed while a
- * writer commits (https://www.sqlite.org/wal.html); `busy_timeout` makes the rare writer/writer
- * overlap wait instead of failing with "database is locked".
+ * One database file, `DIR/mail.sqlite`, shared by `mail serve` (writing deliveries) and
+ * `mail inbox` (reading, marking seen, removing) in separate processes. WAL lets readers proceed
+ * while a writer commits (https://www.sqlite.org/wal.html); `busy_timeout` makes the rare
+ * writer/writer overlap wait instead of failing with "database is locked".
  *
  * @module
  */
