@@ -154,9 +154,20 @@ const SCENARIOS: Scenario[] = [
   { name: "s10-reuse", sessions: 10, rcpts: 1, reuse: true },
 ];
 
-const dir = await Deno.makeTempDir({ prefix: "mail-bench-" });
-const { child, port } = await startServer(dir);
-try {
+/** Runs FN against a fresh server on a scratch data directory, stopped and removed after. */
+async function withServer(fn: (child: Deno.ChildProcess, port: number) => Promise<void>) {
+  const dir = await Deno.makeTempDir({ prefix: "mail-bench-" });
+  const { child, port } = await startServer(dir);
+  try {
+    await fn(child, port);
+  } finally {
+    child.kill("SIGTERM");
+    await child.status;
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+await withServer(async (child, port) => {
   // Memory of idle connections: RSS growth per connection once each has been greeted, on the
   // fresh server (after the load, the heap the load grew would hide it).
   const before = rssKiB(child.pid, "VmRSS");
@@ -189,21 +200,15 @@ try {
       }`,
     );
   }
-} finally {
-  child.kill("SIGTERM");
-  await child.status;
-  await Deno.remove(dir, { recursive: true });
-}
+});
 await bigMessage();
 
 /**
  * Memory of one large message (the issue's target: at most 2x its size): peak RSS growth of a
  * fresh server while it receives and stores one message of BIG_MIB MiB.
  */
-async function bigMessage() {
-  const dir = await Deno.makeTempDir({ prefix: "mail-bench-big-" });
-  const { child, port } = await startServer(dir);
-  try {
+function bigMessage() {
+  return withServer(async (child, port) => {
     const line = "y".repeat(76) + "\r\n";
     const big = enc.encode(
       "Subject: big\r\n\r\n" + line.repeat(Math.ceil((BIG_MIB * 1024 * 1024) / 78)) + ".\r\n",
@@ -216,9 +221,5 @@ async function bigMessage() {
       `big: one ${size.toFixed(1)} MiB message raised peak RSS by ${grew.toFixed(1)} MiB, ` +
         `${(grew / size).toFixed(2)}x its size`,
     );
-  } finally {
-    child.kill("SIGTERM");
-    await child.status;
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 }

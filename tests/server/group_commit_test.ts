@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { type BatchSink, GroupCommitter } from "../../src/server/group_commit.ts";
 import type { NewMessage } from "../../src/store/mod.ts";
 import { openStore, StoreError } from "../../src/store/mod.ts";
+import { withStore } from "../store/_helpers.ts";
 
 const message = (id: string, recipients: string[]): NewMessage => ({
   id,
@@ -49,10 +50,8 @@ Deno.test("group commit: a failed transaction rejects every delivery in it", asy
   assert.deepEqual(results.map((r) => r.status), ["rejected", "rejected"]);
 });
 
-Deno.test("store.deliverMany: one message failing is undone alone", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "mail-gc-" });
-  const store = openStore(dir);
-  try {
+Deno.test("store.deliverMany: one message failing is undone alone", () =>
+  withStore((store) => {
     store.addUser("alice@example.test", "x");
     const results = store.deliverMany([
       message("M1", ["alice@example.test"]),
@@ -64,16 +63,10 @@ Deno.test("store.deliverMany: one message failing is undone alone", async () => 
     assert.equal(results[2], undefined);
     assert.deepEqual(store.list("alice@example.test").map((e) => e.messageId).sort(), ["M1", "M3"]);
     assert.equal(store.mailboxExists("nobody@example.test"), false);
-  } finally {
-    store.close();
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("store.deliverMany: a batch of one has the same outcomes without a savepoint", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "mail-gc-" });
-  const store = openStore(dir);
-  try {
+Deno.test("store.deliverMany: a batch of one has the same outcomes without a savepoint", () =>
+  withStore((store) => {
     store.addUser("alice@example.test", "x");
     assert.deepEqual(store.deliverMany([message("M1", ["alice@example.test"])]), [undefined]);
     // Its own failure is its result, not an exception, and undoes all of it.
@@ -84,16 +77,10 @@ Deno.test("store.deliverMany: a batch of one has the same outcomes without a sav
     const [dup] = store.deliverMany([message("M1", ["alice@example.test"])]);
     assert.ok(dup instanceof StoreError);
     assert.deepEqual(store.list("alice@example.test").map((e) => e.messageId), ["M1"]);
-  } finally {
-    store.close();
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("store.deliverManyAsync: the same outcomes, committed for every other reader once it resolves", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "mail-gc-" });
-  const store = openStore(dir);
-  try {
+Deno.test("store.deliverManyAsync: the same outcomes, committed for every other reader once it resolves", () =>
+  withStore(async (store, dir) => {
     store.addUser("alice@example.test", "x");
     const results = await store.deliverManyAsync([
       message("M1", ["alice@example.test"]),
@@ -116,11 +103,7 @@ Deno.test("store.deliverManyAsync: the same outcomes, committed for every other 
     // Later synchronous writes still work on the connection.
     store.deliver(message("M4", ["alice@example.test"]));
     assert.equal(store.count("alice@example.test").total, 3);
-  } finally {
-    store.close();
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
 Deno.test("store.deliverManyAsync: a failed sync of the log fails the batch and every later write", async () => {
   const dir = await Deno.makeTempDir({ prefix: "mail-gc-" });
