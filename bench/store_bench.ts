@@ -1,6 +1,7 @@
 /**
- * The store's write path: one 4 KiB message to one recipient, as `mail serve` commits it
- * (deliverMany, a batch of one), with and without the fsync that makes a 250 survive power loss.
+ * The store's write path: one 4 KiB message to one recipient, as `mail serve` commits a lone
+ * client's message (deliver, in place), with and without the fsync that makes a 250 survive
+ * power loss.
  */
 import { summarize } from "../src/mime/summary.ts";
 import { openStore } from "../src/store/mod.ts";
@@ -12,7 +13,7 @@ for (const synchronous of ["FULL", "NORMAL"] as const) {
   const store = openStore(Deno.makeTempDirSync({ prefix: "mail-store-bench-" }), { synchronous });
   Deno.bench(`store: deliver 4 KiB, synchronous=${synchronous}`, () => {
     const chunks = [body];
-    const errors = store.deliverMany([{
+    store.deliver({
       id: `B${n++}`,
       sender: "bench@example.test",
       recipients: [`r${n % 100}@example.test`],
@@ -21,7 +22,6 @@ for (const synchronous of ["FULL", "NORMAL"] as const) {
       summary: summarize(chunks),
       receivedAt: Date.now(),
       createMailboxes: true,
-    }]);
-    if (errors[0]) throw errors[0];
+    });
   });
 }

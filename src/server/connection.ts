@@ -195,7 +195,10 @@ export class Connection implements Expiring {
     let upgrade = false;
     try {
       while (this.#queue.length > 0 && !this.#ended) {
-        const out = await this.#session.receive(this.#queue.shift()!);
+        // Awaited only when the session has to wait: a synchronous answer is written here and
+        // now, in the same turn as the read, before the socket reads again.
+        const answer = this.#session.receive(this.#queue.shift()!);
+        const out = answer instanceof Promise ? await answer : answer;
         this.#emit(out);
         if (out.startTls) {
           upgrade = true;

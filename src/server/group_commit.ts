@@ -4,8 +4,9 @@
  * durable. Each caller's promise settles only after that commit (a 250 is never sent before its
  * message is on disk), and with its own outcome: a message that fails does not fail the others.
  *
- * One batch is committed at a time. A lone client waits only for the rest of the current
- * event-loop turn (setImmediate), not for a timer. Under load the sink waits for the disk off
+ * One batch is committed at a time. A batch waits only for the rest of the current event-loop
+ * turn (setImmediate), not for a timer; a lone client skips even that (its backend commits in
+ * place when the committer is {@link GroupCommitter.idle}). Under load the sink waits for the disk off
  * the main thread (the store's deliverManyAsync): the event loop goes on reading other clients'
  * data meanwhile, and what they finish forms the next batch, so fsyncs are shared without any
  * waiting added.
@@ -42,6 +43,11 @@ export class GroupCommitter {
   constructor(sink: BatchSink, maxBatch = 256) {
     this.#sink = sink;
     this.#maxBatch = maxBatch;
+  }
+
+  /** Nothing is waiting or being committed: a message now would be a batch of its own. */
+  get idle(): boolean {
+    return this.#pending.length === 0 && !this.#committing;
   }
 
   /** Resolves once MESSAGE is durably committed; rejects with its own error otherwise. */

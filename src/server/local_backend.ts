@@ -55,6 +55,7 @@ export class LocalBackend implements SessionBackend {
   readonly #policy: LocalPolicy;
   readonly #domains: ReadonlySet<string>;
   readonly #committer: GroupCommitter | undefined;
+  readonly #othersWaiting: () => boolean;
   readonly #guard: AuthGuard;
   readonly #onQueued: (() => void) | undefined;
 
@@ -62,8 +63,8 @@ export class LocalBackend implements SessionBackend {
    * ONQUEUED is called after a commit that queued mail for remote recipients. OTHERSWAITING
    * tells whether other clients may have work for the server while a commit waits for the
    * disk: the wait then happens off the main thread (deliverManyAsync), so they are served
-   * meanwhile. A lone client's commit syncs in place (deliverMany): handing the fsync to
-   * another thread and back costs it more than it saves.
+   * meanwhile. A lone client's commit syncs in place, at once: handing the fsync to another
+   * thread and back costs it more than it saves, and no other message could share its batch.
    */
   constructor(
     sink: MailSink,
@@ -77,6 +78,7 @@ export class LocalBackend implements SessionBackend {
     this.#domains = new Set(policy.domains);
     this.#guard = guard;
     this.#onQueued = onQueued;
+    this.#othersWaiting = othersWaiting;
     const inPlace = sink.deliverMany?.bind(sink);
     const offThread = sink.deliverManyAsync?.bind(sink);
     const batch = inPlace && offThread
@@ -120,7 +122,7 @@ export class LocalBackend implements SessionBackend {
     throw new SmtpError(550, "5.1.1", "No such user here");
   }
 
-  async deliver(d: Delivery): Promise<void> {
+  deliver(d: Delivery): void | Promise<void> {
     // RFC 5321 §6.3: more than 100 Received fields (ours included) is a mail loop. Refusing it
     // here leaves the bounce to the previous hop, and keeps it out of the queue.
     if (isLooping(d.chunks)) {
@@ -144,9 +146,21 @@ export class LocalBackend implements SessionBackend {
       createMailboxes: true,
     };
     // Durable before we return: the session replies 250 only after this.
-    if (this.#committer) await this.#committer.deliver(message);
-    else this.#sink.deliver(message);
-    if (relay.length > 0) this.#onQueued?.();
+    const stored = this.#store(message);
+    if (relay.length === 0) return stored;
+    return stored instanceof Promise ? stored.then(() => this.#onQueued?.()) : this.#onQueued?.();
+  }
+
+  /**
+   * Commits MESSAGE, in a group commit when another client may finish a message in the same
+   * turn. A lone client with no commit in flight has nobody to share its batch with: waiting
+   * for the end of the turn would only delay its 250, so its commit runs at once, in place.
+   */
+  #store(message: NewMessage): void | Promise<void> {
+    const committer = this.#committer;
+    if (committer === undefined) return this.#sink.deliver(message);
+    if (committer.idle && !this.#othersWaiting()) return this.#sink.deliver(message);
+    return committer.deliver(message);
   }
 
   /** Whether connections from ADDRESS are refused for too many failed logins. */

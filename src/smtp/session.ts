@@ -266,22 +266,40 @@ export class SmtpSession {
     return this.#out(reply(421, "4.3.2", `${this.#config.hostname} Service shutting down`), true);
   }
 
-  /** Feeds bytes from the client; returns every reply they call for, in order. */
-  async receive(buf: Uint8Array): Promise<Output> {
-    let write = "";
-    let offset = 0;
+  /**
+   * Feeds bytes from the client; returns every reply they call for, in order. The result is
+   * synchronous unless a step has to wait (a backend call that returns a promise: a commit
+   * under load, a password check). The driver can then write the replies before it reads
+   * again: a client's next command is usually in by then, and costs no wait for input.
+   */
+  receive(buf: Uint8Array): Output | Promise<Output> {
+    return this.#receiveFrom(buf, 0, "");
+  }
+
+  /** Goes on with BUF from OFFSET, after the replies in WRITE. */
+  #receiveFrom(buf: Uint8Array, offset: number, write: string): Output | Promise<Output> {
     while (offset < buf.length && !this.#closing && !this.#startTls) {
       if (this.#state === "data") {
         const r = this.#data!.push(buf, offset);
         offset = r.offset;
         if (!r.done) break;
-        write += this.#format(await this.#finishData());
+        const stored = this.#finishData();
+        if (stored instanceof Promise) {
+          const at = offset;
+          return stored.then((r) => this.#receiveFrom(buf, at, write + this.#format(r)));
+        }
+        write += this.#format(stored);
         continue;
       }
       const next = this.#lines.next(buf, offset);
       if (!next) break;
       offset = next[1];
-      for (const r of this.#count(await this.#line(next[0]))) write += this.#format(r);
+      const answered = this.#line(next[0]);
+      if (answered instanceof Promise) {
+        const at = offset;
+        return answered.then((r) => this.#receiveFrom(buf, at, write + this.#counted(r)));
+      }
+      write += this.#counted(answered);
     }
     if (this.#startTls) {
       // RFC 3207 §6: whatever the client sent after STARTTLS was sent in the clear and must not
@@ -290,6 +308,13 @@ export class SmtpSession {
       return { write, close: false, startTls: true };
     }
     return { write, close: this.#closing };
+  }
+
+  /** A command's reply, formatted, with the 421 that follows it past the error limit. */
+  #counted(r: Reply): string {
+    let write = "";
+    for (const each of this.#count(r)) write += this.#format(each);
+    return write;
   }
 
   /**
@@ -341,12 +366,11 @@ export class SmtpSession {
       (this.#tls !== undefined || this.#config.allowInsecureAuth === true);
   }
 
-  async #line(ev: LineEvent): Promise<Reply> {
-    if (this.#sasl) return await this.#saslResponse(ev);
-    return await this.#command(ev);
+  #line(ev: LineEvent): Reply | Promise<Reply> {
+    return this.#sasl ? this.#saslResponse(ev) : this.#command(ev);
   }
 
-  async #command(ev: LineEvent): Promise<Reply> {
+  #command(ev: LineEvent): Reply | Promise<Reply> {
     if (ev.kind === "too-long") return reply(500, "5.5.2", "Line too long");
     let line: string;
     try {
@@ -356,47 +380,55 @@ export class SmtpSession {
     }
     if (CONTROL.test(line)) return reply(500, "5.5.2", "Invalid characters in command");
     const { verb, args } = parseCommand(line);
-    try {
-      switch (verb) {
-        case "HELO":
-          return this.#hello(args, false);
-        case "EHLO":
-          return this.#hello(args, true);
-        case "STARTTLS":
-          return this.#startTlsCommand(args);
-        case "AUTH":
-          return await this.#auth(args);
-        case "MAIL":
-          return await this.#mail(args);
-        case "RCPT":
-          return await this.#rcpt(args);
-        case "DATA":
-          return this.#dataCommand(args);
-        case "RSET":
-          if (args !== "") throw syntaxError("RSET takes no arguments");
-          this.#reset();
-          return reply(250, "2.0.0", "OK");
-        case "NOOP":
-          return reply(250, "2.0.0", "OK");
-        case "QUIT":
-          this.#closing = true;
-          return reply(221, "2.0.0", `${this.#config.hostname} closing connection`);
-        case "VRFY":
-          if (args === "") throw syntaxError("Syntax: VRFY <address>");
-          // RFC 5321 §3.5.3: 252 when we will not say; never confirm which users exist.
-          return reply(
-            252,
-            "2.5.2",
-            "Cannot VRFY user, but will accept message and attempt delivery",
-          );
-        case "HELP":
-          return reply(214, "2.0.0", `Commands: ${COMMANDS}\nSee RFC 5321`);
-        default:
-          return reply(500, "5.5.1", "Command unrecognized");
-      }
-    } catch (err) {
+    const failed = (err: unknown): Reply => {
       if (!(err instanceof SmtpError)) this.#onEvent({ type: "error", command: verb, error: err });
       return errorToReply(err);
+    };
+    try {
+      const answered = this.#dispatch(verb, args);
+      return answered instanceof Promise ? answered.catch(failed) : answered;
+    } catch (err) {
+      return failed(err);
+    }
+  }
+
+  #dispatch(verb: string, args: string): Reply | Promise<Reply> {
+    switch (verb) {
+      case "HELO":
+        return this.#hello(args, false);
+      case "EHLO":
+        return this.#hello(args, true);
+      case "STARTTLS":
+        return this.#startTlsCommand(args);
+      case "AUTH":
+        return this.#auth(args);
+      case "MAIL":
+        return this.#mail(args);
+      case "RCPT":
+        return this.#rcpt(args);
+      case "DATA":
+        return this.#dataCommand(args);
+      case "RSET":
+        if (args !== "") throw syntaxError("RSET takes no arguments");
+        this.#reset();
+        return reply(250, "2.0.0", "OK");
+      case "NOOP":
+        return reply(250, "2.0.0", "OK");
+      case "QUIT":
+        this.#closing = true;
+        return reply(221, "2.0.0", `${this.#config.hostname} closing connection`);
+      case "VRFY":
+        if (args === "") throw syntaxError("Syntax: VRFY <address>");
+        // RFC 5321 §3.5.3: 252 when we will not say; never confirm which users exist.
+        return reply(
+          252,
+          "2.5.2",
+          "Cannot VRFY user, but will accept message and attempt delivery",
+        );
+      case "HELP":
+        return reply(214, "2.0.0", `Commands: ${COMMANDS}\nSee RFC 5321`);
+      default:
+        return reply(500, "5.5.1", "Command unrecognized");
     }
   }
 
@@ -489,7 +521,7 @@ export class SmtpSession {
     return new SmtpError(503, "5.5.1", text);
   }
 
-  async #mail(args: string): Promise<Reply> {
+  #mail(args: string): Reply | Promise<Reply> {
     if (this.#state === "fresh") throw this.#outOfSequence("Send HELO/EHLO first");
     if (this.#state !== "greeted") throw this.#outOfSequence("Sender already specified");
     // RFC 6409 §4.3 / RFC 4954 §6: submission needs an authenticated user.
@@ -502,20 +534,23 @@ export class SmtpSession {
     }
     const cmd = parseMail(args, this.#esmtp, this.#config.maxMessageSize);
     const sender = cmd.sender ? mailboxToString(cmd.sender) : "";
-    try {
-      await this.#backend.sender?.(cmd.sender, this.#ctx);
-    } catch (err) {
-      if (err instanceof SmtpError) {
-        this.#onEvent({ type: "refused", stage: "mail", sender, reply: err.toString() });
-      }
-      throw err;
-    }
-    this.#tx = { id: this.#backend.newId(), sender, params: cmd.params, recipients: [] };
-    this.#state = "mail";
-    return reply(250, "2.1.0", "Sender OK");
+    return andThen(
+      () => this.#backend.sender?.(cmd.sender, this.#ctx),
+      () => {
+        this.#tx = { id: this.#backend.newId(), sender, params: cmd.params, recipients: [] };
+        this.#state = "mail";
+        return reply(250, "2.1.0", "Sender OK");
+      },
+      (err) => {
+        if (err instanceof SmtpError) {
+          this.#onEvent({ type: "refused", stage: "mail", sender, reply: err.toString() });
+        }
+        throw err;
+      },
+    );
   }
 
-  async #rcpt(args: string): Promise<Reply> {
+  #rcpt(args: string): Reply | Promise<Reply> {
     const tx = this.#tx;
     if (!tx || (this.#state !== "mail" && this.#state !== "rcpt")) {
       throw this.#outOfSequence(
@@ -528,25 +563,27 @@ export class SmtpSession {
     }
     const cmd = parseRcpt(args, tx.params.smtputf8);
     const given = cmd.recipient ? mailboxToString(cmd.recipient) : "postmaster";
-    let address: string;
-    try {
-      address = await this.#backend.recipient(cmd.recipient, this.#ctx);
-    } catch (err) {
-      if (err instanceof SmtpError) {
-        this.#onEvent({
-          type: "refused",
-          stage: "rcpt",
-          id: tx.id,
-          sender: tx.sender,
-          recipient: given,
-          reply: err.toString(),
-        });
-      }
-      throw err;
-    }
-    if (!tx.recipients.includes(address)) tx.recipients.push(address);
-    this.#state = "rcpt";
-    return reply(250, "2.1.5", "Recipient OK");
+    return andThen(
+      () => this.#backend.recipient(cmd.recipient, this.#ctx),
+      (address) => {
+        if (!tx.recipients.includes(address)) tx.recipients.push(address);
+        this.#state = "rcpt";
+        return reply(250, "2.1.5", "Recipient OK");
+      },
+      (err) => {
+        if (err instanceof SmtpError) {
+          this.#onEvent({
+            type: "refused",
+            stage: "rcpt",
+            id: tx.id,
+            sender: tx.sender,
+            recipient: given,
+            reply: err.toString(),
+          });
+        }
+        throw err;
+      },
+    );
   }
 
   #dataCommand(args: string): Reply {
@@ -559,7 +596,7 @@ export class SmtpSession {
     return reply(354, undefined, "End data with <CR><LF>.<CR><LF>");
   }
 
-  async #finishData(): Promise<Reply> {
+  #finishData(): Reply | Promise<Reply> {
     const tx = this.#tx!;
     const data = this.#data!;
     this.#tx = undefined;
@@ -616,21 +653,24 @@ export class SmtpSession {
       size: head.length + data.size,
       receivedAt,
     };
-    try {
-      await this.#backend.deliver(delivery, this.#ctx);
-    } catch (err) {
-      if (err instanceof SmtpError) return refuse(err);
-      this.#onEvent({ type: "error", command: "DATA", error: err });
-      return refuse(new SmtpError(451, "4.3.0", "Local error in processing, try again later"));
-    }
-    this.#onEvent({
-      type: "accepted",
-      id: tx.id,
-      sender: tx.sender,
-      recipients: tx.recipients,
-      size: delivery.size,
-    });
-    return reply(250, "2.0.0", `OK: queued as ${tx.id}`);
+    return andThen(
+      () => this.#backend.deliver(delivery, this.#ctx),
+      () => {
+        this.#onEvent({
+          type: "accepted",
+          id: tx.id,
+          sender: tx.sender,
+          recipients: tx.recipients,
+          size: delivery.size,
+        });
+        return reply(250, "2.0.0", `OK: queued as ${tx.id}`);
+      },
+      (err) => {
+        if (err instanceof SmtpError) return refuse(err);
+        this.#onEvent({ type: "error", command: "DATA", error: err });
+        return refuse(new SmtpError(451, "4.3.0", "Local error in processing, try again later"));
+      },
+    );
   }
 
   #reset(): void {
@@ -638,4 +678,23 @@ export class SmtpSession {
     this.#data = undefined;
     if (this.#state !== "fresh") this.#state = "greeted";
   }
+}
+
+/**
+ * Runs STEP, then OK with its value or FAIL with its error: at once when STEP returns a value
+ * or throws, after it settles when it returns a promise. A backend that answers synchronously
+ * (the usual case) thus costs the session no turn of the event loop.
+ */
+function andThen<T, R>(
+  step: () => T | Promise<T>,
+  ok: (value: T) => R,
+  fail: (err: unknown) => R,
+): R | Promise<R> {
+  let value: T | Promise<T>;
+  try {
+    value = step();
+  } catch (err) {
+    return fail(err);
+  }
+  return value instanceof Promise ? value.then(ok, fail) : ok(value);
 }

@@ -4,6 +4,9 @@ import { type BatchSink, GroupCommitter } from "../../src/server/group_commit.ts
 import type { NewMessage } from "../../src/store/mod.ts";
 import { openStore, StoreError } from "../../src/store/mod.ts";
 import { withStore } from "../store/_helpers.ts";
+import { LocalBackend, type MailSink } from "../../src/server/local_backend.ts";
+import type { Delivery } from "../../src/smtp/session.ts";
+import { MemorySink } from "../_helpers/memory_sink.ts";
 
 const message = (id: string, recipients: string[]): NewMessage => ({
   id,
@@ -173,4 +176,60 @@ Deno.test("group commit: deliveries that arrive during a commit form the next ba
   const results = await Promise.allSettled(later);
   assert.deepEqual(results.map((r) => r.status), ["fulfilled", "rejected"]);
   assert.deepEqual(settled, ["a", "b"]);
+});
+
+Deno.test("local backend: a lone client's message is committed at once, in place; with others about, it joins a group commit", async () => {
+  const calls: string[] = [];
+  const disk = Promise.withResolvers<void>();
+  const sink = new MemorySink(["x@example.test"]);
+  const store: MailSink = {
+    userExists: (a) => sink.userExists(a),
+    deliver(m) {
+      calls.push(`deliver ${m.id}`);
+      sink.deliver(m);
+    },
+    deliverMany(ms) {
+      calls.push(`deliverMany ${ms.map((m) => m.id)}`);
+      return ms.map(() => undefined);
+    },
+    async deliverManyAsync(ms) {
+      calls.push(`deliverManyAsync ${ms.map((m) => m.id)}`);
+      await disk.promise;
+      return ms.map(() => undefined);
+    },
+  };
+  let others = false;
+  const backend = new LocalBackend(
+    store,
+    { domains: ["example.test"], catchAll: false },
+    undefined,
+    undefined,
+    () => others,
+  );
+  const delivery = (id: string): Delivery => ({
+    id,
+    sender: "s@remote.test",
+    recipients: ["x@example.test"],
+    params: { smtputf8: false },
+    chunks: [new TextEncoder().encode("Subject: s\r\n\r\nx\r\n")],
+    size: 16,
+    receivedAt: new Date(0),
+  });
+
+  const alone = backend.deliver(delivery("a"));
+  assert.ok(!(alone instanceof Promise), "committed before deliver returned");
+  assert.deepEqual(calls, ["deliver a"]);
+
+  others = true;
+  const shared = [backend.deliver(delivery("b")), backend.deliver(delivery("c"))];
+  assert.ok(shared.every((p) => p instanceof Promise));
+  while (calls.length < 2) await new Promise((r) => setTimeout(r, 0));
+  // While that batch waits for the disk, even a lone client waits its turn: a message is never
+  // committed, nor its 250 sent, ahead of one that finished before it.
+  others = false;
+  const queued = backend.deliver(delivery("d"));
+  assert.ok(queued instanceof Promise, "the committer is busy, so the lone message queues");
+  disk.resolve();
+  await Promise.all([...shared, queued]);
+  assert.deepEqual(calls, ["deliver a", "deliverManyAsync b,c", "deliverMany d"]);
 });

@@ -2,7 +2,13 @@
 import assert from "node:assert/strict";
 import { LocalBackend } from "../../src/server/local_backend.ts";
 import { SmtpError } from "../../src/smtp/reply.ts";
-import { type SessionConfig, type SessionEvent, SmtpSession } from "../../src/smtp/session.ts";
+import {
+  type Output,
+  type SessionBackend,
+  type SessionConfig,
+  type SessionEvent,
+  SmtpSession,
+} from "../../src/smtp/session.ts";
 import { bodyAfterTrace, MemorySink, messageBytes } from "../_helpers/memory_sink.ts";
 import {
   newTestSession,
@@ -249,6 +255,49 @@ Deno.test("session: QUIT closes and later bytes are ignored", async () => {
   assert.equal(r.lines.length - 1, r.lines.findIndex((l) => l.startsWith("221 ")));
   assert.deepEqual(await send(session, "NOOP\r\nDATA\r\nx\r\n.\r\n"), { lines: [], close: true });
   assert.equal(sink.delivered.length, 0);
+});
+
+Deno.test("session: a backend that answers at once gets replies at once; one that waits, the same replies later", async () => {
+  const input = enc.encode(
+    "EHLO client.test\r\nMAIL FROM:<a@remote.test>\r\nRCPT TO:<alice@example.test>\r\n" +
+      "RCPT TO:<nobody@example.test>\r\nDATA\r\nSubject: s\r\n\r\nbody\r\n.\r\nQUIT\r\n",
+  );
+  // The driver writes a synchronous answer before the socket reads again (connection.ts).
+  const direct = newTestSession();
+  const now = direct.session.receive(input);
+  assert.ok(!(now instanceof Promise), "no backend call waited, so the session did not either");
+
+  // The same backend behind promises: every step that calls it has to wait.
+  const sink = new MemorySink(TEST_USERS);
+  const local = new LocalBackend(
+    sink,
+    { domains: [TEST_DOMAIN], catchAll: false },
+    undefined,
+    undefined,
+    () => false,
+  );
+  const waiting: SessionBackend = {
+    newId: () => local.newId(),
+    sender: (m, ctx) => Promise.resolve().then(() => local.sender(m, ctx)),
+    recipient: (m, ctx) => Promise.resolve().then(() => local.recipient(m, ctx)),
+    deliver: (d) => Promise.resolve().then(() => local.deliver(d)),
+  };
+  const later = new SmtpSession(testSessionConfig, waiting, { address: "127.0.0.1", port: 40000 })
+    .receive(input);
+  assert.ok(later instanceof Promise);
+  const a = now as Output;
+  const b = await later;
+  assert.equal(b.close, true);
+  assert.equal(
+    b.write.replace(/queued as \S+/, "queued as ID"),
+    a.write.replace(/queued as \S+/, "queued as ID"),
+  );
+  assert.match(
+    a.write,
+    /^250 2\.1\.5 .*\r\n550 5\.1\.1 .*\r\n354 .*\r\n250 2\.0\.0 OK: queued as/m,
+  );
+  assert.equal(direct.sink.delivered.length, 1);
+  assert.equal(sink.delivered.length, 1);
 });
 
 // ---------------------------------------------------------------------------------------------
