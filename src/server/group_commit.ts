@@ -6,10 +6,10 @@
  *
  * One batch is committed at a time. A batch waits only for the rest of the current event-loop
  * turn (setImmediate), not for a timer; a lone client skips even that (its backend commits in
- * place when the committer is {@link GroupCommitter.idle}). Under load the sink waits for the disk off
- * the main thread (the store's deliverManyAsync): the event loop goes on reading other clients'
- * data meanwhile, and what they finish forms the next batch, so fsyncs are shared without any
- * waiting added.
+ * place when the committer is {@link GroupCommitter.idle}). Under load the sink waits for the
+ * disk off the main thread (the store's deliverManyAsync): the event loop goes on reading other
+ * clients' data meanwhile, and what they finish forms the next batch, so fsyncs are shared
+ * without any waiting added.
  *
  * @module
  */
