@@ -158,8 +158,9 @@ export class LocalBackend implements SessionBackend {
    */
   #store(message: NewMessage): void | Promise<void> {
     const committer = this.#committer;
-    if (committer === undefined) return this.#sink.deliver(message);
-    if (committer.idle && !this.#othersWaiting()) return this.#sink.deliver(message);
+    if (committer === undefined || (committer.idle && !this.#othersWaiting())) {
+      return this.#sink.deliver(message);
+    }
     return committer.deliver(message);
   }
 

@@ -279,27 +279,24 @@ export class SmtpSession {
   /** Goes on with BUF from OFFSET, after the replies in WRITE. */
   #receiveFrom(buf: Uint8Array, offset: number, write: string): Output | Promise<Output> {
     while (offset < buf.length && !this.#closing && !this.#startTls) {
-      if (this.#state === "data") {
+      const inData = this.#state === "data";
+      let answered: Reply | Promise<Reply>;
+      if (inData) {
         const r = this.#data!.push(buf, offset);
         offset = r.offset;
         if (!r.done) break;
-        const stored = this.#finishData();
-        if (stored instanceof Promise) {
-          const at = offset;
-          return stored.then((r) => this.#receiveFrom(buf, at, write + this.#format(r)));
-        }
-        write += this.#format(stored);
-        continue;
+        answered = this.#finishData();
+      } else {
+        const next = this.#lines.next(buf, offset);
+        if (!next) break;
+        offset = next[1];
+        answered = this.#line(next[0]);
       }
-      const next = this.#lines.next(buf, offset);
-      if (!next) break;
-      offset = next[1];
-      const answered = this.#line(next[0]);
       if (answered instanceof Promise) {
         const at = offset;
-        return answered.then((r) => this.#receiveFrom(buf, at, write + this.#counted(r)));
+        return answered.then((r) => this.#receiveFrom(buf, at, write + this.#written(r, inData)));
       }
-      write += this.#counted(answered);
+      write += this.#written(answered, inData);
     }
     if (this.#startTls) {
       // RFC 3207 §6: whatever the client sent after STARTTLS was sent in the clear and must not
@@ -310,8 +307,12 @@ export class SmtpSession {
     return { write, close: this.#closing };
   }
 
-  /** A command's reply, formatted, with the 421 that follows it past the error limit. */
-  #counted(r: Reply): string {
+  /**
+   * A reply as written. A command's counts towards the error limit, and is followed by a 421
+   * past it; the reply to a message's data is not counted.
+   */
+  #written(r: Reply, toData: boolean): string {
+    if (toData) return this.#format(r);
     let write = "";
     for (const each of this.#count(r)) write += this.#format(each);
     return write;
