@@ -1,5 +1,6 @@
 /**
- * Re-cuts a message's chunks into pieces for the `message_chunks` table.
+ * Re-cuts a message's chunks into pieces for the `message_chunks` table, or joins a short
+ * message into the one piece its `messages` row keeps.
  *
  * The SMTP reader hands over many small chunks (one per network read); storing each as a row
  * would cost a B-tree cell per few KiB. Runs of small adjacent chunks are copied together into
@@ -71,4 +72,34 @@ function smallRun(chunks: readonly Uint8Array[], i: number, off: number, direct:
   let n = chunks[i]!.length - off;
   for (let j = i + 1; j < chunks.length && chunks[j]!.length < direct; j++) n += chunks[j]!.length;
   return n;
+}
+
+/**
+ * The bytes of `chunks` as one buffer when they total at most `max` octets, else undefined. A
+ * single non-empty chunk is returned as it is; several are copied together (at most `max`
+ * octets, so the copy stays bounded however the message arrived).
+ */
+export function onePiece(
+  chunks: readonly Uint8Array[],
+  max: number = PIECE_SIZE,
+): Uint8Array | undefined {
+  let total = 0;
+  let only: Uint8Array | undefined;
+  let nonEmpty = 0;
+  for (const chunk of chunks) {
+    total += chunk.length;
+    if (total > max) return undefined;
+    if (chunk.length > 0) {
+      only = chunk;
+      nonEmpty++;
+    }
+  }
+  if (nonEmpty <= 1) return only ?? new Uint8Array(0);
+  const piece = new Uint8Array(total);
+  let at = 0;
+  for (const chunk of chunks) {
+    piece.set(chunk, at);
+    at += chunk.length;
+  }
+  return piece;
 }

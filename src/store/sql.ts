@@ -34,8 +34,8 @@ export const SQL = {
   insertMailboxIfMissing:
     `INSERT INTO mailboxes (address, created_at) VALUES (?, ?) ON CONFLICT (address) DO NOTHING`,
   insertMessage: `INSERT INTO messages
-    (queue_id, sender, size, received_at, hdr_from, hdr_subject, hdr_date, hdr_message_id)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    (queue_id, sender, size, received_at, hdr_from, hdr_subject, hdr_date, hdr_message_id, body)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   insertChunk: `INSERT INTO message_chunks (message_id, seq, data) VALUES (?, ?, ?)`,
   insertEntry: `INSERT INTO entries (mailbox_id, message_id, received_at) VALUES (?, ?, ?)`,
 
@@ -56,7 +56,7 @@ export const SQL = {
   entry: `SELECT ${ENTRY_COLUMNS}
     FROM entries e JOIN messages m ON m.id = e.message_id
     WHERE e.id = :id AND e.mailbox_id = ${MAILBOX_ID}`,
-  entryMessage: `SELECT e.message_id AS message_id, m.size AS size
+  entryMessage: `SELECT e.message_id AS message_id, m.size AS size, m.body AS body
     FROM entries e JOIN messages m ON m.id = e.message_id
     WHERE e.id = :id AND e.mailbox_id = ${MAILBOX_ID}`,
   chunks: `SELECT data FROM message_chunks WHERE message_id = ? ORDER BY seq`,
@@ -93,7 +93,7 @@ export const SQL = {
   queueRetry: `UPDATE queue SET next_attempt = min(next_attempt, :now) WHERE id = :id`,
   queueRetryAll: `UPDATE queue SET next_attempt = :now WHERE next_attempt > :now`,
   queueDelete: `DELETE FROM queue WHERE id = ? RETURNING message_id`,
-  messageSize: `SELECT size FROM messages WHERE id = ?`,
+  messageContent: `SELECT size, body FROM messages WHERE id = ?`,
 
   // --- Users ---
   insertUser: `INSERT INTO users (address, password_hash, created_at) VALUES (?, ?, ?)`,

@@ -15,7 +15,7 @@ import type { MailboxEntry, NewMessage, QueueEntry, QueueSettlement, UserInfo } 
 import { StoreError, toStoreError } from "./errors.ts";
 import { migrate, NewerSchemaError } from "./schema.ts";
 import { backupBeforeMigrate } from "./backup.ts";
-import { pieces } from "./pieces.ts";
+import { onePiece, pieces } from "./pieces.ts";
 import { SQL, type StatementName } from "./sql.ts";
 
 export { StoreError } from "./errors.ts";
@@ -224,6 +224,12 @@ interface EntryRow {
   size: number;
   seen: number;
   received_at: number;
+}
+
+/** A message's size and the bytes its row keeps (null: they are in message_chunks). */
+interface ContentRow {
+  size: number;
+  body: Uint8Array | null;
 }
 
 /** A row of SQL.queueDue / queueAll / queueRow. */
@@ -436,6 +442,8 @@ class SqliteStore implements Store {
       });
 
       const { summary } = message;
+      // Most mail fits one piece and is kept in its messages row (schema migration 3).
+      const body = onePiece(message.chunks);
       const messageId = Number(
         s.insertMessage.run(
           message.id,
@@ -446,13 +454,16 @@ class SqliteStore implements Store {
           summary.subject,
           summary.date,
           summary.messageId,
+          body ?? null,
         ).lastInsertRowid,
       );
-      let seq = 0;
-      let stored = 0;
-      for (const piece of pieces(message.chunks)) {
-        s.insertChunk.run(messageId, seq++, piece);
-        stored += piece.length;
+      let stored = body?.length ?? 0;
+      if (body === undefined) {
+        let seq = 0;
+        for (const piece of pieces(message.chunks)) {
+          s.insertChunk.run(messageId, seq++, piece);
+          stored += piece.length;
+        }
       }
       if (stored !== message.size) {
         // A caller bug; storing a wrong size would make read() report corruption later.
@@ -506,8 +517,8 @@ class SqliteStore implements Store {
 
   messageBytes(messageRowId: number): Uint8Array | undefined {
     return this.#run(() => {
-      const row = this.#stmt.messageSize.get(messageRowId) as { size: number } | undefined;
-      return row === undefined ? undefined : this.#readChunks(messageRowId, row.size);
+      const row = this.#stmt.messageContent.get(messageRowId) as ContentRow | undefined;
+      return row === undefined ? undefined : this.#content(messageRowId, row);
     }, true);
   }
 
@@ -593,11 +604,23 @@ class SqliteStore implements Store {
     return this.#run(() => {
       const s = this.#stmt;
       const found = s.entryMessage.get({ address, id }) as
-        | { message_id: number; size: number }
+        | (ContentRow & { message_id: number })
         | undefined;
       if (found === undefined) return undefined;
-      return this.#readChunks(found.message_id, found.size);
+      return this.#content(found.message_id, found);
     }, true);
+  }
+
+  /** The bytes of message MESSAGEID: those of its row, or else its chunks. Inside a transaction. */
+  #content(messageId: number, { size, body }: ContentRow): Uint8Array {
+    if (body === null) return this.#readChunks(messageId, size);
+    if (body.length !== size) {
+      throw new StoreError(
+        "corrupt",
+        `${this.path}: message ${messageId} should hold ${size} octets but holds ${body.length}`,
+      );
+    }
+    return body;
   }
 
   /** The bytes of message MESSAGEID, which should hold SIZE octets. Inside a transaction. */

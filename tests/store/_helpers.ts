@@ -67,3 +67,12 @@ export function query<T>(store: Store, sql: string, ...params: (string | number)
     db.close();
   }
 }
+
+/** Octets of message bytes in the database: those kept in messages rows plus the chunks. */
+export function storedOctets(store: Store): number {
+  return query<{ n: number }>(
+    store,
+    `SELECT (SELECT coalesce(sum(length(body)), 0) FROM messages)
+      + (SELECT coalesce(sum(length(data)), 0) FROM message_chunks) AS n`,
+  ).n;
+}

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { StoreError } from "../../src/store/sqlite_store.ts";
-import { message, query, split, withStore } from "./_helpers.ts";
+import { DIRECT_SIZE, PIECE_SIZE } from "../../src/store/pieces.ts";
+import { message, query, split, storedOctets, withStore } from "./_helpers.ts";
 
 Deno.test("delivery to two recipients stores the body once and makes two entries", () =>
   withStore((store) => {
@@ -8,10 +9,7 @@ Deno.test("delivery to two recipients stores the body once and makes two entries
     store.deliver(message("q1", ["a@example.org", "b@example.org"], body));
 
     assert.equal(query<{ n: number }>(store, "SELECT count(*) AS n FROM messages").n, 1);
-    assert.equal(
-      query<{ n: number }>(store, "SELECT sum(length(data)) AS n FROM message_chunks").n,
-      100_000,
-    );
+    assert.equal(storedOctets(store), 100_000);
     assert.equal(query<{ n: number }>(store, "SELECT count(*) AS n FROM entries").n, 2);
     assert.deepEqual(store.mailboxes(), ["a@example.org", "b@example.org"]);
     for (const address of ["a@example.org", "b@example.org"]) {
@@ -61,6 +59,36 @@ Deno.test("a 5 MiB message in many chunks round-trips and is stored in bounded p
     );
     assert.equal(pieces.n, 20);
     assert.equal(pieces.biggest, 256 * 1024);
+  }));
+
+Deno.test("a message of at most 256 KiB is kept in its row, a longer one in pieces", () =>
+  withStore((store) => {
+    const where = (id: string) =>
+      query<{ inRow: number | null; pieces: number }>(
+        store,
+        `SELECT length(body) AS inRow,
+          (SELECT count(*) FROM message_chunks WHERE message_id = m.id) AS pieces
+        FROM messages m WHERE queue_id = ?`,
+        id,
+      );
+    const body = new Uint8Array(PIECE_SIZE + 1).map((_, i) => i % 251);
+    const cases = [
+      // Many small reads, joined into the row.
+      { id: "small-reads", bytes: body.subarray(0, PIECE_SIZE), chunks: 4093 },
+      // A large read between small ones (which pieces() would store as three rows).
+      { id: "mixed", bytes: body.subarray(0, 3 * DIRECT_SIZE), chunks: DIRECT_SIZE + 1 },
+      { id: "one-over", bytes: body, chunks: 4093 },
+    ];
+    for (const { id, bytes, chunks } of cases) {
+      store.deliver(message(id, ["a@example.org"], bytes, { chunks: split(bytes, chunks) }));
+    }
+    assert.deepEqual({ ...where("small-reads") }, { inRow: PIECE_SIZE, pieces: 0 });
+    assert.deepEqual({ ...where("mixed") }, { inRow: 3 * DIRECT_SIZE, pieces: 0 });
+    assert.deepEqual({ ...where("one-over") }, { inRow: null, pieces: 2 });
+    const entries = store.list("a@example.org").reverse();
+    cases.forEach(({ bytes }, i) => {
+      assert.deepEqual(store.read("a@example.org", entries[i]!.id), bytes);
+    });
   }));
 
 Deno.test("an empty message round-trips", () =>

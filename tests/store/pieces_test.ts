@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { DIRECT_SIZE, pieces } from "../../src/store/pieces.ts";
+import { DIRECT_SIZE, onePiece, pieces } from "../../src/store/pieces.ts";
 
 const bytes = (...values: number[]) => new Uint8Array(values);
 const cut = (chunks: Uint8Array[], max: number) => [...pieces(chunks, max)].map((p) => [...p]);
@@ -21,6 +21,26 @@ Deno.test("large chunks are cut; empty chunks vanish; nothing in, nothing out", 
   ]);
   assert.deepEqual(cut([], 3), []);
   assert.deepEqual(cut([new Uint8Array(0)], 3), []);
+});
+
+Deno.test("onePiece: chunks up to the limit become one buffer; past it, none", () => {
+  const one = (chunks: Uint8Array[], max: number) => {
+    const piece = onePiece(chunks, max);
+    return piece === undefined ? undefined : [...piece];
+  };
+  assert.deepEqual(one([bytes(1), new Uint8Array(0), bytes(2, 3)], 3), [1, 2, 3]);
+  assert.equal(one([bytes(1), bytes(2, 3), bytes(4)], 3), undefined);
+  assert.equal(one([bytes(1, 2, 3, 4)], 3), undefined);
+  assert.deepEqual(one([], 3), []);
+  assert.deepEqual(one([new Uint8Array(0), new Uint8Array(0)], 3), []);
+  // A lone chunk (empty ones aside) is handed back as it is, not copied.
+  const lone = bytes(7, 8);
+  assert.equal(onePiece([new Uint8Array(0), lone], 3), lone);
+  // Several are copied: the result does not alias the caller's buffers.
+  const first = bytes(1);
+  const joined = onePiece([first, bytes(2)], 3)!;
+  first[0] = 9;
+  assert.deepEqual([...joined], [1, 2]);
 });
 
 Deno.test("whole pieces of a large chunk are views, not copies", () => {

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import { openStore } from "../../src/store/sqlite_store.ts";
+import { openStore, StoreError } from "../../src/store/sqlite_store.ts";
 import { MIGRATIONS, SCHEMA_VERSION } from "../../src/store/schema.ts";
-import { message, query, withTempDir } from "./_helpers.ts";
+import { message, query, storedOctets, withStore, withTempDir } from "./_helpers.ts";
 
 function tables(path: string): string[] {
   const db = new DatabaseSync(path);
@@ -69,3 +69,48 @@ Deno.test(
       assert.equal(Deno.statSync(`${dir}/nested/data`).mode! & 0o077, 0);
     }),
 );
+
+Deno.test("after the upgrade to schema 3, mail stored in chunks before it still reads", () =>
+  withTempDir((dir) => {
+    // A database as schema 2 left it: every message's bytes in message_chunks.
+    const old = new DatabaseSync(`${dir}/mail.sqlite`);
+    old.exec(MIGRATIONS[0]!);
+    old.exec(MIGRATIONS[1]!);
+    old.exec("PRAGMA user_version = 2");
+    old.exec(`
+      INSERT INTO mailboxes (id, address, created_at) VALUES (1, 'a@example.org', 0);
+      INSERT INTO messages (id, queue_id, sender, size, received_at) VALUES (1, 'old', '', 6, 0);
+      INSERT INTO message_chunks VALUES (1, 0, X'6F6C64'), (1, 1, X'2D6F6E');
+      INSERT INTO entries (mailbox_id, message_id, received_at) VALUES (1, 1, 0);
+    `);
+    old.close();
+    const store = openStore(dir);
+    try {
+      store.deliver(message("new", ["a@example.org"], "new one"));
+      const [fresh, before] = store.list("a@example.org");
+      assert.equal(new TextDecoder().decode(store.read("a@example.org", before!.id)), "old-on");
+      assert.equal(new TextDecoder().decode(store.read("a@example.org", fresh!.id)), "new one");
+      assert.equal(storedOctets(store), 6 + 7);
+      assert.ok(store.remove("a@example.org", before!.id));
+      assert.equal(query<{ n: number }>(store, "SELECT count(*) AS n FROM message_chunks").n, 0);
+    } finally {
+      store.close();
+    }
+  }));
+
+Deno.test("a message row whose bytes disagree with its size is reported corrupt", () =>
+  withStore((store) => {
+    store.deliver(message("q1", ["a@example.org"], "twelve bytes"));
+    const db = new DatabaseSync(store.path);
+    try {
+      db.exec("UPDATE messages SET body = X'41'");
+    } finally {
+      db.close();
+    }
+    const [entry] = store.list("a@example.org");
+    assert.throws(
+      () => store.read("a@example.org", entry!.id),
+      (e) =>
+        e instanceof StoreError && e.kind === "corrupt" && /12 octets but holds 1/.test(e.message),
+    );
+  }));
