@@ -56,8 +56,9 @@ export class Connection implements Expiring {
   #closeRequested = false;
   #ended = false;
   #greeted = false;
-  /** While the TLS handshake runs, its own timer guards it. */
+  /** While the STARTTLS handshake runs; it must end by #upgradeUntil. */
   #upgrading = false;
+  #upgradeUntil = 0;
   /** When the client last sent anything: the idle timeout counts from here. */
   #lastInput = Date.now();
   /** When the line under way began; undefined when no line is under way. */
@@ -143,7 +144,16 @@ export class Connection implements Expiring {
       if (now >= this.#lingerUntil) this.#socket.destroy();
       return;
     }
-    if (this.#ended || this.#busy || this.#upgrading) return;
+    if (this.#upgrading) {
+      // The whole handshake must end within the command timeout, however slowly its bytes
+      // come: a deadline, not an idle timer that each byte would re-arm.
+      if (now >= this.#upgradeUntil) {
+        this.#log.info("TLS handshake timed out");
+        this.#socket.destroy();
+      }
+      return;
+    }
+    if (this.#ended || this.#busy) return;
     const idle = this.#session.state === "data" ? this.#timers.data : this.#timers.command;
     if (now - this.#lastInput >= idle) {
       this.#emit(this.#session.timeout());
@@ -241,6 +251,7 @@ export class Connection implements Expiring {
     const plain = this.#socket;
     this.#queue.length = 0;
     this.#upgrading = true;
+    this.#upgradeUntil = Date.now() + this.#timers.command;
     this.#lineSince = undefined;
     plain.removeAllListeners("data");
     plain.pause();
@@ -251,12 +262,7 @@ export class Connection implements Expiring {
       this.#socket = secure;
       // Nothing the client sent in the clear may be read as a command after the handshake.
       this.#queue.length = 0;
-      secure.setTimeout(this.#timers.command, () => {
-        this.#log.info("TLS handshake timed out");
-        secure.destroy();
-      });
       secure.once("secure", () => {
-        secure.setTimeout(0);
         this.#upgrading = false;
         this.#lastInput = Date.now();
         const tls = describeTls(secure);

@@ -1,6 +1,7 @@
 /**
- * One timer for the deadlines of every connection: idle timeouts, per-line deadlines and the
- * linger after a close all expire when a periodic sweep finds them past.
+ * One timer for the deadlines of every connection: idle timeouts, per-line deadlines, the
+ * linger after a close, a TLS handshake's limit and a refused socket's all expire when a periodic
+ * sweep finds them past.
  *
  * A timer per socket is what `socket.setTimeout` would give, and under Deno 2.9 each costs
  * about 1.3 KiB (measured with 1000 idle sockets), 7% of an idle connection's memory, and is
@@ -36,6 +37,22 @@ export class DeadlineSweeper {
       clearInterval(this.#timer);
       this.#timer = undefined;
     }
+  }
+
+  /**
+   * Runs ACTION once a sweep finds the time WHEN (milliseconds since the epoch) past, unless the
+   * returned function cancels it first: a one-off deadline without a timer of its own.
+   */
+  once(when: number, action: () => void): () => void {
+    const member: Expiring = {
+      sweep: (now) => {
+        if (now < when) return;
+        this.delete(member);
+        action();
+      },
+    };
+    this.add(member);
+    return () => this.delete(member);
   }
 
   /** Number of members; for tests. */

@@ -109,6 +109,7 @@ export class MailServer {
   #acceptTls(plain: Socket): void {
     const secure = new TLSSocket(plain, { isServer: true, secureContext: this.#tls! });
     const fail = (why: string) => {
+      cancel();
       log.debug("TLS handshake failed", {
         role: "smtps",
         client: plainAddress(plain.remoteAddress),
@@ -117,9 +118,15 @@ export class MailServer {
       secure.destroy();
       plain.destroy();
     };
-    plain.setTimeout(this.#config.commandTimeout * 1000, () => fail("timeout"));
+    // The whole handshake must end within the command timeout, however slowly its bytes come:
+    // a deadline, not an idle timer that each byte would re-arm.
+    const cancel = this.#deadlines.once(
+      Date.now() + this.#config.commandTimeout * 1000,
+      () => fail("timeout"),
+    );
+    plain.once("close", cancel);
     secure.once("secure", () => {
-      plain.setTimeout(0);
+      cancel();
       secure.removeAllListeners("error");
       this.#accept(secure, "smtps", describeTls(secure), plain);
     });
@@ -232,9 +239,12 @@ export class MailServer {
    */
   #refuse(socket: Socket, r: Reply): void {
     this.#refused.add(socket);
+    const cancel = this.#deadlines.once(Date.now() + LINGER_MS, () => socket.destroy());
     socket.on("error", () => socket.destroy());
-    socket.once("close", () => this.#refused.delete(socket));
-    socket.setTimeout(LINGER_MS, () => socket.destroy());
+    socket.once("close", () => {
+      cancel();
+      this.#refused.delete(socket);
+    });
     // RFC 2034 says greetings carry no enhanced code; clients parse it all the same, and the
     // 4.7.0 tells an operator reading logs on the other side why they were refused.
     socket.end(formatReply(r, true));

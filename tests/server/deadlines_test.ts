@@ -29,3 +29,26 @@ Deno.test("deadlines: every member is told the time at each sweep, and the timer
   assert.equal(sweeper.size, 0);
   // Deno's sanitizer fails this test if the interval were still armed.
 });
+
+Deno.test("deadlines: once runs its action at the first sweep past the time, and only once", async () => {
+  const sweeper = new DeadlineSweeper();
+  const alive = setTimeout(() => {}, 60_000);
+  const fired: string[] = [];
+  const { promise, resolve } = Promise.withResolvers<void>();
+  // Cancelled before it is due: never runs.
+  const cancel = sweeper.once(Date.now(), () => fired.push("cancelled"));
+  cancel();
+  const later = sweeper.once(Date.now() + 60_000, () => fired.push("later"));
+  sweeper.once(Date.now(), () => {
+    fired.push("due");
+    resolve();
+  });
+  assert.equal(sweeper.size, 2);
+  await promise;
+  clearTimeout(alive);
+  assert.deepEqual(fired, ["due"]);
+  // The one that ran has left; the one not yet due is still waiting.
+  assert.equal(sweeper.size, 1);
+  later();
+  assert.equal(sweeper.size, 0);
+});

@@ -243,3 +243,39 @@ s.quit()
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a TLS handshake must end within the command timeout, however its bytes trickle in", async () => {
+  // The start of a ClientHello, a byte every 100 ms: an idle timer would be re-armed by each
+  // byte and never fire. The 1 s deadline fires, on port 465 and after STARTTLS alike.
+  const live = await startLiveServer(
+    { commandTimeout: 1, smtps: { host: "127.0.0.1", port: 0 } },
+    tlsContext,
+  );
+  const hello = [0x16, 0x03, 0x01, 0x02, 0x00, ...new Array(60).fill(0x01)];
+  const trickle = async (conn: Deno.Conn): Promise<number> => {
+    let closed = false;
+    const reading = conn.read(new Uint8Array(64)).then(() => closed = true, () => closed = true);
+    let sent = 0;
+    for (; sent < hello.length && !closed; sent++) {
+      await conn.write(new Uint8Array([hello[sent]!])).catch(() => closed = true);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await reading;
+    conn.close();
+    return sent;
+  };
+  try {
+    const implicit = await Deno.connect({ hostname: "127.0.0.1", port: live.smtpsPort });
+    const starttls = await Deno.connect({ hostname: "127.0.0.1", port: live.submissionPort });
+    await readReply(starttls);
+    await starttls.write(new TextEncoder().encode("EHLO slow.test\r\n"));
+    assert.match(await readReply(starttls), /^250-/);
+    await starttls.write(new TextEncoder().encode("STARTTLS\r\n"));
+    assert.equal(await readReply(starttls), "220 2.0.0 Ready to start TLS\r\n");
+    const sent = await Promise.all([trickle(implicit), trickle(starttls)]);
+    // Cut off while the bytes were still coming, not after the client ran out of them.
+    for (const n of sent) assert.ok(n < hello.length, `sent all ${n} bytes unhindered`);
+  } finally {
+    await live.close();
+  }
+});
