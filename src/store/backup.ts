@@ -2,14 +2,13 @@
  * A copy of the database before an upgrade changes its schema: if a migration, or the new
  * program, goes wrong, the previous state is one `cp` away (with the previous binary).
  *
- * The copy is made with `VACUUM INTO` (https://www.sqlite.org/lang_vacuum.html#vacuuminto): a
- * consistent snapshot even while another process (`mail serve`, `mail inbox`) has the database
- * open, written as a new compact file next to it: `mail.sqlite.bak-schema<N>-<UTC time>`.
+ * The copy is a consistent snapshot even while another process (`mail serve`, `mail inbox`) has
+ * the database open (see copyWhole), written next to it: `mail.sqlite.bak-schema<N>-<UTC time>`.
  *
  * @module
  */
-import type { DatabaseSync } from "node:sqlite";
-import { existsSync } from "node:fs";
+import { DatabaseSync } from "node:sqlite";
+import { copyFileSync, existsSync, renameSync, statSync } from "node:fs";
 import { SCHEMA_VERSION, schemaVersion } from "./schema.ts";
 import { StoreError } from "./errors.ts";
 
@@ -38,12 +37,11 @@ export function backupBeforeMigrate(
   const version = schemaVersion(db);
   if (version === 0 || version >= latest) return undefined;
   const target = backupPath(path, version, now);
+  // Another process opening the database in the same second made the same backup.
+  if (existsSync(target)) return target;
   try {
-    // VACUUM INTO takes a file name, not a bound parameter: quote it as an SQL string literal.
-    db.exec(`VACUUM INTO '${target.replaceAll("'", "''")}'`);
+    copyWhole(db, path, target, version);
   } catch (e) {
-    // Another process opening the database in the same second made the same backup.
-    if (existsSync(target) && schemaVersion(db) === version) return target;
     throw new StoreError(
       "io",
       `Cannot back up ${path} to ${target} before upgrading its schema: ${(e as Error).message}`,
@@ -51,4 +49,62 @@ export function backupBeforeMigrate(
     );
   }
   return target;
+}
+
+/** How often the write-ahead log is folded in again when a writer got in between. */
+const ATTEMPTS = 5;
+
+/**
+ * Copies the database file to TARGET once it holds the whole database. Not with `VACUUM INTO`:
+ * it attaches the target, and Deno allows no attached database without --allow-all (`-P=mail`
+ * gets "too many attached databases - max 0"). node:sqlite's backup() is allowed but returns
+ * a promise, and the store opens synchronously. So: a checkpoint folds the write-ahead log into
+ * the file and empties it (https://www.sqlite.org/pragma.html#pragma_wal_checkpoint), then the
+ * write lock keeps it empty while the file is copied: readers change nothing, and no writer
+ * can commit. The copy is synced, then renamed into place, so a backup under its final name is
+ * always whole. VERSION is the schema version the backup is named after.
+ */
+function copyWhole(db: DatabaseSync, path: string, target: string, version: number): void {
+  for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+    db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+    db.exec("BEGIN IMMEDIATE");
+    try {
+      // Another process got the lock first, made the backup and migrated: its copy stands, and
+      // this one would be of the migrated database.
+      if (schemaVersion(db) !== version || existsSync(target)) return;
+      if (walEmpty(path)) {
+        const part = `${target}.part`;
+        copyFileSync(path, part);
+        // A copy of a WAL database is one too, and would grow -wal and -shm files of its own
+        // when opened: as a rollback-journal database it stays one file.
+        const copy = new DatabaseSync(part);
+        try {
+          copy.exec("PRAGMA journal_mode = DELETE");
+        } finally {
+          copy.close();
+        }
+        const file = Deno.openSync(part, { read: true, write: true });
+        try {
+          file.syncSync();
+        } finally {
+          file.close();
+        }
+        renameSync(part, target);
+        return;
+      }
+    } finally {
+      db.exec("ROLLBACK");
+    }
+  }
+  throw new Error("other connections kept writing to it");
+}
+
+/** Whether the write-ahead log of the database at PATH holds nothing (or does not exist). */
+function walEmpty(path: string): boolean {
+  try {
+    return statSync(`${path}-wal`).size === 0;
+  } catch (e) {
+    if ((e as { code?: unknown }).code === "ENOENT") return true;
+    throw e;
+  }
 }

@@ -102,8 +102,8 @@ export function openStore(dataDir: string, options: StoreOptions = {}): Store {
     // A savepoint keeps the pages it changes in a sub-journal, spilled past 64 KiB to a file
     // created and deleted in /var/tmp; in memory instead, a delivery makes no such system calls
     // and needs no writable temporary directory (https://www.sqlite.org/pragma.html#pragma_temp_store).
-    // Set after the backup: VACUUM INTO sorts the keys of every index it rebuilds, which for a
-    // large database belongs in temporary files, not in memory.
+    // Set after the migrations: one that builds an index sorts its keys, which for a large
+    // database belongs in temporary files, not in memory.
     db.exec("PRAGMA temp_store = MEMORY");
     return new SqliteStore(db, path, synchronous, options.syncLog);
   } catch (e) {

@@ -6,6 +6,7 @@ import { backupBeforeMigrate, backupPath } from "../../src/store/backup.ts";
 import { MIGRATIONS, SCHEMA_VERSION, schemaVersion } from "../../src/store/schema.ts";
 import { openStore } from "../../src/store/mod.ts";
 import { deliver, stored, trickyMessages, withTempDir } from "./_helpers.ts";
+import { mail } from "../_helpers/mail_process.ts";
 
 const backups = async (dir: string) =>
   (await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name).filter((n) =>
@@ -91,4 +92,51 @@ Deno.test({
       assert.equal((await backups(dir)).length, 1);
     });
   },
+});
+
+Deno.test("an upgrade under the binary's own permissions: backup, migrations, the old mail reads", async () => {
+  // Deno refuses SQLite's ATTACH (and so VACUUM INTO) without --allow-all: this runs `mail` with
+  // exactly the permissions of the compiled binary, which the in-process tests above do not.
+  await withTempDir(async (dir) => {
+    const path = join(dir, "mail.sqlite");
+    // Schema 2, as the release before this one left it: the bytes in message_chunks.
+    const old = new DatabaseSync(path);
+    old.exec("PRAGMA journal_mode = WAL");
+    old.exec(MIGRATIONS[0]!);
+    old.exec(MIGRATIONS[1]!);
+    old.exec("PRAGMA user_version = 2");
+    // The last commit stays in the write-ahead log (this connection stays open, and never
+    // checkpoints): the backup must hold it all the same.
+    old.exec("PRAGMA wal_autocheckpoint = 0");
+    old.exec(`
+      INSERT INTO mailboxes (id, address, created_at) VALUES (1, 'a@example.test', 0);
+      INSERT INTO messages (id, queue_id, sender, size, received_at, hdr_subject)
+        VALUES (1, 'old', '', 26, 0, 'Before');
+      INSERT INTO message_chunks VALUES (1, 0, CAST('Subject: Before' AS BLOB)),
+        (1, 1, CAST(char(13, 10, 13, 10) || 'kept!' || char(13, 10) AS BLOB));
+      INSERT INTO entries (mailbox_id, message_id, received_at) VALUES (1, 1, 0);
+    `);
+    try {
+      assert.ok(Deno.statSync(`${path}-wal`).size > 0);
+      const listed = await mail(["inbox", "a@example.test", "--data", dir]);
+      assert.equal(listed.code, 0, listed.err);
+      assert.match(listed.out, /Before/);
+      const shown = await mail(["inbox", "a@example.test", "1", "--raw", "--data", dir]);
+      assert.equal(shown.out, "Subject: Before\r\n\r\nkept!\r\n");
+    } finally {
+      old.close();
+    }
+    const [made, ...more] = await backups(dir);
+    assert.deepEqual(more, []);
+    assert.match(made ?? "", /^mail\.sqlite\.bak-schema2-\d{8}T\d{6}Z$/);
+    const copy = new DatabaseSync(join(dir, made!), { readOnly: true });
+    try {
+      assert.equal(schemaVersion(copy), 2);
+      assert.deepEqual({ ...copy.prepare("SELECT count(*) AS n FROM message_chunks").get() }, {
+        n: 2,
+      });
+    } finally {
+      copy.close();
+    }
+  });
 });
