@@ -1,7 +1,8 @@
 /**
  * The delivery worker of `mail serve`: it picks the due rows of the outbound queue, groups
  * them by message and destination domain (one SMTP transaction each), delivers with the
- * client's {@link deliver} under concurrency limits, and commits a result per recipient.
+ * client's {@link deliver} under concurrency limits, and commits a result per recipient. The
+ * transactions of one message started together make one pass, and its failures one bounce.
  *
  * Crash safety needs no "in flight" mark in the database: a row stays due until a final result
  * (or a reschedule) is committed, so after `kill -9` it is simply due again and is retried.
@@ -71,6 +72,26 @@ export const DEFAULT_POLL_MS = 1000;
 const TRANSPORT_TROUBLE = new Set(["tls", "policy", "auth"]);
 
 const hostOf = (hop: string | undefined) => hop?.replace(/:\d+$/, "");
+
+/**
+ * The transactions of one message started together, one per destination. Their failures make
+ * one bounce, as a sender would want (RFC 3464 §2: a DSN may report on many recipients), not
+ * one per domain. A failed row stays in the queue, and in flight, until the last transaction
+ * of the pass is over; its bounce and its removal are then one commit, so a crash meanwhile
+ * loses neither: the row is due again after a restart, and bounces then.
+ */
+interface Pass {
+  /** Transactions not over yet. */
+  pending: number;
+  /** Every row of the pass: in flight until the pass is over. */
+  readonly rows: number[];
+  readonly failures: DsnRecipient[];
+  readonly failedRows: number[];
+  /** A row of the message, for its sender and queue id. */
+  readonly first: QueueEntry;
+  /** The message's bytes, once a transaction has read them (for the bounce's headers). */
+  original?: Uint8Array;
+}
 
 export class QueueRunner {
   readonly #o: RunnerOptions;
@@ -191,19 +212,36 @@ export class QueueRunner {
       if (group) group.push(row);
       else groups.set(key, [row]);
     }
+    const starting: QueueEntry[][] = [];
+    const perDestination = new Map(this.#perDestination);
     for (const group of groups.values()) {
-      if (this.#active >= concurrency) break;
+      if (this.#active + starting.length >= concurrency) break;
       const domain = group[0]!.domain;
-      if ((this.#perDestination.get(domain) ?? 0) >= concurrencyPerDestination) continue;
-      this.#start(domain, group);
+      const busy = perDestination.get(domain) ?? 0;
+      if (busy >= concurrencyPerDestination) continue;
+      perDestination.set(domain, busy + 1);
+      starting.push(group);
     }
+    const passes = new Map<number, Pass>();
+    for (const group of starting) {
+      const first = group[0]!;
+      const pass = passes.get(first.messageRowId) ??
+        { pending: 0, rows: [], failures: [], failedRows: [], first };
+      passes.set(first.messageRowId, pass);
+      pass.pending++;
+    }
+    for (const group of starting) this.#start(group, passes.get(group[0]!.messageRowId)!);
   }
 
-  #start(domain: string, group: QueueEntry[]): void {
+  #start(group: QueueEntry[], pass: Pass): void {
+    const domain = group[0]!.domain;
     this.#active++;
     this.#perDestination.set(domain, (this.#perDestination.get(domain) ?? 0) + 1);
-    for (const row of group) this.#inFlight.add(row.id);
-    const job = this.#attempt(group)
+    for (const row of group) {
+      this.#inFlight.add(row.id);
+      pass.rows.push(row.id);
+    }
+    const job = this.#attempt(group, pass)
       .catch((err) => {
         // Not retried at once: an error that repeats would otherwise spin.
         const until = this.#now() + this.#o.schedule.minBackoffMs;
@@ -219,7 +257,7 @@ export class QueueRunner {
         const n = (this.#perDestination.get(domain) ?? 1) - 1;
         if (n === 0) this.#perDestination.delete(domain);
         else this.#perDestination.set(domain, n);
-        for (const row of group) this.#inFlight.delete(row.id);
+        if (--pass.pending === 0) this.#endPass(pass);
         this.#jobs.delete(job);
         this.wake();
       });
@@ -227,7 +265,7 @@ export class QueueRunner {
   }
 
   /** One transaction for GROUP (same message, same domain), then its results committed. */
-  async #attempt(group: readonly QueueEntry[]): Promise<void> {
+  async #attempt(group: readonly QueueEntry[], pass: Pass): Promise<void> {
     const first = group[0]!;
     const recipients = group.map((r) => r.recipient);
     const message = this.#o.store.messageBytes(first.messageRowId);
@@ -246,7 +284,8 @@ export class QueueRunner {
       results = await this.#transact(first, recipients, message);
     }
     if (this.#abandoned) return;
-    this.#settle(group, results, message);
+    pass.original ??= message;
+    this.#settle(group, results, message, pass);
   }
 
   async #transact(
@@ -294,15 +333,23 @@ export class QueueRunner {
     );
   }
 
-  /** Commits GROUP's results in one transaction, with the bounce and warning they call for. */
-  #settle(group: readonly QueueEntry[], results: RecipientResult[], message: Uint8Array): void {
+  /**
+   * Commits GROUP's results in one transaction, with the delay warning they call for. Failed
+   * rows are left to PASS, which bounces them together with its other transactions' failures.
+   */
+  #settle(
+    group: readonly QueueEntry[],
+    results: RecipientResult[],
+    message: Uint8Array,
+    pass: Pass,
+  ): void {
     const now = this.#now();
     const { schedule } = this.#o;
     const byRecipient = new Map(results.map((r) => [r.recipient, r]));
     const finished: number[] = [];
     const deferred: { id: number; nextAttempt: number; lastReply: string }[] = [];
     const warned: number[] = [];
-    const failures: DsnRecipient[] = [];
+    const { failures, failedRows } = pass;
     const delays: DsnRecipient[] = [];
     const first = group[0]!;
     for (const row of group) {
@@ -337,11 +384,11 @@ export class QueueRunner {
         finished.push(row.id);
         log.info("Delivered", fields);
       } else if (!temporary) {
-        finished.push(row.id);
+        failedRows.push(row.id);
         failures.push({ ...report, action: "failed", status: dsnStatus(r.reply, "5.0.0") });
         log.warning("Bounced", { ...fields, attempts: row.attempts + 1 });
       } else if (expired(row.createdAt, now, schedule)) {
-        finished.push(row.id);
+        failedRows.push(row.id);
         failures.push({
           ...report,
           action: "failed",
@@ -368,34 +415,54 @@ export class QueueRunner {
         }
       }
     }
-    const notices: { kind: string; message: NewMessage }[] = [];
     // RFC 5321 §4.5.5, RFC 3464 §2: a message from the null sender is never bounced.
-    if (first.sender !== "") {
-      if (failures.length > 0) {
-        notices.push({
-          kind: "Bounce",
-          message: this.#notice("failure", first, failures, message, now),
-        });
-      }
-      if (delays.length > 0) {
-        notices.push({
-          kind: "Delay warning",
-          message: this.#notice("delay", first, delays, message, now),
-        });
-      }
-    } else if (failures.length > 0) {
-      log.info("Not bounced: null sender", { id: first.messageId });
-    }
+    const warning = first.sender !== "" && delays.length > 0
+      ? this.#notice("delay", first, delays, message, now)
+      : undefined;
     const settlement: QueueSettlement = {
       finished,
       deferred,
       warned,
-      notices: notices.map((n) => n.message),
+      notices: warning ? [warning] : [],
     };
     this.#o.store.settle(settlement);
-    for (const n of notices) {
-      log.info(n.kind, { id: n.message.id, to: first.sender, original: first.messageId });
+    if (warning) {
+      log.info("Delay warning", { id: warning.id, to: first.sender, original: first.messageId });
     }
+  }
+
+  /**
+   * The last transaction of PASS is over: its failed rows go, and their one bounce is stored,
+   * in one commit. Abandoned (the server stopping), they stay due and bounce after a restart.
+   */
+  #endPass(pass: Pass): void {
+    for (const id of pass.rows) this.#inFlight.delete(id);
+    const { first, failures, failedRows, original } = pass;
+    if (failedRows.length === 0 || this.#abandoned || original === undefined) return;
+    const now = this.#now();
+    const bounce = first.sender !== ""
+      ? this.#notice("failure", first, failures, original, now)
+      : undefined;
+    try {
+      this.#o.store.settle({ finished: failedRows, notices: bounce ? [bounce] : [] });
+    } catch (err) {
+      // Left due, as after a crash; not retried at once, or an error that repeats would spin.
+      const until = now + this.#o.schedule.minBackoffMs;
+      for (const id of failedRows) this.#cooldown.set(id, until);
+      log.error("Cannot record the bounce", {
+        id: first.messageId,
+        error: (err as Error).message,
+      });
+      return;
+    }
+    if (bounce) {
+      log.info("Bounce", {
+        id: bounce.id,
+        to: first.sender,
+        original: first.messageId,
+        recipients: failures.length,
+      });
+    } else log.info("Not bounced: null sender", { id: first.messageId });
   }
 
   /** A DSN about FIRST's message to its sender, stored locally or queued. */

@@ -172,3 +172,68 @@ Deno.test("stop() abandons a hanging delivery; its row stays due for the next st
     assert.equal(row?.attempts, 0);
     assert.ok(row!.nextAttempt <= Date.now());
   }));
+
+Deno.test("one bounce per message: failures at several destinations are reported together", () =>
+  withStore(async (store) => {
+    store.deliver(message("B1", [], undefined, {
+      sender: "ann@a.test",
+      relay: ["x@one.test", "y@two.test", "z@three.test"],
+    }));
+    const two = Promise.withResolvers<RecipientResult[]>();
+    const called = new Set<string>();
+    const r = runner(store, (envelope) => {
+      const domain = envelope.recipients[0]!.split("@")[1]!;
+      called.add(domain);
+      if (domain === "two.test") return two.promise;
+      const code = domain === "one.test" ? 550 : 250;
+      return Promise.resolve(
+        envelope.recipients.map((x) => result(x, code === 250 ? "sent" : "refused", code)),
+      );
+    });
+    r.start();
+    await until("three transactions, two over", () => called.size === 3 && r.active === 1);
+    // one.test has refused and three.test accepted; two.test has not answered yet. The failure
+    // waits for the pass: no bounce yet, and its row is still queued.
+    assert.deepEqual(store.list("ann@a.test"), []);
+    assert.deepEqual(store.queueList().map((e) => e.recipient).sort(), [
+      "x@one.test",
+      "y@two.test",
+    ]);
+    two.resolve([result("y@two.test", "refused", 551)]);
+    await until("the queue empty", () => store.queueList().length === 0 && r.active === 0);
+    await r.stop(1000);
+    const bounces = store.list("ann@a.test");
+    assert.equal(bounces.length, 1);
+    const text = new TextDecoder().decode(store.read("ann@a.test", bounces[0]!.id));
+    assert.match(text, /Final-Recipient: rfc822; ?x@one\.test/);
+    assert.match(text, /Final-Recipient: rfc822; ?y@two\.test/);
+    assert.doesNotMatch(text, /Final-Recipient: rfc822; ?z@three\.test/);
+  }));
+
+Deno.test("a failure waiting for its pass survives a stop: the row stays due, to bounce later", () =>
+  withStore(async (store) => {
+    store.deliver(message("B2", [], undefined, {
+      sender: "ann@a.test",
+      relay: ["x@one.test", "y@two.test"],
+    }));
+    const never = Promise.withResolvers<RecipientResult[]>();
+    const called = new Set<string>();
+    const r = runner(store, (envelope) => {
+      const domain = envelope.recipients[0]!.split("@")[1]!;
+      called.add(domain);
+      return domain === "two.test"
+        ? never.promise
+        : Promise.resolve([result(envelope.recipients[0]!, "refused", 550)]);
+    });
+    r.start();
+    await until("one refused, one hanging", () => called.size === 2 && r.active === 1);
+    assert.equal(await r.stop(20), false);
+    never.resolve([result("y@two.test", "refused", 550)]);
+    await until("the abandoned attempt over", () => r.active === 0);
+    // Nothing bounced and nothing lost: both rows are due for the next start.
+    assert.deepEqual(store.list("ann@a.test"), []);
+    assert.deepEqual(store.queueList().map((e) => e.recipient).sort(), [
+      "x@one.test",
+      "y@two.test",
+    ]);
+  }));
