@@ -4,7 +4,6 @@
  *
  * @module
  */
-import { Option } from "@commander-js/extra-typings";
 import { basename } from "node:path";
 import { CliError, EXIT } from "../exit_codes.ts";
 import { AddressError } from "../smtp/address.ts";
@@ -26,7 +25,7 @@ import { addressesIn, fieldValues, toCrlf } from "../client/raw_message.ts";
 import type { Envelope } from "../client/smtp_client.ts";
 import { submit } from "../client/submit.ts";
 import { newCommand } from "./_common.ts";
-import { report, TLS_MODES, transport } from "./send_options.ts";
+import { report, serverOptions, transport } from "./send_options.ts";
 
 const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 
@@ -219,14 +218,12 @@ export function sendCommand() {
     .option("--attach <file>", "attach FILE (repeatable)", collect)
     .option("--header <field>", '"Name: value" header to add (repeatable)', collect)
     .option("--raw <file>", "send a prepared message as it is (- for standard input)")
-    .option("--server <host[:port]>", "submission server (default: 127.0.0.1:2587)")
-    .addOption(
-      new Option("--tls <mode>", "auto: STARTTLS when offered (default)").choices(TLS_MODES),
-    )
-    .option("--ca <file>", "also trust the CA certificates in FILE (PEM)")
-    .option("--insecure", "accept any TLS certificate (self-signed too)")
-    .option("--user <name>", "log in (AUTH PLAIN or LOGIN) as NAME")
-    .option("--password-file <file>", "the password: first line of FILE (or $MAIL_PASSWORD)")
+    .addOption(serverOptions.server())
+    .addOption(serverOptions.tls())
+    .addOption(serverOptions.ca())
+    .addOption(serverOptions.insecure())
+    .addOption(serverOptions.user())
+    .addOption(serverOptions.passwordFile())
     .option("--direct", "no server: deliver to each recipient domain's MX hosts")
     .option("--dns <host:port>", "DNS server for --direct (default: the system's)")
     .option("--mx-port <port>", "port of MX hosts for --direct (default: 25)")

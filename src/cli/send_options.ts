@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { Option } from "@commander-js/extra-typings";
 import net from "node:net";
 import { join } from "node:path";
 import { type HostPort, parseHostPort as parseHostPortSetting } from "../config.ts";
@@ -19,6 +20,21 @@ import { dataDir, printJson } from "./_common.ts";
 /** The default relay: `mail serve`'s submission listener (README, `mail serve`). */
 export const DEFAULT_SERVER = "127.0.0.1:2587";
 export const TLS_MODES = ["auto", "starttls", "implicit", "none"] as const;
+
+/**
+ * The flags `send` and `sendmail` share to reach a server, defined once. Each is made fresh for
+ * the command that adds it (`.addOption`), and typed from its flags, as `.option` would be.
+ */
+export const serverOptions = {
+  server: () =>
+    new Option("--server <host[:port]>", `submission server (default: ${DEFAULT_SERVER})`),
+  tls: () => new Option("--tls <mode>", "auto: STARTTLS when offered (default)").choices(TLS_MODES),
+  ca: () => new Option("--ca <file>", "also trust the CA certificates in FILE (PEM)"),
+  insecure: () => new Option("--insecure", "accept any TLS certificate (self-signed too)"),
+  user: () => new Option("--user <name>", "log in (AUTH PLAIN or LOGIN) as NAME"),
+  passwordFile: () =>
+    new Option("--password-file <file>", "the password: first line of FILE (or $MAIL_PASSWORD)"),
+};
 
 export interface TransportFlags {
   /** The local server's state directory: its generated certificate is trusted for loopback. */

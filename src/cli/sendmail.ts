@@ -9,7 +9,6 @@
  *
  * @module
  */
-import { Option } from "@commander-js/extra-typings";
 import { CliError, EXIT } from "../exit_codes.ts";
 import { AddressError } from "../smtp/address.ts";
 import { type NamedAddress, parseSingleAddress, uniqueAddresses } from "../client/addresses.ts";
@@ -25,7 +24,7 @@ import {
 import { submit } from "../client/submit.ts";
 import { newCommand } from "./_common.ts";
 import { addresses, checkMessage, readStdin } from "./send.ts";
-import { heloName, report, TLS_MODES, transport } from "./send_options.ts";
+import { heloName, report, serverOptions, transport } from "./send_options.ts";
 
 const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 
@@ -87,14 +86,12 @@ export function sendmailCommand() {
     .option("-o <option>", "sendmail option (-oi is -i; the others are ignored)", collect)
     .option("-B <type>", "body type (ignored: the message decides)")
     .option("-v, --verbose", "print the SMTP conversation on stderr")
-    .option("--server <host[:port]>", "submission server (default: 127.0.0.1:2587)")
-    .addOption(
-      new Option("--tls <mode>", "auto: STARTTLS when offered (default)").choices(TLS_MODES),
-    )
-    .option("--ca <file>", "also trust the CA certificates in FILE (PEM)")
-    .option("--insecure", "accept any TLS certificate (self-signed too)")
-    .option("--user <name>", "log in (AUTH PLAIN or LOGIN) as NAME")
-    .option("--password-file <file>", "the password: first line of FILE (or $MAIL_PASSWORD)")
+    .addOption(serverOptions.server())
+    .addOption(serverOptions.tls())
+    .addOption(serverOptions.ca())
+    .addOption(serverOptions.insecure())
+    .addOption(serverOptions.user())
+    .addOption(serverOptions.passwordFile())
     .action(async (args, opts) => {
       const ignoreDots = opts.i === true || (opts.o ?? []).includes("i");
       let input = await readStdin();
