@@ -96,7 +96,7 @@ function copyWhole(db: DatabaseSync, path: string, target: string, version: numb
       db.exec("ROLLBACK");
     }
   }
-  throw new Error("other connections kept writing to it");
+  throw new Error("its write-ahead log stayed busy with other connections; try again");
 }
 
 /** Whether the write-ahead log of the database at PATH holds nothing (or does not exist). */

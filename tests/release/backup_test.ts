@@ -140,3 +140,36 @@ Deno.test("an upgrade under the binary's own permissions: backup, migrations, th
     }
   });
 });
+
+Deno.test("a backup that cannot be made consistent is not made, and nothing is migrated", async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, "mail.sqlite");
+    const old = new DatabaseSync(path);
+    old.exec("PRAGMA journal_mode = WAL");
+    old.exec("PRAGMA wal_autocheckpoint = 0");
+    old.exec(MIGRATIONS[0]!);
+    old.exec(MIGRATIONS[1]!);
+    old.exec("PRAGMA user_version = 2");
+    // A reader in the middle of a read transaction pins the write-ahead log: it cannot be
+    // folded into the file, so the file alone is not the whole database.
+    const reader = new DatabaseSync(path);
+    reader.exec("BEGIN");
+    reader.prepare("SELECT count(*) FROM users").get();
+    try {
+      assert.throws(
+        () => openStore(dir, { busyTimeoutMs: 20 }),
+        (e) => e instanceof Error && /Cannot back up .* stayed busy/.test(e.message),
+      );
+      assert.deepEqual(await backups(dir), []);
+      assert.equal(schemaVersion(old), 2);
+    } finally {
+      reader.exec("COMMIT");
+      reader.close();
+    }
+    // Once the reader is done, the upgrade goes ahead.
+    openStore(dir).close();
+    assert.equal(schemaVersion(old), SCHEMA_VERSION);
+    assert.equal((await backups(dir)).length, 1);
+    old.close();
+  });
+});
