@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { concatBytes } from "../bytes.ts";
 
 /** Upper bound of a stored piece: large enough that a 25 MiB message is ~100 rows. */
 export const PIECE_SIZE = 256 * 1024;
@@ -84,22 +85,10 @@ export function onePiece(
   max: number = PIECE_SIZE,
 ): Uint8Array | undefined {
   let total = 0;
-  let only: Uint8Array | undefined;
-  let nonEmpty = 0;
   for (const chunk of chunks) {
     total += chunk.length;
     if (total > max) return undefined;
-    if (chunk.length > 0) {
-      only = chunk;
-      nonEmpty++;
-    }
   }
-  if (nonEmpty <= 1) return only ?? new Uint8Array(0);
-  const piece = new Uint8Array(total);
-  let at = 0;
-  for (const chunk of chunks) {
-    piece.set(chunk, at);
-    at += chunk.length;
-  }
-  return piece;
+  const parts = chunks.filter((chunk) => chunk.length > 0);
+  return parts.length === 0 ? new Uint8Array(0) : concatBytes(parts);
 }
