@@ -9,6 +9,7 @@
  */
 import { DatabaseSync } from "node:sqlite";
 import { copyFileSync, existsSync, renameSync, statSync } from "node:fs";
+import { dirname } from "node:path";
 import { SCHEMA_VERSION, schemaVersion } from "./schema.ts";
 import { StoreError } from "./errors.ts";
 
@@ -90,6 +91,7 @@ function copyWhole(db: DatabaseSync, path: string, target: string, version: numb
           file.close();
         }
         renameSync(part, target);
+        syncDirectory(dirname(target));
         return;
       }
     } finally {
@@ -97,6 +99,21 @@ function copyWhole(db: DatabaseSync, path: string, target: string, version: numb
     }
   }
   throw new Error("its write-ahead log stayed busy with other connections; try again");
+}
+
+/**
+ * Makes a rename in DIR durable before the migration that follows is: the backup's name is an
+ * entry of the directory, which its file's own sync does not cover. (POSIX only: Windows cannot
+ * open a directory as a file.)
+ */
+function syncDirectory(dir: string): void {
+  if (Deno.build.os === "windows") return;
+  const handle = Deno.openSync(dir, { read: true });
+  try {
+    handle.syncSync();
+  } finally {
+    handle.close();
+  }
 }
 
 /** Whether the write-ahead log of the database at PATH holds nothing (or does not exist). */
