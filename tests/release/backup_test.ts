@@ -1,4 +1,4 @@
-/** Before migrations change an existing database, a copy is made next to it (VACUUM INTO). */
+/** Before migrations change an existing database, a whole copy is made next to it. */
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
