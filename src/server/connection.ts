@@ -56,9 +56,8 @@ export class Connection implements Expiring {
   #closeRequested = false;
   #ended = false;
   #greeted = false;
-  /** While the STARTTLS handshake runs; it must end by #upgradeUntil. */
-  #upgrading = false;
-  #upgradeUntil = 0;
+  /** While the STARTTLS handshake runs: when it must have ended. */
+  #upgradeUntil: number | undefined;
   /** When the client last sent anything: the idle timeout counts from here. */
   #lastInput = Date.now();
   /** When the line under way began; undefined when no line is under way. */
@@ -144,7 +143,7 @@ export class Connection implements Expiring {
       if (now >= this.#lingerUntil) this.#socket.destroy();
       return;
     }
-    if (this.#upgrading) {
+    if (this.#upgradeUntil !== undefined) {
       // The whole handshake must end within the command timeout, however slowly its bytes
       // come: a deadline, not an idle timer that each byte would re-arm.
       if (now >= this.#upgradeUntil) {
@@ -250,7 +249,6 @@ export class Connection implements Expiring {
   #startTls(): void {
     const plain = this.#socket;
     this.#queue.length = 0;
-    this.#upgrading = true;
     this.#upgradeUntil = Date.now() + this.#timers.command;
     this.#lineSince = undefined;
     plain.removeAllListeners("data");
@@ -263,7 +261,7 @@ export class Connection implements Expiring {
       // Nothing the client sent in the clear may be read as a command after the handshake.
       this.#queue.length = 0;
       secure.once("secure", () => {
-        this.#upgrading = false;
+        this.#upgradeUntil = undefined;
         this.#lastInput = Date.now();
         const tls = describeTls(secure);
         this.#log.debug("TLS started", { tls });

@@ -84,14 +84,11 @@ function copyWhole(db: DatabaseSync, path: string, target: string, version: numb
         } finally {
           copy.close();
         }
-        const file = Deno.openSync(part, { read: true, write: true });
-        try {
-          file.syncSync();
-        } finally {
-          file.close();
-        }
+        syncPath(part);
         renameSync(part, target);
-        syncDirectory(dirname(target));
+        // The backup's name is an entry of the directory, which the file's own sync does not
+        // cover. (Windows cannot open a directory as a file.)
+        if (Deno.build.os !== "windows") syncPath(dirname(target));
         return;
       }
     } finally {
@@ -101,14 +98,9 @@ function copyWhole(db: DatabaseSync, path: string, target: string, version: numb
   throw new Error("its write-ahead log stayed busy with other connections; try again");
 }
 
-/**
- * Makes a rename in DIR durable before the migration that follows is: the backup's name is an
- * entry of the directory, which its file's own sync does not cover. (POSIX only: Windows cannot
- * open a directory as a file.)
- */
-function syncDirectory(dir: string): void {
-  if (Deno.build.os === "windows") return;
-  const handle = Deno.openSync(dir, { read: true });
+/** fsync of the file or directory at PATH: its data, or its entries, on disk. */
+function syncPath(path: string): void {
+  const handle = Deno.openSync(path, { read: true });
   try {
     handle.syncSync();
   } finally {
