@@ -59,7 +59,7 @@ export class Connection implements Expiring {
   /** While the STARTTLS handshake runs: when it must have ended. */
   #upgradeUntil: number | undefined;
   /** When the client last sent anything: the idle timeout counts from here. */
-  #lastInput = Date.now();
+  #lastInput: number;
   /** When the line under way began; undefined when no line is under way. */
   #lineSince: number | undefined;
   /** After our side has closed: when a socket still open is destroyed. */
@@ -82,6 +82,7 @@ export class Connection implements Expiring {
     this.#deadlines = deadlines;
     this.#log = log;
     this.#tls = tls;
+    this.#lastInput = deadlines.now();
   }
 
   /** Resolves once the socket is closed. */
@@ -171,7 +172,7 @@ export class Connection implements Expiring {
       s.destroy();
     });
     s.on("data", (buf: Uint8Array) => {
-      this.#lastInput = Date.now();
+      this.#lastInput = this.#deadlines.now();
       this.#queue.push(buf);
       // The session takes input in order, one buffer after another. While it is busy (a
       // commit), a client that keeps sending is held back by TCP, not by our memory: pausing
@@ -235,7 +236,7 @@ export class Connection implements Expiring {
     }
     // The per-line deadline runs from the moment a line begins until it ends.
     if (!this.#session.midLine) this.#lineSince = undefined;
-    else this.#lineSince ??= Date.now();
+    else this.#lineSince ??= this.#deadlines.now();
     if (this.#paused) {
       this.#paused = false;
       this.#socket.resume();
@@ -249,11 +250,11 @@ export class Connection implements Expiring {
   #startTls(): void {
     const plain = this.#socket;
     this.#queue.length = 0;
-    this.#upgradeUntil = Date.now() + this.#timers.command;
+    this.#upgradeUntil = this.#deadlines.now() + this.#timers.command;
     this.#lineSince = undefined;
     plain.removeAllListeners("data");
     plain.pause();
-    // PLATFORM.md: the wrap must happen after the 220 is flushed, or the handshake never starts.
+    // Under Deno the wrap must happen after the 220 is flushed, or the handshake never starts.
     plain.write("", () => {
       if (this.#ended) return;
       const secure = new TLSSocket(plain, { isServer: true, secureContext: this.#tls!() });
@@ -262,7 +263,7 @@ export class Connection implements Expiring {
       this.#queue.length = 0;
       secure.once("secure", () => {
         this.#upgradeUntil = undefined;
-        this.#lastInput = Date.now();
+        this.#lastInput = this.#deadlines.now();
         const tls = describeTls(secure);
         this.#log.debug("TLS started", { tls });
         this.#session.tlsStarted(tls);
@@ -297,6 +298,6 @@ export class Connection implements Expiring {
       setImmediate(() => socket.destroy());
     });
     // A peer that never reads would keep the write, and the socket, pending.
-    this.#lingerUntil = Date.now() + LINGER_MS;
+    this.#lingerUntil = this.#deadlines.now() + LINGER_MS;
   }
 }

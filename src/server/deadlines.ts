@@ -3,14 +3,24 @@
  * linger after a close, a TLS handshake's limit and a refused socket's all expire when a periodic
  * sweep finds them past.
  *
- * A timer per socket is what `socket.setTimeout` would give, and under Deno 2.9 each costs
- * about 1.3 KiB (measured with 1000 idle sockets), 7% of an idle connection's memory, and is
- * re-armed on every read. Timeouts measured in minutes (RFC 5321 §4.5.3.2) lose nothing by
- * firing up to one sweep late.
+ * A timer per socket is what `socket.setTimeout` would give: under Deno each costs memory on
+ * every idle connection and is re-armed on every read (figures in docs/performance.md).
+ * Timeouts measured in minutes (RFC 5321 §4.5.3.2) lose nothing by firing up to one sweep late.
+ *
+ * The sweeper owns the clock its members read, so a test can hand it a clock of its own, move
+ * that clock and sweep at once: timeouts are then tested without waiting for them.
  *
  * @module
  */
 import { clearInterval, setInterval } from "node:timers";
+
+/** Where the time comes from: milliseconds since the epoch. */
+export interface Clock {
+  now(): number;
+}
+
+/** The system's clock. */
+export const SYSTEM_CLOCK: Clock = { now: () => Date.now() };
 
 /** Something with deadlines: told the time at every sweep, it acts on whatever has expired. */
 export interface Expiring {
@@ -23,12 +33,23 @@ export const SWEEP_MS = 250;
 /** Checks its members' deadlines every {@link SWEEP_MS} while it has any. */
 export class DeadlineSweeper {
   readonly #members = new Set<Expiring>();
+  readonly #clock: Clock;
   #timer: ReturnType<typeof setInterval> | undefined;
+
+  /** CLOCK is what deadlines are measured against (the system's by default). */
+  constructor(clock: Clock = SYSTEM_CLOCK) {
+    this.#clock = clock;
+  }
+
+  /** The time on this sweeper's clock: members set their deadlines by it. */
+  now(): number {
+    return this.#clock.now();
+  }
 
   add(member: Expiring): void {
     this.#members.add(member);
     // The sockets keep the process alive, never this timer.
-    this.#timer ??= setInterval(() => this.#sweep(), SWEEP_MS).unref();
+    this.#timer ??= setInterval(() => this.sweep(), SWEEP_MS).unref();
   }
 
   delete(member: Expiring): void {
@@ -40,7 +61,7 @@ export class DeadlineSweeper {
   }
 
   /**
-   * Runs ACTION once a sweep finds the time WHEN (milliseconds since the epoch) past, unless the
+   * Runs ACTION once a sweep finds the time WHEN (on this sweeper's clock) past, unless the
    * returned function cancels it first: a one-off deadline without a timer of its own.
    */
   once(when: number, action: () => void): () => void {
@@ -60,8 +81,9 @@ export class DeadlineSweeper {
     return this.#members.size;
   }
 
-  #sweep(): void {
-    const now = Date.now();
+  /** Tells every member the time now; the timer calls it, and tests that move the clock do. */
+  sweep(): void {
+    const now = this.#clock.now();
     // A member may leave during its own sweep (its socket destroyed); a Set's iterator allows it.
     for (const m of this.#members) m.sweep(now);
   }

@@ -48,13 +48,23 @@ export class MailServer {
   readonly #connections = new Set<Connection>();
   readonly #perIp = new Map<string, number>();
   readonly #refused = new Set<Socket>();
-  readonly #deadlines = new DeadlineSweeper();
+  readonly #deadlines: DeadlineSweeper;
   #stopping = false;
 
-  constructor(config: ServeConfig, backend: ServerBackend, tls?: SecureContext) {
+  /**
+   * `tls` is the certificate (undefined: TLS off); `deadlines` checks every connection's
+   * timeouts (tests pass one with a clock of their own).
+   */
+  constructor(
+    config: ServeConfig,
+    backend: ServerBackend,
+    tls?: SecureContext,
+    deadlines: DeadlineSweeper = new DeadlineSweeper(),
+  ) {
     this.#config = config;
     this.#backend = backend;
     this.#tls = tls;
+    this.#deadlines = deadlines;
   }
 
   /** Installs a new certificate for connections from now on (certificate renewal). */
@@ -121,7 +131,7 @@ export class MailServer {
     // The whole handshake must end within the command timeout, however slowly its bytes come:
     // a deadline, not an idle timer that each byte would re-arm.
     const cancel = this.#deadlines.once(
-      Date.now() + this.#config.commandTimeout * 1000,
+      this.#deadlines.now() + this.#config.commandTimeout * 1000,
       () => fail("timeout"),
     );
     plain.once("close", cancel);
@@ -239,7 +249,7 @@ export class MailServer {
    */
   #refuse(socket: Socket, r: Reply): void {
     this.#refused.add(socket);
-    const cancel = this.#deadlines.once(Date.now() + LINGER_MS, () => socket.destroy());
+    const cancel = this.#deadlines.once(this.#deadlines.now() + LINGER_MS, () => socket.destroy());
     socket.on("error", () => socket.destroy());
     socket.once("close", () => {
       cancel();

@@ -4,6 +4,7 @@ import { LocalBackend } from "../../src/server/local_backend.ts";
 import { MailServer } from "../../src/server/server.ts";
 import { openStore, type Store } from "../../src/store/mod.ts";
 import type { SecureContext } from "node:tls";
+import type { DeadlineSweeper } from "../../src/server/deadlines.ts";
 import {
   TEST_DOMAIN,
   TEST_HOSTNAME,
@@ -29,11 +30,12 @@ export interface LiveServer {
 /**
  * Starts a server like `mail serve --hostname mx.test --domain example.test` with both
  * listeners on port 0 and the test users (password TEST_PASSWORD). `tls` enables STARTTLS
- * (and `smtps` when configured).
+ * (and `smtps` when configured). `deadlines` (a ManualClock's, from clock.ts) lets the test move time.
  */
 export async function startLiveServer(
   overrides: Partial<ServeConfig> = {},
   tls?: SecureContext,
+  deadlines?: DeadlineSweeper,
 ): Promise<LiveServer> {
   const dataDir = await Deno.makeTempDir({ prefix: "mail-live-" });
   const config: ServeConfig = {
@@ -51,6 +53,7 @@ export async function startLiveServer(
     config,
     new LocalBackend(store, config, testGuard(config.authMaxFailures)),
     tls,
+    deadlines,
   );
   const bound = await server.listen();
   const port = (role: string) => bound.find((b) => b.role === role)?.port ?? 0;

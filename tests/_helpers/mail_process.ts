@@ -105,6 +105,9 @@ export const TEST_SERVE_FLAGS = [
   "127.0.0.1:0",
 ];
 
+/** The longest a helper here waits for the server before failing the test. */
+const WAIT_LIMIT_MS = 60_000;
+
 /** Starts `mail serve --data DIR` plus FLAGS and waits for its readiness line. */
 export async function startServe(
   dataDir: string,
@@ -115,6 +118,8 @@ export async function startServe(
   let text = "";
   const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
   let line: string | undefined;
+  // Bounded: a server that never gets ready is killed and the test fails, rather than hanging.
+  const stuck = setTimeout(() => child.kill("SIGKILL"), WAIT_LIMIT_MS);
   while (line === undefined) {
     const { value, done } = await reader.read();
     if (done) {
@@ -124,6 +129,7 @@ export async function startServe(
     text += value;
     line = text.split("\n").slice(0, -1).find((l) => l.includes("Listening"));
   }
+  clearTimeout(stuck);
   // The readiness line in either log format: `smtp=HOST:PORT` or JSON `"smtp": "HOST:PORT"`.
   const listening = line.startsWith("{")
     ? JSON.parse(line).properties as Record<string, string>
@@ -161,7 +167,14 @@ export async function startServe(
       child.kill(signal);
     },
     async waitForLog(needle: string, from = 0) {
+      // A bound on a stuck test, not a measurement: log lines come within milliseconds.
+      const giveUp = Date.now() + WAIT_LIMIT_MS;
       while (!text.slice(from).includes(needle)) {
+        if (Date.now() > giveUp) {
+          throw new Error(
+            `No ${JSON.stringify(needle)} in the log within ${WAIT_LIMIT_MS} ms:\n${text}`,
+          );
+        }
         if (exited) {
           throw new Error(
             `mail serve exited while waiting for ${JSON.stringify(needle)}:\n${text}`,

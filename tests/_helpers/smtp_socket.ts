@@ -1,4 +1,5 @@
-/** A raw TCP client for tests: write bytes, read reply lines. */
+/** A raw TCP client for tests: write bytes, read reply lines (each read bounded in time). */
+import { bounded } from "./clock.ts";
 
 export class LineSocket {
   readonly #conn: Deno.Conn;
@@ -31,10 +32,10 @@ export class LineSocket {
         return line;
       }
       if (this.#eof) return undefined;
-      const { value, done } = await this.#reader.read().catch(() => ({
-        value: undefined,
-        done: true,
-      }));
+      const { value, done } = await bounded(
+        this.#reader.read().catch(() => ({ value: undefined, done: true })),
+        `a reply line; got so far ${JSON.stringify(this.#buf)}`,
+      );
       if (done || !value) this.#eof = true;
       else this.#buf += new TextDecoder().decode(value);
     }

@@ -1,6 +1,7 @@
 /** The shared deadline sweeper: one timer for every connection, running only while it has any. */
 import assert from "node:assert/strict";
 import { DeadlineSweeper } from "../../src/server/deadlines.ts";
+import { bounded, ManualClock } from "../_helpers/clock.ts";
 
 Deno.test("deadlines: every member is told the time at each sweep, and the timer stops with the last", async () => {
   const sweeper = new DeadlineSweeper();
@@ -20,7 +21,7 @@ Deno.test("deadlines: every member is told the time at each sweep, and the timer
   const alive = setTimeout(() => {}, 60_000);
   sweeper.add(a);
   sweeper.add(b);
-  const now = await promise;
+  const now = await bounded(promise, "the first sweep");
   clearTimeout(alive);
   assert.ok(now >= start);
   assert.deepEqual(seen, ["a", "b"]);
@@ -44,11 +45,29 @@ Deno.test("deadlines: once runs its action at the first sweep past the time, and
     resolve();
   });
   assert.equal(sweeper.size, 2);
-  await promise;
+  await bounded(promise, "the due deadline");
   clearTimeout(alive);
   assert.deepEqual(fired, ["due"]);
   // The one that ran has left; the one not yet due is still waiting.
   assert.equal(sweeper.size, 1);
   later();
   assert.equal(sweeper.size, 0);
+});
+
+Deno.test("deadlines: members read the sweeper's clock, and a test's clock fires them without waiting", () => {
+  const clock = new ManualClock(1_000);
+  const fired: number[] = [];
+  const cancel = clock.deadlines.once(clock.now() + 500, () => fired.push(clock.now()));
+  const seen: number[] = [];
+  const member = { sweep: (now: number) => void seen.push(now) };
+  clock.deadlines.add(member);
+  clock.advance(499);
+  assert.deepEqual(fired, []);
+  clock.advance(1);
+  assert.deepEqual(fired, [1_500]);
+  assert.deepEqual(seen, [1_499, 1_500]);
+  assert.equal(clock.deadlines.now(), 1_500);
+  cancel();
+  clock.deadlines.delete(member);
+  assert.equal(clock.deadlines.size, 0);
 });

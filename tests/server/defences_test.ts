@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { LineSocket } from "../_helpers/smtp_socket.ts";
+import { ioTurn, ManualClock } from "../_helpers/clock.ts";
 import { startLiveServer } from "../_helpers/live_server.ts";
 import { TEST_PASSWORD } from "../_helpers/session_peer.ts";
 
@@ -148,18 +149,28 @@ Deno.test("early talker: speaking before the greeting ends gets 554 and the door
 });
 
 Deno.test("slowloris: a line trickled in byte by byte is cut off by the line deadline", async () => {
-  // The idle timeout (5 s) never fires: a byte arrives every 100 ms. The 1 s line deadline does.
-  const live = await startLiveServer({ commandTimeout: 5, lineDeadline: 1 });
+  // The idle timeout (5 s) never fires: a byte arrives every 400 ms (on the test's clock). The
+  // 1 s line deadline does, a few bytes into the line.
+  const clock = new ManualClock();
+  const live = await startLiveServer(
+    { commandTimeout: 5, lineDeadline: 1 },
+    undefined,
+    clock.deadlines,
+  );
   try {
     const s = await ready(live.port);
     const line = "EHLO " + "x".repeat(200);
     let reply: string | undefined;
     const reader = s.readLine().then((l) => (reply = l));
-    for (let i = 0; i < line.length && reply === undefined; i++) {
-      await s.send(line[i]!).catch(() => {});
-      await new Promise((r) => setTimeout(r, 100));
+    let sent = 0;
+    for (; sent < line.length && reply === undefined; sent++) {
+      await s.send(line[sent]!).catch(() => {});
+      await ioTurn();
+      clock.advance(400);
+      await ioTurn();
     }
     await reader;
+    assert.ok(sent < line.length, "the whole line was sent unhindered");
     assert.equal(reply, "421 mx.test Timeout, closing connection");
     s.close();
   } finally {

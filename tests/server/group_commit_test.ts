@@ -7,6 +7,7 @@ import { withStore } from "../store/_helpers.ts";
 import { LocalBackend, type MailSink } from "../../src/server/local_backend.ts";
 import type { Delivery } from "../../src/smtp/session.ts";
 import { MemorySink } from "../_helpers/memory_sink.ts";
+import { until } from "../_helpers/clock.ts";
 
 const message = (id: string, recipients: string[]): NewMessage => ({
   id,
@@ -162,14 +163,14 @@ Deno.test("group commit: deliveries that arrive during a commit form the next ba
     c.deliver(message(id, ["x@example.test"])).then(() => settled.push(id));
   const first = track("a");
   // Let the first batch start; it stays uncommitted until its promise resolves.
-  while (commits.length === 0) await new Promise((r) => setTimeout(r, 0));
+  await until(() => commits.length > 0, "the first batch");
   const later = [track("b"), track("c")];
   await new Promise((r) => setTimeout(r, 0));
   assert.deepEqual(batches, [["a"]], "one batch at a time");
   assert.deepEqual(settled, [], "nothing settles before its commit");
   commits[0]!.resolve([undefined]);
   await first;
-  while (commits.length < 2) await new Promise((r) => setTimeout(r, 0));
+  await until(() => commits.length >= 2, "the second batch");
   assert.deepEqual(batches, [["a"], ["b", "c"]]);
   assert.deepEqual(settled, ["a"]);
   commits[1]!.resolve([undefined, new Error("no mailbox")]);
@@ -223,7 +224,7 @@ Deno.test("local backend: a lone client's message is committed at once, in place
   others = true;
   const shared = [backend.deliver(delivery("b")), backend.deliver(delivery("c"))];
   assert.ok(shared.every((p) => p instanceof Promise));
-  while (calls.length < 2) await new Promise((r) => setTimeout(r, 0));
+  await until(() => calls.length >= 2, "the group commit");
   // While that batch waits for the disk, even a lone client waits its turn: a message is never
   // committed, nor its 250 sent, ahead of one that finished before it.
   others = false;

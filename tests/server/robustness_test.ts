@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { LineSocket } from "../_helpers/smtp_socket.ts";
+import { ManualClock } from "../_helpers/clock.ts";
 import { startLiveServer } from "../_helpers/live_server.ts";
 
 async function transaction(sock: LineSocket, token: string): Promise<string> {
@@ -133,11 +134,16 @@ Deno.test("connection caps: past the total or per-address limit, 421 4.7.0", asy
 });
 
 Deno.test("timeout: a silent client gets 421 4.4.2 and is disconnected", async () => {
-  const live = await startLiveServer({ commandTimeout: 1 });
+  const clock = new ManualClock();
+  const live = await startLiveServer({ commandTimeout: 1 }, undefined, clock.deadlines);
   try {
     const s = await LineSocket.connect(live.port);
     await s.readReply();
     assert.match(await s.command("EHLO slow.test"), /^250 /);
+    // Silent for just under the timeout: still served (and the NOOP starts the count again).
+    clock.advance(999);
+    assert.match(await s.command("NOOP"), /^250 /);
+    clock.advance(1000);
     assert.equal(await s.readLine(), "421 4.4.2 mx.test Timeout, closing connection");
     assert.equal(await s.readLine(), undefined);
     s.close();

@@ -9,6 +9,7 @@ import { createHash, X509Certificate } from "node:crypto";
 import { join } from "node:path";
 import { createSelfSigned, secureContext } from "../../src/server/tls_cert.ts";
 import { openStore } from "../../src/store/mod.ts";
+import { bounded, ioTurn, ManualClock } from "../_helpers/clock.ts";
 import { startLiveServer } from "../_helpers/live_server.ts";
 import { mail, startServe, TEST_SERVE_FLAGS } from "../_helpers/mail_process.ts";
 import { TEST_PASSWORD } from "../_helpers/session_peer.ts";
@@ -127,7 +128,7 @@ async function readReply(conn: Deno.Conn): Promise<string> {
   let text = "";
   const buf = new Uint8Array(4096);
   while (!/(^|\n)\d{3} [^\n]*\r\n$/.test(text)) {
-    const n = await conn.read(buf);
+    const n = await bounded(conn.read(buf), `a reply after ${JSON.stringify(text)}`);
     if (n === null) throw new Error(`closed after ${JSON.stringify(text)}`);
     text += new TextDecoder().decode(buf.subarray(0, n));
   }
@@ -245,11 +246,14 @@ s.quit()
 });
 
 Deno.test("a TLS handshake must end within the command timeout, however its bytes trickle in", async () => {
-  // The start of a ClientHello, a byte every 100 ms: an idle timer would be re-armed by each
-  // byte and never fire. The 1 s deadline fires, on port 465 and after STARTTLS alike.
+  // The start of a ClientHello, a byte every 400 ms on the test's clock: an idle timer would be
+  // re-armed by each byte and never fire. The 1 s deadline fires, on port 465 and after
+  // STARTTLS alike.
+  const clock = new ManualClock();
   const live = await startLiveServer(
     { commandTimeout: 1, smtps: { host: "127.0.0.1", port: 0 } },
     tlsContext,
+    clock.deadlines,
   );
   const hello = [0x16, 0x03, 0x01, 0x02, 0x00, ...new Array(60).fill(0x01)];
   const trickle = async (conn: Deno.Conn): Promise<number> => {
@@ -258,7 +262,9 @@ Deno.test("a TLS handshake must end within the command timeout, however its byte
     let sent = 0;
     for (; sent < hello.length && !closed; sent++) {
       await conn.write(new Uint8Array([hello[sent]!])).catch(() => closed = true);
-      await new Promise((r) => setTimeout(r, 100));
+      await ioTurn();
+      clock.advance(400);
+      await ioTurn();
     }
     await reading;
     conn.close();
