@@ -57,7 +57,10 @@ export async function mail(
     );
   }
   await writer.close();
-  const { code, stdout, stderr } = await child.output();
+  // Bounded: a command that hangs is killed (and its test fails on the status) instead of
+  // hanging the suite.
+  const stuck = setTimeout(() => child.kill("SIGKILL"), WAIT_LIMIT_MS);
+  const { code, stdout, stderr } = await child.output().finally(() => clearTimeout(stuck));
   return {
     code,
     stdout,

@@ -3,8 +3,13 @@ export async function python(
   script: string,
   args: string[],
 ): Promise<{ code: number; out: string; err: string }> {
-  const out = await new Deno.Command("python3", { args: ["-c", script, ...args], stdin: "null" })
-    .output();
+  // Bounded: a client that hangs is killed (and its test fails on the status) instead of
+  // hanging the suite.
+  const out = await new Deno.Command("python3", {
+    args: ["-c", script, ...args],
+    stdin: "null",
+    signal: AbortSignal.timeout(120_000),
+  }).output();
   return {
     code: out.code,
     out: new TextDecoder().decode(out.stdout),
