@@ -7,10 +7,13 @@
 import { Command } from "@commander-js/extra-typings";
 import { resolve } from "node:path";
 import { CliError, EXIT } from "../exit_codes.ts";
-import { openStore, type Store, StoreError } from "../store/mod.ts";
+import { type MailboxEntry, openStore, type Store, StoreError } from "../store/mod.ts";
 import { AddressError, canonicalFromInput } from "../smtp/address.ts";
 
-/** Creates a subcommand with the options every subcommand takes (CONTRACT.md). */
+/**
+ * Creates a subcommand with the options every subcommand takes (`--data`, `--help`), failing on
+ * usage errors through commander's exit override so that `main.ts` maps them to exit 64.
+ */
 export function newCommand(name: string, description: string) {
   return new Command(name)
     .description(description)
@@ -19,7 +22,7 @@ export function newCommand(name: string, description: string) {
     .showHelpAfterError(false);
 }
 
-/** The state directory: `--data`, else `$MAIL_DATA`, else `./mail-data` (CONTRACT.md). */
+/** The state directory: `--data`, else `$MAIL_DATA`, else `./mail-data` (docs/cli.md). */
 export function dataDir(flag: string | undefined): string {
   return resolve(flag ?? Deno.env.get("MAIL_DATA") ?? "mail-data");
 }
@@ -95,4 +98,43 @@ export function subcommandDataDir(
   parent: { opts(): { data?: string } } | null,
 ): string {
   return dataDir(opts.data ?? parent?.opts().data);
+}
+
+/** Entries read per listing call when walking a whole mailbox. */
+export const WALK_PAGE = 1000;
+
+/**
+ * Every entry of ADDRESS's mailbox, newest first, a page at a time, so that a mailbox of any
+ * size is walked in bounded memory. Another process may deliver or delete meanwhile, which
+ * shifts the store's offset-based pages: each page starts at the last entry of the one before
+ * (ids only decrease down the list), repeats are dropped by id, and a page that no longer
+ * starts at or above that entry means entries above it were removed, so the walk steps back
+ * rather than skip the entries that moved up. Every entry present for the whole walk is
+ * yielded exactly once.
+ */
+export function* mailboxPages(
+  store: Pick<Store, "list">,
+  address: string,
+  pageSize: number = WALK_PAGE,
+): Generator<MailboxEntry[]> {
+  if (!Number.isSafeInteger(pageSize) || pageSize < 2) {
+    throw new RangeError(`Invalid page size: ${pageSize}`);
+  }
+  let offset = 0;
+  /** Entries with ids below this one are still to come. */
+  let below = Infinity;
+  for (;;) {
+    const page = store.list(address, { offset, limit: pageSize });
+    const head = page[0];
+    if (offset > 0 && (head === undefined || head.id < below)) {
+      offset = Math.max(0, offset - pageSize);
+      continue;
+    }
+    const fresh = page.filter((e) => e.id < below);
+    if (fresh.length > 0) yield fresh;
+    const tail = page[page.length - 1];
+    if (page.length < pageSize || tail === undefined) return;
+    below = Math.min(below, tail.id);
+    offset += page.length - 1;
+  }
 }

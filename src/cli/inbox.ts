@@ -1,5 +1,7 @@
 /**
- * `mail inbox`: list a mailbox, show, export or delete one message (CONTRACT.md, mail inbox).
+ * `mail inbox`: list a mailbox, show, export or delete one message. The list's `--json` is the
+ * whole mailbox unless a page is asked for, so that a script never gets part of a mailbox
+ * without knowing it; the human list says how many there are and how to see the next page.
  *
  * @module
  */
@@ -13,6 +15,7 @@ import type { MailboxEntry, Store } from "../store/mod.ts";
 import {
   addressArg,
   dataDir,
+  mailboxPages,
   newCommand,
   openExistingStore,
   printJson,
@@ -54,13 +57,17 @@ function outputSettings(): Output {
   return { tty, color, width };
 }
 
-/** Writes all of DATA to stdout; a reader that went away (`| head`) ends the output quietly. */
-export async function writeStdout(data: string | Uint8Array): Promise<void> {
+/**
+ * Writes all of DATA to stdout; a reader that went away (`| head`) ends the output quietly.
+ * Returns false when it did (there is no point writing more).
+ */
+export async function writeStdout(data: string | Uint8Array): Promise<boolean> {
   let bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
   try {
     while (bytes.length > 0) bytes = bytes.subarray(await Deno.stdout.write(bytes));
+    return true;
   } catch (err) {
-    if (err instanceof Deno.errors.BrokenPipe) return;
+    if (err instanceof Deno.errors.BrokenPipe) return false;
     throw err;
   }
 }
@@ -101,6 +108,39 @@ interface Page {
   readonly limit: number;
 }
 
+/** How the page was asked for: the flags given, for the hint that names the next page. */
+export interface PageFlags {
+  readonly limit?: number | undefined;
+  readonly offset?: number | undefined;
+  readonly page?: number | undefined;
+}
+
+/**
+ * The line under the human list: how many messages there are, which of them are shown, and the
+ * flags that show the next page (`50 of 812 shown (1-50), 812 unread; --page 2 for more`).
+ */
+export function listFooter(
+  page: Page,
+  shown: number,
+  count: { total: number; unseen: number },
+  flags: PageFlags,
+): string {
+  const { total, unseen } = count;
+  const last = page.offset + shown;
+  if (page.offset === 0 && last >= total) {
+    return `${total} message${total === 1 ? "" : "s"}, ${unseen} unread`;
+  }
+  let footer = `${shown} of ${total} shown (${page.offset + 1}-${last}), ${unseen} unread`;
+  if (last < total) {
+    const limit = flags.limit === undefined ? "" : `--limit ${flags.limit} `;
+    const next = flags.offset === undefined
+      ? `--page ${Math.floor(page.offset / page.limit) + 2}`
+      : `--offset ${last}`;
+    footer += `; ${limit}${next} for more`;
+  }
+  return footer;
+}
+
 function mailboxOrFail(store: Store, address: string): void {
   if (!store.mailboxExists(address)) {
     throw new CliError(`No mailbox for ${address}`, EXIT.NOINPUT);
@@ -113,17 +153,54 @@ function entryOrFail(store: Store, address: string, id: number): MailboxEntry {
   return entry;
 }
 
-async function printList(store: Store, address: string, page: Page, json: boolean): Promise<void> {
-  const entries = store.list(address, page);
+/** One list entry as `printJson` would indent it inside the array. */
+function jsonElement(entry: MailboxEntry): string {
+  // JSON escapes newlines inside strings, so every line break here is the layout's own.
+  return JSON.stringify(listJson(entry), null, 2).replace(/^/gm, "  ");
+}
+
+/**
+ * The whole mailbox as one JSON array, written a page at a time: the same text as `printJson`
+ * of every entry, without holding a mailbox of any size in memory.
+ */
+async function printWholeListJson(store: Store, address: string): Promise<void> {
+  let text = "[";
+  let first = true;
+  for (const page of mailboxPages(store, address)) {
+    for (const entry of page) {
+      text += (first ? "\n" : ",\n") + jsonElement(entry);
+      first = false;
+    }
+    if (!await writeStdout(text)) return;
+    text = "";
+  }
+  await writeStdout(first ? "[]\n" : "\n]\n");
+}
+
+async function printList(
+  store: Store,
+  address: string,
+  page: Page,
+  flags: PageFlags,
+  json: boolean,
+): Promise<void> {
   if (json) {
-    printJson(entries.map(listJson));
+    const paged = flags.limit !== undefined || flags.offset !== undefined ||
+      flags.page !== undefined;
+    if (paged) printJson(store.list(address, page).map(listJson));
+    else await printWholeListJson(store, address);
     return;
   }
+  const entries = store.list(address, page);
   const out = outputSettings();
-  const { total, unseen } = store.count(address);
+  const count = store.count(address);
   if (entries.length === 0) {
     await writeStdout(
-      total === 0 ? `No messages in ${address}\n` : `No messages at offset ${page.offset}\n`,
+      count.total === 0
+        ? `No messages in ${address}\n`
+        : `No messages ${
+          flags.page === undefined ? `at offset ${page.offset}` : `on page ${flags.page}`
+        } (${count.total} in all)\n`,
     );
     return;
   }
@@ -133,10 +210,7 @@ async function printList(store: Store, address: string, page: Page, json: boolea
     const row = formatListRow(e, layout);
     return e.seen ? row : s("bold", row);
   });
-  const last = page.offset + entries.length;
-  let footer = `${total} message${total === 1 ? "" : "s"}, ${unseen} unread`;
-  if (page.offset > 0 || last < total) footer += `; showing ${page.offset + 1}-${last}`;
-  if (last < total) footer += ` (next: --offset ${last})`;
+  const footer = listFooter(page, entries.length, count, flags);
   await writeStdout(lines.join("\n") + "\n" + s("dim", footer) + "\n");
 }
 
@@ -298,7 +372,7 @@ export function inboxCommand() {
   return newCommand("inbox", "List a mailbox, or show, export or delete one message")
     .argument("<address>", "mailbox address")
     .argument("[id]", "message id (from the list)", nonNegativeInt("ID", 1))
-    .option("--json", "print JSON (the list, or the decoded message)")
+    .option("--json", "print JSON: the whole list (unless paged), or the decoded message")
     .option("--raw", "with ID: print the message's exact stored bytes")
     .option("--delete", "with ID: delete the message")
     .option(
@@ -340,7 +414,7 @@ export function inboxCommand() {
           if (!json && Deno.stdin.isTerminal() && Deno.stdout.isTerminal()) {
             await interactive(store, address, page);
           } else {
-            await printList(store, address, page, json);
+            await printList(store, address, page, opts, json);
           }
           return;
         }

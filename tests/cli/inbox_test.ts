@@ -159,3 +159,92 @@ Deno.test("mail inbox: errors have sysexits statuses and one line, no stack trac
     }
   });
 });
+
+/** A mailbox of N copies of one small message (ids 1..N, N the newest). */
+async function withLargeMailbox(n: number, f: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir();
+  try {
+    await deliverFixtures(dir, ADDRESS, Array(n).fill("01-plain.eml"));
+    await f(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("mail inbox --json: the whole mailbox unless a page is asked for", async () => {
+  await withLargeMailbox(120, async (dir) => {
+    const r = await mail(["inbox", ADDRESS, "--json", "--data", dir]);
+    assert.equal(r.code, 0, r.err);
+    const rows: Row[] = JSON.parse(r.out);
+    assert.equal(rows.length, 120);
+    assert.equal(new Set(rows.map((x) => x.id)).size, 120);
+    assert.ok(rows.every((x, i) => i === 0 || x.id < rows[i - 1]!.id), "newest first");
+    // Written a page at a time, but the same document as one JSON.stringify.
+    assert.equal(r.out, JSON.stringify(rows, null, 2) + "\n");
+    for (const key of ["id", "from", "subject", "date", "size", "seen", "received"]) {
+      assert.ok(key in rows[0]!, key);
+    }
+
+    assert.equal((await list(dir, "--limit", "50")).length, 50);
+    assert.deepEqual(
+      (await list(dir, "--page", "3")).map((x) => x.id),
+      rows.slice(100).map((x) => x.id),
+    );
+    assert.deepEqual(
+      (await list(dir, "--offset", "110")).map((x) => x.id),
+      rows.slice(110).map((x) => x.id),
+    );
+  });
+});
+
+Deno.test("mail inbox --json of an empty mailbox is []", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await deliverFixtures(dir, ADDRESS, ["01-plain.eml"]);
+    const [only] = await list(dir);
+    const r = await mail(["inbox", ADDRESS, String(only!.id), "--delete", "--data", dir]);
+    assert.equal(r.code, 0, r.err);
+    const empty = await mail(["inbox", ADDRESS, "--json", "--data", dir]);
+    assert.equal(empty.out, "[]\n");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("mail inbox: the list says how many there are and how to see the next page", async () => {
+  await withLargeMailbox(120, async (dir) => {
+    const footer = async (...extra: string[]) => {
+      const r = await mail(["inbox", ADDRESS, "--data", dir, ...extra]);
+      assert.equal(r.code, 0, r.err);
+      const lines = r.out.trimEnd().split("\n");
+      return { rows: lines.length - 1, footer: lines[lines.length - 1] };
+    };
+    assert.deepEqual(await footer(), {
+      rows: 50,
+      footer: "50 of 120 shown (1-50), 120 unread; --page 2 for more",
+    });
+    assert.deepEqual(await footer("--page", "2"), {
+      rows: 50,
+      footer: "50 of 120 shown (51-100), 120 unread; --page 3 for more",
+    });
+    assert.deepEqual(await footer("--page", "3"), {
+      rows: 20,
+      footer: "20 of 120 shown (101-120), 120 unread",
+    });
+    assert.deepEqual(await footer("--limit", "30", "--page", "2"), {
+      rows: 30,
+      footer: "30 of 120 shown (31-60), 120 unread; --limit 30 --page 3 for more",
+    });
+    assert.deepEqual(await footer("--offset", "5"), {
+      rows: 50,
+      footer: "50 of 120 shown (6-55), 120 unread; --offset 55 for more",
+    });
+    assert.deepEqual(await footer("--limit", "200"), {
+      rows: 120,
+      footer: "120 messages, 120 unread",
+    });
+    const past = await mail(["inbox", ADDRESS, "--page", "9", "--data", dir]);
+    assert.equal(past.code, 0, past.err);
+    assert.equal(past.out, "No messages on page 9 (120 in all)\n");
+  });
+});
