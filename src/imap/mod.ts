@@ -1,0 +1,26 @@
+/**
+ * The IMAP protocol module: everything about the wire format, no sockets. It grows toward an
+ * IMAP4rev2 server (RFC 9051) that also serves IMAP4rev1 clients (RFC 3501).
+ *
+ * Here so far:
+ * - framer.ts: whole commands out of the byte stream, literals (`{n}` with the `+`
+ *   continuation, RFC 7888 `{n+}`, RFC 3516 `~{n}`) and every bound on what a command may
+ *   make us buffer.
+ * - cursor.ts, command.ts, fetch_items.ts, search_key.ts: commands parsed into typed values:
+ *   the RFC 9051 commands with UIDPLUS, ESEARCH/SEARCHRES, LIST-EXTENDED/LIST-STATUS,
+ *   SPECIAL-USE, MOVE, ID, ENABLE, SASL-IR, BINARY, CONDSTORE/QRESYNC arguments.
+ * - sequence_set.ts: sequence sets with `*` and `$`.
+ * - response.ts: every response line, with the choice of atom, quoted string or literal made
+ *   in one place.
+ *
+ * Not valid syntax and refused: `{n-}` (RFC 7888 has only `{n+}`; LITERAL- limits its size).
+ *
+ * @module
+ */
+export * from "./sequence_set.ts";
+export * from "./framer.ts";
+export * from "./cursor.ts";
+export * from "./fetch_items.ts";
+export * from "./search_key.ts";
+export * from "./command.ts";
+export * from "./response.ts";
