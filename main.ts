@@ -1,5 +1,5 @@
 /**
- * `mail`: one executable, several subcommands (CONTRACT.md). This file composes the commands
+ * `mail`: one executable, several subcommands (docs/cli.md). This file composes the commands
  * and turns every failure into one line on stderr and a sysexits status.
  *
  * @module

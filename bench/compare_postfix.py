@@ -20,9 +20,9 @@ Scenarios (smtp-source; one connection per message unless noted, 1 recipient unl
   s10-r10        10 sessions, 10 recipients per message
   s10-reuse      10 sessions, each sending its messages over one connection
 
-For each scenario it reports messages/s, checks that every message sent was stored (rows of
-`messages` for mail; delivered files for Postfix, one per recipient), and samples resident memory
-(the whole process tree for Postfix). At the end: medians per target, the per-round ratios
+For each scenario it reports messages/s and checks that every message sent was stored (rows of
+`messages` for mail; delivered files for Postfix, one per recipient); it samples the memory of
+each server during its load (RSS and PSS, summed over the process tree for Postfix). At the end: medians per target, the per-round ratios
 mail/postfix and mail/sink with their medians, and peak RSS.
 
     sudo python3 bench/compare_postfix.py                        # 3 rounds x 2000 messages
@@ -104,26 +104,40 @@ def status_kib(pid, field):
     return 0
 
 
-class RssSampler(threading.Thread):
-    """Samples the summed RSS of a process tree until stopped; keeps the peak (KiB)."""
+def pss_kib(pid):
+    """Proportional set size of a process in KiB: its shared pages divided among their users, so
+    that the sum over many processes (Postfix's) does not count shared code and libraries again
+    for each. 0 when the process is gone."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
 
-    def __init__(self, root_pid, interval=0.1, limit_s=3600):
+
+class MemorySampler(threading.Thread):
+    """Samples the summed RSS and PSS of a process tree until stopped; keeps the peaks (KiB)."""
+
+    def __init__(self, root_pid, interval=0.25, limit_s=3600):
         super().__init__(daemon=True)
         self.root_pid, self.interval, self.limit_s = root_pid, interval, limit_s
-        self.peak_kib = 0
+        self.peak_rss_kib = self.peak_pss_kib = 0
         self._halt = threading.Event()
 
     def run(self):
         end = time.monotonic() + self.limit_s
         while not self._halt.is_set() and time.monotonic() < end:
-            total = sum(status_kib(p, "VmRSS") for p in process_tree(self.root_pid))
-            self.peak_kib = max(self.peak_kib, total)
+            pids = process_tree(self.root_pid)
+            self.peak_rss_kib = max(self.peak_rss_kib, sum(status_kib(p, "VmRSS") for p in pids))
+            self.peak_pss_kib = max(self.peak_pss_kib, sum(pss_kib(p) for p in pids))
             self._halt.wait(self.interval)
 
     def stop(self):
         self._halt.set()
         self.join(5)
-        return self.peak_kib
 
 
 def port_free(port):
@@ -589,7 +603,7 @@ def main():
                     idle_kib = sum(status_kib(p, "VmRSS") for p in process_tree(target.root_pid()))
                     smtp_source(target.port, args.warmup, 10, args.size_kb, 1, False, args.timeout)
                     target.settle(args.timeout)
-                    sampler = RssSampler(target.root_pid())
+                    sampler = MemorySampler(target.root_pid())
                     sampler.start()
                     for scen in scenarios:
                         sc = SCENARIOS[scen]
@@ -614,10 +628,11 @@ def main():
                         stored = "" if "stored" not in rec else f"  stored {rec['stored']}/{rec['expected']}"
                         print(f"round {rnd + 1} {name:8} {scen:10} {fmt(rec['msgs_per_s'], 1):>8} msgs/s"
                               f"{stored}{'  ERROR ' + error if error else ''}", flush=True)
-                    peak = sampler.stop()
-                    hwm = status_kib(target.root_pid(), "VmHWM") if name == "mail" else None
+                    sampler.stop()
                     record(dict(round=rnd + 1, target=name, scenario="memory", idle_rss_kib=idle_kib,
-                                peak_rss_kib=peak, hwm_kib=hwm))
+                                peak_rss_kib=sampler.peak_rss_kib,
+                                peak_pss_kib=sampler.peak_pss_kib,
+                                processes=len(process_tree(target.root_pid()))))
                 finally:
                     target.stop()
                     running.remove(target)
@@ -660,15 +675,18 @@ def report(results, targets, scenarios, args):
             rounds = " ".join(f"{x:.2f}" for x in ratios)
             print(f"  {s:10} {rounds:24} median {fmt(median(ratios), 2)}")
 
-    print("\nmemory (MiB; Postfix: all its processes summed):\n")
+    print("\nmemory in MiB, medians over the rounds (a target of several processes: their sum;"
+          " PSS shares pages among the processes that map them):\n")
     for t in targets:
         mem = [r for r in results if r["target"] == t and r["scenario"] == "memory"]
         if not mem:
             continue
         idle = median([r["idle_rss_kib"] / 1024 for r in mem])
-        peak = median([r["peak_rss_kib"] / 1024 for r in mem])
+        rss = median([r["peak_rss_kib"] / 1024 for r in mem])
+        pss = median([r["peak_pss_kib"] / 1024 for r in mem])
         peaks = ", ".join(f"{r['peak_rss_kib'] / 1024:.1f}" for r in mem)
-        print(f"  {t:8} idle {fmt(idle, 1)}, peak during load {fmt(peak, 1)} (rounds: {peaks})")
+        print(f"  {t:8} idle RSS {fmt(idle, 1)}; peak during load: RSS {fmt(rss, 1)}"
+              f" (rounds: {peaks}), PSS {fmt(pss, 1)}")
 
     checked = [r for r in results if "stored" in r]
     wrong = [r for r in checked if r["stored"] != r["expected"]]

@@ -2,8 +2,8 @@
  * Load benchmark of `mail serve`: starts the real entrypoint (with the binary's permissions) on
  * a scratch data directory, drives it with a small SMTP load generator over loopback, and prints
  * messages per second and the server's peak RSS for the scenarios of the performance issue.
- * Figures are comparable run to run on one machine; the reference for claims against Postfix is
- * ../shared/bench/ (smtp-source), which reports ratios.
+ * Figures are comparable run to run on one machine; claims against Postfix come from
+ * bench/compare_postfix.py, which runs both side by side and reports ratios (docs/performance.md).
  *
  *     deno run -A bench/load.ts [--messages 2000] [--size-kb 4] [--idle 1000] [--big-mib 24]
  *
