@@ -1,65 +1,14 @@
 /**
- * What the queue needs to know about a stored message's bytes: how many hops it has made
- * (loop detection, RFC 5321 §6.3), its header block (for a DSN), and the form it is relayed in
- * (without our Return-Path).
+ * What the queue needs to know about a stored message's bytes: its header block (for a DSN),
+ * and the form it is relayed in (without our Return-Path). How many hops it has made (loop
+ * detection, RFC 5321 §6.3) is the trace headers' business: see smtp/trace.ts.
  *
  * @module
  */
 
-/**
- * RFC 5321 §6.3: a message with more than this many `Received:` fields is looping ("a large
- * rejection threshold, normally at least 100").
- */
-export const MAX_RECEIVED = 100;
-
 const CR = 0x0d;
 const LF = 0x0a;
-const RECEIVED = new TextEncoder().encode("received:");
 const RETURN_PATH = new TextEncoder().encode("return-path:");
-
-/**
- * Counts the `Received:` fields of the header block of CHUNKS (up to the first empty line),
- * case-insensitively, across chunk boundaries, without copying. Stops counting past LIMIT.
- */
-export function countReceived(chunks: Iterable<Uint8Array>, limit = Infinity): number {
-  let count = 0;
-  // Position within the current line; -1 once the line cannot start with "received:".
-  let col = 0;
-  let matching = true;
-  let emptySoFar = true;
-  for (const chunk of chunks) {
-    for (let i = 0; i < chunk.length; i++) {
-      const b = chunk[i]!;
-      if (b === LF) {
-        if (emptySoFar) return count; // an empty line ends the header block
-        col = 0;
-        matching = true;
-        emptySoFar = true;
-        continue;
-      }
-      if (b !== CR) emptySoFar = false;
-      if (matching) {
-        const lower = b >= 0x41 && b <= 0x5a ? b + 0x20 : b;
-        if (lower === RECEIVED[col]) {
-          col++;
-          if (col === RECEIVED.length) {
-            count++;
-            if (count > limit) return count;
-            matching = false;
-          }
-        } else {
-          matching = false;
-        }
-      }
-    }
-  }
-  return count;
-}
-
-/** Whether the message has looped: more than {@link MAX_RECEIVED} `Received:` fields. */
-export function isLooping(chunks: Iterable<Uint8Array>): boolean {
-  return countReceived(chunks, MAX_RECEIVED) > MAX_RECEIVED;
-}
 
 function startsWithIgnoreCase(bytes: Uint8Array, prefix: Uint8Array): boolean {
   if (bytes.length < prefix.length) return false;

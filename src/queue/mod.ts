@@ -6,7 +6,8 @@
  * - runner.ts: the worker loop: due rows grouped by message and domain, concurrency limits,
  *   a result per recipient committed with any bounce in one transaction.
  * - dsn.ts: RFC 3464 delivery status notifications (bounces and delay warnings).
- * - message.ts: loop detection (RFC 5321 §6.3) and the relayed form of a stored message.
+ * - message.ts: the relayed form of a stored message, and its header block for a DSN. (Loop
+ *   detection, RFC 5321 §6.3, counts trace headers: smtp/trace.ts, shared with the server.)
  *
  * The queue itself lives in the store (one row per remote recipient); `mail queue` reads it.
  *

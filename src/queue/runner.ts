@@ -22,10 +22,10 @@ import {
 import type { Envelope, Timeouts } from "../client/smtp_client.ts";
 import { summarize } from "../mime/summary.ts";
 import { newQueueId } from "../server/queue_id.ts";
-import { returnPathHeader } from "../smtp/trace.ts";
+import { isLooping, returnPathHeader } from "../smtp/trace.ts";
 import type { NewMessage, QueueEntry, QueueSettlement, Store } from "../store/mod.ts";
 import { composeDsn, type DsnRecipient, dsnStatus } from "./dsn.ts";
-import { forRelay, headerBlock, isLooping } from "./message.ts";
+import { forRelay, headerBlock } from "./message.ts";
 import type { Route } from "./route.ts";
 import { expired, expiresAt, nextAttempt, type Schedule, warningDue } from "./schedule.ts";
 

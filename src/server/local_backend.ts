@@ -16,7 +16,7 @@ import { SmtpError } from "../smtp/reply.ts";
 import type { Delivery, SessionBackend, SessionContext } from "../smtp/session.ts";
 import { summarize } from "../mime/summary.ts";
 import type { NewMessage } from "../store/mod.ts";
-import { isLooping } from "../queue/message.ts";
+import { isLooping } from "../smtp/trace.ts";
 import { verifyPassword } from "../store/password.ts";
 import { AuthGuard } from "./auth_guard.ts";
 import { type BatchSink, GroupCommitter } from "./group_commit.ts";

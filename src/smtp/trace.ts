@@ -1,5 +1,7 @@
 /**
- * Trace headers added on receipt (RFC 5321 §4.4): `Return-Path:` and `Received:`.
+ * Trace headers added on receipt (RFC 5321 §4.4): `Return-Path:` and `Received:`; and their
+ * count, which tells a message that loops (RFC 5321 §6.3). The server refuses a looping
+ * message at DATA time; the queue refuses to send one on.
  *
  * @module
  */
@@ -68,4 +70,58 @@ export function receivedHeader(r: ReceivedInfo): string {
 /** `Return-Path:` (RFC 5321 §4.4): the envelope sender, `<>` for the null path. */
 export function returnPathHeader(sender: string): string {
   return `Return-Path: <${sender.replace(/[\r\n]/g, "")}>\r\n`;
+}
+
+/**
+ * RFC 5321 §6.3: a message with more than this many `Received:` fields is looping ("a large
+ * rejection threshold, normally at least 100").
+ */
+export const MAX_RECEIVED = 100;
+
+const CR = 0x0d;
+const LF = 0x0a;
+const RECEIVED = new TextEncoder().encode("received:");
+
+/**
+ * Counts the `Received:` fields of the header block of CHUNKS (up to the first empty line),
+ * case-insensitively, across chunk boundaries, without copying. Stops counting past LIMIT.
+ */
+export function countReceived(chunks: Iterable<Uint8Array>, limit = Infinity): number {
+  let count = 0;
+  // How much of "received:" the current line has matched; `matching` ends once it cannot.
+  let col = 0;
+  let matching = true;
+  let emptySoFar = true;
+  for (const chunk of chunks) {
+    for (let i = 0; i < chunk.length; i++) {
+      const b = chunk[i]!;
+      if (b === LF) {
+        if (emptySoFar) return count; // an empty line ends the header block
+        col = 0;
+        matching = true;
+        emptySoFar = true;
+        continue;
+      }
+      if (b !== CR) emptySoFar = false;
+      if (matching) {
+        const lower = b >= 0x41 && b <= 0x5a ? b + 0x20 : b;
+        if (lower === RECEIVED[col]) {
+          col++;
+          if (col === RECEIVED.length) {
+            count++;
+            if (count > limit) return count;
+            matching = false;
+          }
+        } else {
+          matching = false;
+        }
+      }
+    }
+  }
+  return count;
+}
+
+/** Whether the message has looped: more than {@link MAX_RECEIVED} `Received:` fields. */
+export function isLooping(chunks: Iterable<Uint8Array>): boolean {
+  return countReceived(chunks, MAX_RECEIVED) > MAX_RECEIVED;
 }

@@ -1,6 +1,9 @@
-/** Trace headers (RFC 5321 §4.4, RFC 3848, RFC 6531 §4.3). */
+/** Trace headers (RFC 5321 §4.4, RFC 3848, RFC 6531 §4.3) and loop detection (RFC 5321 §6.3). */
 import assert from "node:assert/strict";
 import {
+  countReceived,
+  isLooping,
+  MAX_RECEIVED,
   receivedHeader,
   returnPathHeader,
   rfc5322Date,
@@ -85,4 +88,24 @@ Deno.test("returnPathHeader: the envelope sender, <> for the null path", () => {
   assert.equal(returnPathHeader("a@b.c"), "Return-Path: <a@b.c>\r\n");
   assert.equal(returnPathHeader(""), "Return-Path: <>\r\n");
   assert.equal(returnPathHeader("a\r\nX: y@b.c"), "Return-Path: <aX: y@b.c>\r\n");
+});
+
+const enc = new TextEncoder();
+const received = (n: number) =>
+  "Received: from x by y; Sat, 28 Nov 2026 12:00:00 +0000\r\n".repeat(n);
+
+Deno.test("Received fields are counted in the header only, case-insensitively, across chunks", () => {
+  const text = received(3) + "RECEIVED: from z\r\n\tby w\r\nSubject: x\r\n\r\n" + received(5);
+  const bytes = enc.encode(text);
+  assert.equal(countReceived([bytes]), 4);
+  // Split at every offset: the count does not depend on where chunks end.
+  for (let i = 0; i <= bytes.length; i += 7) {
+    assert.equal(countReceived([bytes.subarray(0, i), bytes.subarray(i)]), 4);
+  }
+  assert.equal(countReceived([enc.encode("X-Received: a\r\n Received: b\r\n\r\n")]), 0);
+});
+
+Deno.test("more than 100 Received fields is a loop (RFC 5321 §6.3)", () => {
+  assert.equal(isLooping([enc.encode(received(MAX_RECEIVED) + "\r\nbody")]), false);
+  assert.equal(isLooping([enc.encode(received(MAX_RECEIVED + 1) + "\r\nbody")]), true);
 });
