@@ -9,7 +9,7 @@ import { Option } from "@commander-js/extra-typings";
 import { CliError, EXIT } from "../exit_codes.ts";
 import { listMaildir, MboxFormatError, readMbox } from "../mailbox_formats/mod.ts";
 import { summarize } from "../mime/summary.ts";
-import { newQueueId } from "../server/queue_id.ts";
+import { newQueueId } from "../queue_id.ts";
 import { openStore, type Store } from "../store/mod.ts";
 import {
   addressArg,

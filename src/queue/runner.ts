@@ -21,7 +21,7 @@ import {
 } from "../client/deliver.ts";
 import type { Envelope, Timeouts } from "../client/smtp_client.ts";
 import { summarize } from "../mime/summary.ts";
-import { newQueueId } from "../server/queue_id.ts";
+import { newQueueId } from "../queue_id.ts";
 import { isLooping, returnPathHeader } from "../smtp/trace.ts";
 import type { NewMessage, QueueEntry, QueueSettlement, Store } from "../store/mod.ts";
 import { composeDsn, type DsnRecipient, dsnStatus } from "./dsn.ts";

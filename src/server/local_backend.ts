@@ -20,7 +20,7 @@ import { isLooping } from "../smtp/trace.ts";
 import { verifyPassword } from "../store/password.ts";
 import { AuthGuard } from "./auth_guard.ts";
 import { type BatchSink, GroupCommitter } from "./group_commit.ts";
-import { newQueueId } from "./queue_id.ts";
+import { newQueueId } from "../queue_id.ts";
 
 const log = getLogger(["mail", "auth"]);
 

@@ -1,6 +1,10 @@
 /**
- * Queue ids: short, unique, and sortable by time, like Postfix's long queue ids. 8 characters
- * of milliseconds then 6 random ones, in an alphabet without look-alikes.
+ * Queue ids: short, unique, and sortable by time, like Postfix's long queue ids: 9 characters
+ * of milliseconds (good for about 800 years) then 6 random ones, in an alphabet without
+ * look-alikes.
+ *
+ * A leaf: the server names each transaction with one, the queue each DSN it writes, and
+ * `mail import` each message it stores. The store keeps the id it is given and makes none.
  *
  * @module
  */
@@ -16,7 +20,7 @@ function encode(n: number, width: number): string {
   return s;
 }
 
-/** A new queue id such as `6XK2Q9RBZ4HM1T`. */
+/** A new queue id such as `238ZPGM6LRB7MLB`. */
 export function newQueueId(now = Date.now()): string {
   const random = new Uint32Array(1);
   crypto.getRandomValues(random);
