@@ -16,6 +16,7 @@ import {
   TlsConfigError,
 } from "../server/tls_cert.ts";
 import { MailServer } from "../server/server.ts";
+import { QueueConfigError } from "../queue/errors.ts";
 import { queueRunner } from "../queue/setup.ts";
 import { openStore, type Store, StoreError } from "../store/mod.ts";
 import { dataDir, newCommand } from "./_common.ts";
@@ -213,7 +214,7 @@ export async function serve(config: ServeConfig): Promise<void> {
   const store = openServerStore(config);
   const runner = await queueRunner(config, store).catch((err) => {
     store.close();
-    throw err;
+    throw err instanceof QueueConfigError ? new CliError(err.message, EXIT.CONFIG) : err;
   });
   const guard = new AuthGuard({
     ...DEFAULT_AUTH_GUARD,

@@ -6,6 +6,7 @@
  * - runner.ts: the worker loop: due rows grouped by message and domain, concurrency limits,
  *   a result per recipient committed with any bounce in one transaction.
  * - dsn.ts: RFC 3464 delivery status notifications (bounces and delay warnings).
+ * - setup.ts: the runner built from `mail serve`'s settings; errors.ts: the queue's errors.
  * - message.ts: the relayed form of a stored message, and its header block for a DSN. (Loop
  *   detection, RFC 5321 §6.3, counts trace headers: smtp/trace.ts, shared with the server.)
  *
@@ -19,3 +20,4 @@ export * from "./runner.ts";
 export * from "./dsn.ts";
 export * from "./message.ts";
 export * from "./setup.ts";
+export * from "./errors.ts";

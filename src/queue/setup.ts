@@ -7,8 +7,8 @@
 import type { ServeConfig } from "../config.ts";
 import type { Credentials } from "../client/deliver.ts";
 import { dnsResolver } from "../client/mx.ts";
-import { CliError, EXIT } from "../exit_codes.ts";
 import type { Store } from "../store/mod.ts";
+import { QueueConfigError } from "./errors.ts";
 import { Router } from "./route.ts";
 import { QueueRunner, type RunnerOptions } from "./runner.ts";
 
@@ -17,10 +17,8 @@ async function readSettingFile(key: string, path: string): Promise<string> {
   try {
     return await Deno.readTextFile(path);
   } catch (err) {
-    throw new CliError(
-      `${key}: cannot read ${path}: ${err instanceof Error ? err.message : String(err)}`,
-      EXIT.CONFIG,
-    );
+    const why = err instanceof Error ? err.message : String(err);
+    throw new QueueConfigError(key, `cannot read ${path}: ${why}`, { cause: err });
   }
 }
 
@@ -32,9 +30,9 @@ async function smarthostCredentials(config: ServeConfig): Promise<Credentials | 
   const text = await readSettingFile("smarthost-password-file", config.smarthostPasswordFile);
   const password = text.split(/\r?\n/)[0] ?? "";
   if (password === "") {
-    throw new CliError(
-      `smarthost-password-file: ${config.smarthostPasswordFile} is empty`,
-      EXIT.CONFIG,
+    throw new QueueConfigError(
+      "smarthost-password-file",
+      `${config.smarthostPasswordFile} is empty`,
     );
   }
   return { user: config.smarthostUser, password };
@@ -45,12 +43,15 @@ async function smarthostCa(config: ServeConfig): Promise<string | undefined> {
   if (config.smarthostCa === undefined) return undefined;
   const text = await readSettingFile("smarthost-ca", config.smarthostCa);
   if (!text.includes("-----BEGIN CERTIFICATE-----")) {
-    throw new CliError(`smarthost-ca: ${config.smarthostCa} holds no PEM certificate`, EXIT.CONFIG);
+    throw new QueueConfigError("smarthost-ca", `${config.smarthostCa} holds no PEM certificate`);
   }
   return text;
 }
 
-/** A runner (not started) for CONFIG over STORE. */
+/**
+ * A runner (not started) for CONFIG over STORE. Rejects with {@link QueueConfigError} when a
+ * file a setting names cannot be used.
+ */
 export async function queueRunner(
   config: ServeConfig,
   store: Store,
