@@ -3,8 +3,10 @@
  *
  * - schedule.ts: backoff with jitter, expiry, delay warnings (Postfix's defaults).
  * - route.ts: next hops: `--route`, the `*` smarthost, or MX lookups.
- * - runner.ts: the worker loop: due rows grouped by message and domain, concurrency limits,
- *   a result per recipient committed with any bounce in one transaction.
+ * - runner.ts: the worker loop: due rows grouped by message and domain, concurrency limits.
+ * - settle.ts: a transaction's results committed: delivered, rescheduled (with a delay warning
+ *   once due), or left to the pass to bounce; bounces.ts: DSN messages to senders, and the
+ *   bounce of a pass committed with the removal of its failed rows.
  * - dsn.ts: RFC 3464 delivery status notifications (bounces and delay warnings).
  * - setup.ts: the runner built from `mail serve`'s settings; errors.ts: the queue's errors.
  * - message.ts: the relayed form of a stored message, and its header block for a DSN. (Loop

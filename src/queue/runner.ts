@@ -1,8 +1,9 @@
 /**
  * The delivery worker of `mail serve`: it picks the due rows of the outbound queue, groups
  * them by message and destination domain (one SMTP transaction each), delivers with the
- * client's {@link deliver} under concurrency limits, and commits a result per recipient. The
- * transactions of one message started together make one pass, and its failures one bounce.
+ * client's {@link deliver} under concurrency limits, and has a result per recipient committed
+ * (settle.ts). The transactions of one message started together make one pass, and its
+ * failures one bounce (bounces.ts).
  *
  * Crash safety needs no "in flight" mark in the database: a row stays due until a final result
  * (or a reschedule) is committed, so after `kill -9` it is simply due again and is retried.
@@ -20,14 +21,13 @@ import {
   type RecipientResult,
 } from "../client/deliver.ts";
 import type { Envelope, Timeouts } from "../client/smtp_client.ts";
-import { summarize } from "../mime/summary.ts";
-import { newQueueId } from "../queue_id.ts";
-import { isLooping, returnPathHeader } from "../smtp/trace.ts";
-import type { NewMessage, QueueEntry, QueueSettlement, Store } from "../store/mod.ts";
-import { composeDsn, type DsnRecipient, dsnStatus } from "./dsn.ts";
-import { forRelay, headerBlock } from "./message.ts";
+import { isLooping } from "../smtp/trace.ts";
+import type { QueueEntry, Store } from "../store/mod.ts";
+import { bouncePass, newPass, type Pass } from "./bounces.ts";
+import { forRelay } from "./message.ts";
 import type { Route } from "./route.ts";
-import { expired, expiresAt, nextAttempt, type Schedule, warningDue } from "./schedule.ts";
+import type { Schedule } from "./schedule.ts";
+import { type SettleOptions, settleResults } from "./settle.ts";
 
 const log = getLogger(["mail", "queue"]);
 
@@ -68,36 +68,15 @@ export interface RunnerOptions {
 /** Default of {@link RunnerOptions.pollMs}. */
 export const DEFAULT_POLL_MS = 1000;
 
-/** Failures that say nothing about the recipient: try again later rather than bounce. */
-const TRANSPORT_TROUBLE = new Set(["tls", "policy", "auth"]);
-
-const hostOf = (hop: string | undefined) => hop?.replace(/:\d+$/, "");
-
 /**
- * The transactions of one message started together, one per destination. Their failures make
- * one bounce, as a sender would want (RFC 3464 §2: a DSN may report on many recipients), not
- * one per domain. A failed row stays in the queue, and in flight, until the last transaction
- * of the pass is over; its bounce and its removal are then one commit, so a crash meanwhile
- * loses neither: the row is due again after a restart, and bounces then.
+ * The worker: due rows to transactions, under the concurrency limits. What becomes of their
+ * results is settle.ts's business, and the bounce at the end of a pass bounces.ts's.
  */
-interface Pass {
-  /** Transactions not over yet. */
-  pending: number;
-  /** Every row of the pass: in flight until the pass is over. */
-  readonly rows: number[];
-  readonly failures: DsnRecipient[];
-  readonly failedRows: number[];
-  /** A row of the message, for its sender and queue id. */
-  readonly first: QueueEntry;
-  /** The message's bytes, once a transaction has read them (for the bounce's headers). */
-  original?: Uint8Array;
-}
-
 export class QueueRunner {
   readonly #o: RunnerOptions;
   readonly #deliver: DeliverFn;
   readonly #now: () => number;
-  readonly #local: ReadonlySet<string>;
+  readonly #settle: SettleOptions;
   /** Rows being attempted right now. */
   readonly #inFlight = new Set<number>();
   readonly #perDestination = new Map<string, number>();
@@ -115,7 +94,13 @@ export class QueueRunner {
     this.#o = options;
     this.#deliver = options.deliver ?? clientDeliver;
     this.#now = options.now ?? Date.now;
-    this.#local = new Set(options.localDomains.map((d) => d.toLowerCase()));
+    this.#settle = {
+      store: options.store,
+      hostname: options.hostname,
+      localDomains: new Set(options.localDomains.map((d) => d.toLowerCase())),
+      schedule: options.schedule,
+      random: options.random,
+    };
   }
 
   /** Deliveries under way. */
@@ -225,8 +210,7 @@ export class QueueRunner {
     const passes = new Map<number, Pass>();
     for (const group of starting) {
       const first = group[0]!;
-      const pass = passes.get(first.messageRowId) ??
-        { pending: 0, rows: [], failures: [], failedRows: [], first };
+      const pass = passes.get(first.messageRowId) ?? newPass(first);
       passes.set(first.messageRowId, pass);
       pass.pending++;
     }
@@ -285,7 +269,7 @@ export class QueueRunner {
     }
     if (this.#abandoned) return;
     pass.original ??= message;
-    this.#settle(group, results, message, pass);
+    settleResults(this.#settle, group, results, message, pass, this.#now());
   }
 
   async #transact(
@@ -334,171 +318,17 @@ export class QueueRunner {
   }
 
   /**
-   * Commits GROUP's results in one transaction, with the delay warning they call for. Failed
-   * rows are left to PASS, which bounces them together with its other transactions' failures.
-   */
-  #settle(
-    group: readonly QueueEntry[],
-    results: RecipientResult[],
-    message: Uint8Array,
-    pass: Pass,
-  ): void {
-    const now = this.#now();
-    const { schedule } = this.#o;
-    const byRecipient = new Map(results.map((r) => [r.recipient, r]));
-    const finished: number[] = [];
-    const deferred: { id: number; nextAttempt: number; lastReply: string }[] = [];
-    const warned: number[] = [];
-    const { failures, failedRows } = pass;
-    const delays: DsnRecipient[] = [];
-    const first = group[0]!;
-    for (const row of group) {
-      const r = byRecipient.get(row.recipient) ?? {
-        recipient: row.recipient,
-        status: "deferred" as const,
-        text: "no result from the delivery",
-      };
-      const fields = {
-        id: row.messageId,
-        row: row.id,
-        recipient: row.recipient,
-        host: r.hop,
-        reply: r.text,
-      };
-      // A refused login (535) or TLS trouble says nothing about the recipient: retry, as
-      // Postfix does (smtp_sasl_auth_soft_bounce), so that fixing the setup is enough.
-      const temporary = r.status === "deferred" ||
-        (r.status === "refused" && TRANSPORT_TROUBLE.has(r.failure ?? ""));
-      const report = {
-        recipient: row.recipient,
-        reply: r.reply
-          ? `${r.reply.code} ${
-            [r.reply.enhanced, r.reply.lines.join(" ")].filter(Boolean).join(" ")
-          }`
-          : undefined,
-        text: r.text,
-        remoteMta: hostOf(r.hop),
-        lastAttempt: new Date(now),
-      };
-      if (r.status === "sent") {
-        finished.push(row.id);
-        log.info("Delivered", fields);
-      } else if (!temporary) {
-        failedRows.push(row.id);
-        failures.push({ ...report, action: "failed", status: dsnStatus(r.reply, "5.0.0") });
-        log.warning("Bounced", { ...fields, attempts: row.attempts + 1 });
-      } else if (expired(row.createdAt, now, schedule)) {
-        failedRows.push(row.id);
-        failures.push({
-          ...report,
-          action: "failed",
-          status: "4.4.7",
-          text: `delivery time expired after ${row.attempts + 1} attempts; last: ${r.text}`,
-        });
-        log.warning("Expired", { ...fields, attempts: row.attempts + 1 });
-      } else {
-        const next = nextAttempt(row.attempts + 1, now, row.createdAt, schedule, this.#o.random);
-        deferred.push({ id: row.id, nextAttempt: next, lastReply: r.text });
-        log.info("Deferred", {
-          ...fields,
-          attempts: row.attempts + 1,
-          next: new Date(next).toISOString(),
-        });
-        if (!row.warned && warningDue(row.createdAt, now, schedule)) {
-          warned.push(row.id);
-          delays.push({
-            ...report,
-            action: "delayed",
-            status: dsnStatus(r.reply, "4.0.0"),
-            willRetryUntil: new Date(expiresAt(row.createdAt, schedule)),
-          });
-        }
-      }
-    }
-    // RFC 5321 §4.5.5, RFC 3464 §2: a message from the null sender is never bounced.
-    const warning = first.sender !== "" && delays.length > 0
-      ? this.#notice("delay", first, delays, message, now)
-      : undefined;
-    const settlement: QueueSettlement = {
-      finished,
-      deferred,
-      warned,
-      notices: warning ? [warning] : [],
-    };
-    this.#o.store.settle(settlement);
-    if (warning) {
-      log.info("Delay warning", { id: warning.id, to: first.sender, original: first.messageId });
-    }
-  }
-
-  /**
-   * The last transaction of PASS is over: its failed rows go, and their one bounce is stored,
-   * in one commit. Abandoned (the server stopping), they stay due and bounce after a restart.
+   * The last transaction of PASS is over: its rows are no longer in flight, and its failures
+   * bounce. Abandoned (the server stopping), they stay due and bounce after a restart.
    */
   #endPass(pass: Pass): void {
     for (const id of pass.rows) this.#inFlight.delete(id);
-    const { first, failures, failedRows, original } = pass;
-    if (failedRows.length === 0 || this.#abandoned || original === undefined) return;
+    if (this.#abandoned) return;
     const now = this.#now();
-    const bounce = first.sender !== ""
-      ? this.#notice("failure", first, failures, original, now)
-      : undefined;
-    try {
-      this.#o.store.settle({ finished: failedRows, notices: bounce ? [bounce] : [] });
-    } catch (err) {
+    if (!bouncePass(this.#o.store, this.#settle, pass, now)) {
       // Left due, as after a crash; not retried at once, or an error that repeats would spin.
       const until = now + this.#o.schedule.minBackoffMs;
-      for (const id of failedRows) this.#cooldown.set(id, until);
-      log.error("Cannot record the bounce", {
-        id: first.messageId,
-        error: (err as Error).message,
-      });
-      return;
+      for (const id of pass.failedRows) this.#cooldown.set(id, until);
     }
-    if (bounce) {
-      log.info("Bounce", {
-        id: bounce.id,
-        to: first.sender,
-        original: first.messageId,
-        recipients: failures.length,
-      });
-    } else log.info("Not bounced: null sender", { id: first.messageId });
-  }
-
-  /** A DSN about FIRST's message to its sender, stored locally or queued. */
-  #notice(
-    kind: "failure" | "delay",
-    first: QueueEntry,
-    recipients: DsnRecipient[],
-    original: Uint8Array,
-    now: number,
-  ): NewMessage {
-    const id = newQueueId(now);
-    const body = composeDsn({
-      kind,
-      reportingMta: this.#o.hostname,
-      to: first.sender,
-      queueId: first.messageId,
-      arrivalDate: new Date(first.receivedAt),
-      date: new Date(now),
-      messageId: `${id}@${this.#o.hostname}`,
-      recipients,
-      originalHeaders: headerBlock(forRelay(original)),
-    });
-    const chunks = [new TextEncoder().encode(returnPathHeader("")), body];
-    const size = chunks[0]!.length + body.length;
-    const domain = first.sender.slice(first.sender.lastIndexOf("@") + 1).toLowerCase();
-    const local = this.#local.has(domain);
-    return {
-      id,
-      sender: "",
-      recipients: local ? [first.sender] : [],
-      relay: local ? [] : [first.sender],
-      chunks,
-      size,
-      summary: summarize(chunks),
-      receivedAt: now,
-      createMailboxes: true,
-    };
   }
 }

@@ -102,6 +102,26 @@ Deno.test("a refused recipient bounces to a remote sender through the queue, fro
     assert.ok(!store.queueList().some((e) => e.recipient === "x@one.test"));
   }));
 
+Deno.test("a stored message with more than 100 Received fields is not sent on: it bounces 5.4.6", () =>
+  withStore(async (store) => {
+    const looping = "Received: from x by y; Sat, 28 Nov 2026 12:00:00 +0000\r\n".repeat(101) +
+      "Subject: loop\r\n\r\nbody\r\n";
+    store.deliver(message("M9", [], looping, { sender: "zoe@remote.test", relay: ["x@one.test"] }));
+    const sent: string[] = [];
+    const r = runner(store, (envelope) => {
+      if (envelope.sender !== "") sent.push(...envelope.recipients);
+      return Promise.resolve([]); // the bounce's own delivery: leave it queued
+    });
+    r.start();
+    await until("the bounce queued", () => store.queueList().some((e) => e.sender === ""));
+    await r.stop(1000);
+    assert.deepEqual(sent, []);
+    const [bounce] = store.queueList().filter((e) => e.sender === "");
+    const text = new TextDecoder().decode(store.messageBytes(bounce!.messageRowId));
+    assert.match(text, /Status: 5\.4\.6\r\n/);
+    assert.match(text, /mail loop \(RFC 5321 §6\.3\)/);
+  }));
+
 Deno.test("a message from <> is never bounced", () =>
   withStore(async (store) => {
     store.deliver(message("M3", [], undefined, { sender: "", relay: ["x@one.test"] }));
