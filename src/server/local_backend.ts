@@ -17,8 +17,8 @@ import type { Delivery, SessionBackend, SessionContext } from "../smtp/session.t
 import { summarize } from "../mime/summary.ts";
 import type { NewMessage } from "../store/mod.ts";
 import { isLooping } from "../smtp/trace.ts";
-import { verifyPassword } from "../store/password.ts";
 import { AuthGuard } from "./auth_guard.ts";
+import { AuthBusyError, AuthLimiter, type CheckOutcome } from "./auth_limiter.ts";
 import { type BatchSink, GroupCommitter } from "./group_commit.ts";
 import { newQueueId } from "../queue_id.ts";
 
@@ -57,6 +57,7 @@ export class LocalBackend implements SessionBackend {
   readonly #committer: GroupCommitter | undefined;
   readonly #othersWaiting: () => boolean;
   readonly #guard: AuthGuard;
+  readonly #limiter: AuthLimiter;
   readonly #onQueued: (() => void) | undefined;
 
   /**
@@ -65,6 +66,8 @@ export class LocalBackend implements SessionBackend {
    * disk: the wait then happens off the main thread (deliverManyAsync), so they are served
    * meanwhile. A lone client's commit syncs in place, at once: handing the fsync to another
    * thread and back costs it more than it saves, and no other message could share its batch.
+   * LIMITER bounds the password checks running at once; share one with every other listener
+   * that checks passwords.
    */
   constructor(
     sink: MailSink,
@@ -72,11 +75,13 @@ export class LocalBackend implements SessionBackend {
     guard = new AuthGuard(),
     onQueued?: () => void,
     othersWaiting: () => boolean = () => true,
+    limiter = new AuthLimiter(),
   ) {
     this.#sink = sink;
     this.#policy = policy;
     this.#domains = new Set(policy.domains);
     this.#guard = guard;
+    this.#limiter = limiter;
     this.#onQueued = onQueued;
     this.#othersWaiting = othersWaiting;
     const inPlace = sink.deliverMany?.bind(sink);
@@ -178,16 +183,24 @@ export class LocalBackend implements SessionBackend {
     } catch {
       user = undefined;
     }
-    // verifyPassword costs one scrypt run even for unknown users: the time taken does not
-    // tell an attacker which accounts exist.
+    // The check costs one scrypt run even for unknown users: the time taken does not tell an
+    // attacker which accounts exist.
     const hash = user !== undefined ? this.#sink.passwordHash?.(user) : undefined;
-    const ok = await verifyPassword(password, hash);
-    if (ok && user !== undefined) {
-      this.#guard.succeed(ip);
+    let outcome: CheckOutcome;
+    try {
+      outcome = await this.#limiter.check(this.#guard, ip, password, hash);
+    } catch (err) {
+      if (!(err instanceof AuthBusyError)) throw err;
+      // Not the client's fault: not counted as a failure (RFC 4954 §6: 454 4.7.0).
+      log.warning("Authentication deferred", { client: ip, reason: err.reason });
+      throw new SmtpError(454, "4.7.0", "Temporary authentication failure");
+    }
+    if (outcome.kind === "locked") throw lockedOut();
+    if (outcome.kind === "ok" && user !== undefined) {
       log.info("Authenticated", { client: ip, user });
       return user;
     }
-    const { delayMs, locked } = this.#guard.fail(ip);
+    const { delayMs, locked } = outcome.kind === "wrong" ? outcome : { delayMs: 0, locked: false };
     // Never the password; the name tried is useful to an operator reading the log.
     log.warning("Authentication failed", { client: ip, user: username.slice(0, 100), locked });
     await wait(delayMs);

@@ -6,7 +6,9 @@
  *     scrypt$N=32768,r=8,p=1$<salt, base64>$<hash, base64>
  *
  * N=32768, r=8 costs 128·N·r = 32 MiB and roughly 50-100 ms per hash: slow enough to make
- * offline guessing expensive, cheap enough for an AUTH exchange. Passwords are never logged.
+ * offline guessing expensive, cheap enough for an AUTH exchange. Each run holds those 32 MiB
+ * until it ends, and every AUTH attempt costs one, so a server must bound how many run at once
+ * (`mail serve` does, in server/auth_limiter.ts). Passwords are never logged.
  *
  * Passwords are NFC-normalised before hashing (as SASLprep, RFC 4013, would in part), so the same
  * password typed on systems that compose accents differently still matches.
