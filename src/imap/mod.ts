@@ -12,6 +12,10 @@
  * - sequence_set.ts: sequence sets with `*` and `$`.
  * - response.ts: every response line, with the choice of atom, quoted string or literal made
  *   in one place.
+ * - message_parts.ts, envelope.ts, body_structure.ts, sections.ts, fetch_data.ts: a message's
+ *   MIME structure with exact offsets (parsed once, bounded), and from it ENVELOPE, BODY,
+ *   BODYSTRUCTURE, every `BODY[section]<partial>` and BINARY (RFC 3516), answered as Dovecot
+ *   answers (tests/imap/dovecot_golden_test.ts compares octet for octet).
  *
  * Not valid syntax and refused: `{n-}` (RFC 7888 has only `{n+}`; LITERAL- limits its size).
  *
@@ -24,3 +28,8 @@ export * from "./fetch_items.ts";
 export * from "./search_key.ts";
 export * from "./command.ts";
 export * from "./response.ts";
+export * from "./message_parts.ts";
+export * from "./envelope.ts";
+export * from "./body_structure.ts";
+export * from "./sections.ts";
+export * from "./fetch_data.ts";

@@ -12,8 +12,13 @@
 
 /** One value in a response. */
 export type Item =
-  /** Written as it is: keywords, flags, section names. Must be a valid atom (checked). */
+  /** Written as it is: keywords, flags. Must be a valid atom (checked). */
   | { readonly atom: string }
+  /**
+   * Text the server composed from checked pieces, written as it is: a FETCH item's name such
+   * as `BODY[HEADER.FIELDS (FROM "X Y")]<0>`. Control characters are refused.
+   */
+  | { readonly verbatim: string }
   /** A string, quoted or literal as its content requires. */
   | { readonly string: string | Uint8Array }
   /** An astring: an atom when it can be one (mailbox names), else a string. */
@@ -22,6 +27,8 @@ export type Item =
   | { readonly nstring: string | Uint8Array | null }
   | { readonly number: number }
   | { readonly list: readonly Item[] }
+  /** Items written one after another with nothing between: a multipart's bodies (RFC 9051 §9). */
+  | { readonly concat: readonly Item[] }
   /** Always a literal (`{n}` or `~{n}` for binary data): message contents. */
   | { readonly literal: Uint8Array | readonly Uint8Array[]; readonly binary?: boolean };
 
@@ -53,6 +60,11 @@ export function encodeItem(item: Item, enc: Encoding, out: Uint8Array[]): void {
   if ("atom" in item) {
     if (!RAW_ATOM.test(item.atom)) throw new Error(`Not an atom: ${JSON.stringify(item.atom)}`);
     out.push(encoder.encode(item.atom));
+  } else if ("verbatim" in item) {
+    if (/[\x00-\x1f\x7f]/.test(item.verbatim)) {
+      throw new Error(`Control character in ${JSON.stringify(item.verbatim)}`);
+    }
+    out.push(encoder.encode(item.verbatim));
   } else if ("string" in item) encodeString(item.string, enc, out);
   else if ("astring" in item) {
     if (
@@ -68,6 +80,8 @@ export function encodeItem(item: Item, enc: Encoding, out: Uint8Array[]): void {
       throw new Error(`Not a number: ${item.number}`);
     }
     out.push(encoder.encode(String(item.number)));
+  } else if ("concat" in item) {
+    for (const x of item.concat) encodeItem(x, enc, out);
   } else if ("list" in item) {
     out.push(encoder.encode("("));
     item.list.forEach((x, i) => {
@@ -87,7 +101,7 @@ const SPACE = encoder.encode(" ");
 const CRLF = encoder.encode("\r\n");
 
 /**
- * A string, quoted when it can be (short, no CR, LF or NUL, and 7-bit unless UTF-8 is allowed),
+ * A string, quoted when it can be (short, no control characters, 7-bit unless UTF-8 is allowed),
  * else as a literal (RFC 9051 §4.3).
  */
 export function encodeString(value: string | Uint8Array, enc: Encoding, out: Uint8Array[]): void {
@@ -102,7 +116,8 @@ export function encodeString(value: string | Uint8Array, enc: Encoding, out: Uin
 
 function quotable(bytes: Uint8Array, utf8: boolean): boolean {
   for (const b of bytes) {
-    if (b === 0 || b === 0x0a || b === 0x0d) return false;
+    // Control characters (TAB too) go as literals, as Dovecot sends them.
+    if (b < 0x20 || b === 0x7f) return false;
     if (b > 0x7f && !utf8) return false;
   }
   if (!utf8) return true;

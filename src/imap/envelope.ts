@@ -1,0 +1,243 @@
+/**
+ * ENVELOPE (RFC 9051 §7.5.2): the message's Date, Subject, address fields, In-Reply-To and
+ * Message-ID as the client reads them, raw: encoded words are passed on undecoded for the
+ * client to decode, as Dovecot does. That is why the address lists are parsed here and not with
+ * a library: the parsers on npm decode display names, which would lose what the header says.
+ *
+ * Header text is carried as latin1 strings (one char per octet), so 8-bit header octets reach
+ * the client byte for byte.
+ *
+ * @module
+ */
+import { type HeaderField, headerRaw, headerValue } from "./message_parts.ts";
+import { type Item, list, NIL, nstr } from "./response.ts";
+
+/** One entry of an address list: an address, or the start or end of a group (RFC 5322 §3.4). */
+export interface EnvelopeAddress {
+  readonly name: string | null;
+  /** The obsolete source route (`@a,@b`), kept as RFC 9051 asks. */
+  readonly adl: string | null;
+  /** Local part; for a group start, the group's name; NIL (null) for a group end. */
+  readonly mailbox: string | null;
+  /** Domain; null for a group start or end. */
+  readonly host: string | null;
+}
+
+/** Most addresses taken from one field: a bound on a hostile header. */
+const MAX_ADDRESSES = 1000;
+
+/** Octets of a latin1 string (one char per octet). */
+export function latin1Bytes(s: string): Uint8Array {
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i) & 0xff;
+  return out;
+}
+
+/** A token and where it stood in the field (so a display name is taken as written). */
+type Token =
+  | { t: "word"; v: string; quoted: boolean; start: number; end: number }
+  | { t: "special"; v: string; start: number; end: number }
+  | { t: "comment"; v: string; start: number; end: number };
+
+/** Tokens of an address list: words, quoted strings and specials; comments dropped. */
+function tokenize(s: string): Token[] {
+  const out: Token[] = [];
+  let i = 0;
+  while (i < s.length && out.length < MAX_ADDRESSES * 8) {
+    const c = s[i]!;
+    if (c === " " || c === "\t" || c === "\r" || c === "\n") {
+      i++;
+    } else if (c === "(") {
+      const start = i;
+      let depth = 0;
+      for (; i < s.length; i++) {
+        const d = s[i];
+        if (d === "\\") i++;
+        else if (d === "(") depth++;
+        else if (d === ")" && --depth === 0) {
+          i++;
+          break;
+        }
+      }
+      out.push({ t: "comment", v: s.slice(start + 1, i - 1), start, end: i });
+    } else if (c === '"') {
+      const start = i;
+      let v = "";
+      for (i++; i < s.length && s[i] !== '"'; i++) {
+        if (s[i] === "\\" && i + 1 < s.length) i++;
+        v += s[i];
+      }
+      i++;
+      out.push({ t: "word", v, quoted: true, start, end: i });
+    } else if ("<>,:;@.[]".includes(c)) {
+      if (c === "[") {
+        // A domain literal is one word.
+        const close = s.indexOf("]", i);
+        const end = close < 0 ? s.length : close + 1;
+        out.push({ t: "word", v: s.slice(i, end), quoted: false, start: i, end });
+        i = end;
+      } else {
+        out.push({ t: "special", v: c, start: i, end: i + 1 });
+        i++;
+      }
+    } else {
+      let j = i;
+      while (j < s.length && !' \t\r\n()"<>,:;@.[]'.includes(s[j]!)) j++;
+      out.push({ t: "word", v: s.slice(i, j), quoted: false, start: i, end: j });
+      i = j;
+    }
+  }
+  return out;
+}
+
+/** Joins tokens back into text: words with spaces, dots and `@` tight; comments dropped. */
+function join(tokens: Token[]): string {
+  let out = "";
+  let prevWord = false;
+  for (const tok of tokens) {
+    if (tok.t === "comment") continue;
+    if (tok.t === "word") {
+      if (prevWord) out += " ";
+      out += tok.v;
+      prevWord = true;
+    } else {
+      out += tok.v;
+      prevWord = false;
+    }
+  }
+  return out;
+}
+
+/** Splits an addr-spec's tokens at the last `@`. */
+function addrSpec(
+  tokens: Token[],
+): { adl: string | null; mailbox: string | null; host: string | null } {
+  let adl: string | null = null;
+  let rest = tokens;
+  // An obsolete route: @a,@b: before the address.
+  const colon = rest.findIndex((t) => t.t === "special" && t.v === ":");
+  if (colon >= 0 && rest[0]?.t === "special" && rest[0].v === "@") {
+    adl = join(rest.slice(0, colon));
+    rest = rest.slice(colon + 1);
+  }
+  let at = -1;
+  for (let i = rest.length - 1; i >= 0; i--) {
+    const t = rest[i]!;
+    if (t.t === "special" && t.v === "@") {
+      at = i;
+      break;
+    }
+  }
+  if (at < 0) return { adl, mailbox: rest.length ? join(rest) : null, host: null };
+  const local = rest.slice(0, at);
+  const mailbox = local.length === 1 && local[0]!.t === "word" ? local[0]!.v : join(local);
+  return { adl, mailbox, host: join(rest.slice(at + 1)) || null };
+}
+
+/**
+ * A display name as written: one quoted string without its quotes, else the text from the first
+ * to the last token (comments between them included, as in the header).
+ */
+function displayName(value: string, phrase: Token[]): string | null {
+  if (phrase.length === 0) return null;
+  const only = phrase[0]!;
+  if (phrase.length === 1 && only.t === "word" && only.quoted) return only.v;
+  return value.slice(phrase[0]!.start, phrase[phrase.length - 1]!.end);
+}
+
+/** Parses an address-list field (From, To, Cc, …) into ENVELOPE entries. */
+export function parseAddressList(value: string): EnvelopeAddress[] {
+  const tokens = tokenize(value);
+  const out: EnvelopeAddress[] = [];
+  let current: Token[] = [];
+  let inGroup = false;
+  const flush = () => {
+    if (current.length === 0) return;
+    const lt = current.findIndex((t) => t.t === "special" && t.v === "<");
+    if (lt >= 0) {
+      const gt = current.findIndex((t, i) => i > lt && t.t === "special" && t.v === ">");
+      const inner = current.slice(lt + 1, gt < 0 ? undefined : gt);
+      const name = displayName(value, current.slice(0, lt).filter((t) => t.t !== "comment"));
+      out.push({ name, ...addrSpec(inner) });
+    } else {
+      // A bare addr-spec with a comment: the comment serves as the name (`a@b (Ann)`).
+      const comment = current.findLast((t) => t.t === "comment");
+      const spec = current.filter((t) => t.t !== "comment");
+      out.push({ name: comment ? comment.v.trim() : null, ...addrSpec(spec) });
+    }
+    current = [];
+  };
+  let angle = false;
+  for (let i = 0; i < tokens.length && out.length < MAX_ADDRESSES; i++) {
+    const tok = tokens[i]!;
+    if (tok.t === "special" && (tok.v === "<" || tok.v === ">")) angle = tok.v === "<";
+    if (tok.t === "special" && tok.v === "," && !angle) {
+      flush();
+    } else if (
+      tok.t === "special" && tok.v === ":" && !inGroup &&
+      !current.some((t) => t.t === "special" && (t.v === "<" || t.v === "@"))
+    ) {
+      // A group: display-name ":" [mailbox-list] ";".
+      const phrase = current.filter((t) => t.t !== "comment");
+      out.push({ name: null, adl: null, mailbox: displayName(value, phrase) ?? "", host: null });
+      current = [];
+      inGroup = true;
+    } else if (tok.t === "special" && tok.v === ";" && inGroup) {
+      flush();
+      out.push({ name: null, adl: null, mailbox: null, host: null });
+      inGroup = false;
+    } else current.push(tok);
+  }
+  flush();
+  if (inGroup) out.push({ name: null, adl: null, mailbox: null, host: null });
+  return out.filter((a) => a.mailbox !== null || a.host !== null || a.name === null);
+}
+
+function addressItems(value: string | null): Item {
+  if (value === null) return NIL;
+  const addresses = parseAddressList(value);
+  if (addresses.length === 0) return NIL;
+  // The addresses follow one another with nothing between (RFC 9051 §9 `env-from`).
+  return list([{
+    concat: addresses.map((a) =>
+      list([
+        nstr(a.name === null ? null : latin1Bytes(a.name)),
+        nstr(a.adl === null ? null : latin1Bytes(a.adl)),
+        nstr(a.mailbox === null ? null : latin1Bytes(a.mailbox)),
+        nstr(a.host === null ? null : latin1Bytes(a.host)),
+      ])
+    ),
+  }]);
+}
+
+/** The ENVELOPE of a message with header FIELDS (RFC 9051 §7.5.2). */
+export function envelope(fields: readonly HeaderField[]): Item {
+  const raw = (name: string): Item => {
+    const v = headerRaw(fields, name);
+    if (v === null) return NIL;
+    // A folded field is unfolded, its folding white space made a space, and sent as a
+    // literal, as Dovecot sends it.
+    if (/[\r\n]/.test(v)) {
+      return { literal: latin1Bytes(v.replace(/\r?\n[ \t]/g, " ").replace(/[\r\n]/g, "")) };
+    }
+    return nstr(latin1Bytes(v));
+  };
+  const from = headerValue(fields, "From");
+  // Sender and Reply-To default to From when absent or empty (RFC 9051 §7.5.2).
+  const orFrom = (name: string) => {
+    const v = headerValue(fields, name);
+    return v !== null && parseAddressList(v).length > 0 ? v : from;
+  };
+  return list([
+    raw("Date"),
+    raw("Subject"),
+    addressItems(from),
+    addressItems(orFrom("Sender")),
+    addressItems(orFrom("Reply-To")),
+    addressItems(headerValue(fields, "To")),
+    addressItems(headerValue(fields, "Cc")),
+    addressItems(headerValue(fields, "Bcc")),
+    raw("In-Reply-To"),
+    raw("Message-ID"),
+  ]);
+}
