@@ -33,3 +33,4 @@ export * from "./envelope.ts";
 export * from "./body_structure.ts";
 export * from "./sections.ts";
 export * from "./fetch_data.ts";
+export * from "./backend.ts";
