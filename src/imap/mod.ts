@@ -17,6 +17,11 @@
  *   BODYSTRUCTURE, every `BODY[section]<partial>` and BINARY (RFC 3516), answered as Dovecot
  *   answers (tests/imap/dovecot_golden_test.ts compares octet for octet).
  *
+ * - session.ts (with session_folders.ts, session_messages.ts, selected.ts, search.ts,
+ *   folder_names.ts): the session as a state machine with one table of what each state
+ *   accepts, IMAP4rev1 and IMAP4rev2, IDLE, CONDSTORE/QRESYNC, against the store contract in
+ *   backend.ts.
+ *
  * Not valid syntax and refused: `{n-}` (RFC 7888 has only `{n+}`; LITERAL- limits its size).
  *
  * @module
@@ -34,3 +39,9 @@ export * from "./body_structure.ts";
 export * from "./sections.ts";
 export * from "./fetch_data.ts";
 export * from "./backend.ts";
+export * from "./folder_names.ts";
+export * from "./search.ts";
+export * from "./selected.ts";
+export * from "./session_types.ts";
+export * from "./session_context.ts";
+export * from "./session.ts";

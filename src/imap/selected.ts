@@ -1,0 +1,157 @@
+/**
+ * The selected folder as one session sees it (RFC 9051 §2.3.1.2, §7.5): the message sequence
+ * numbers it has announced, each message's flags as last told, and what it has yet to tell.
+ * Another session's changes reach this view only through {@link SelectedView.apply}, whose
+ * output is the untagged responses that announce them, so the client's numbering and ours never
+ * disagree.
+ *
+ * @module
+ */
+import type { FolderChanges, MessageMeta, OpenedFolder } from "./backend.ts";
+
+/** An untagged update to announce: a flag change, new messages, or expunged ones. */
+export type Update =
+  | { readonly kind: "fetch"; readonly seq: number; readonly meta: MessageMeta }
+  | { readonly kind: "exists"; readonly count: number }
+  | { readonly kind: "expunge"; readonly seq: number }
+  | { readonly kind: "vanished"; readonly uids: readonly number[] };
+
+export class SelectedView {
+  readonly id: number;
+  readonly name: string;
+  readonly readOnly: boolean;
+  readonly uidValidity: number;
+  #uids: number[];
+  #meta: Map<number, MessageMeta>;
+  #highestModseq: number;
+  #uidNext: number;
+  /** UIDs expunged in the store but not yet announced (they keep their numbers until then). */
+  #pendingExpunge = new Set<number>();
+  /** The result of SEARCH … SAVE (RFC 5182), as UIDs. */
+  saved: number[] = [];
+
+  constructor(folder: OpenedFolder, name: string, readOnly: boolean) {
+    this.id = folder.id;
+    this.name = name;
+    this.readOnly = readOnly;
+    this.uidValidity = folder.uidValidity;
+    this.#uids = folder.list.map((m) => m.uid);
+    this.#meta = new Map(folder.list.map((m) => [m.uid, m]));
+    this.#highestModseq = folder.highestModseq;
+    this.#uidNext = folder.uidNext;
+  }
+
+  get exists(): number {
+    return this.#uids.length;
+  }
+
+  get highestModseq(): number {
+    return this.#highestModseq;
+  }
+
+  get uidNext(): number {
+    return this.#uidNext;
+  }
+
+  /** The largest UID in the view (0 when empty): `*` in UID sets. */
+  get maxUid(): number {
+    return this.#uids[this.#uids.length - 1] ?? 0;
+  }
+
+  /** UID of sequence number SEQ (1-based), if any. */
+  uidAt(seq: number): number | undefined {
+    return this.#uids[seq - 1];
+  }
+
+  /** Sequence number of UID, or 0 when not in the view. */
+  seqOf(uid: number): number {
+    let lo = 0;
+    let hi = this.#uids.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const u = this.#uids[mid]!;
+      if (u === uid) return mid + 1;
+      if (u < uid) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return 0;
+  }
+
+  /** The message with UID as last told. */
+  meta(uid: number): MessageMeta | undefined {
+    return this.#meta.get(uid);
+  }
+
+  /** Every UID in the view, ascending. */
+  get uids(): readonly number[] {
+    return this.#uids;
+  }
+
+  /** Whether UID was expunged but not yet announced (its content may be gone). */
+  isExpungedPending(uid: number): boolean {
+    return this.#pendingExpunge.has(uid);
+  }
+
+  /** Records what this session itself just changed (its own STORE), without announcing it. */
+  record(metas: readonly MessageMeta[]): void {
+    for (const m of metas) if (this.#meta.has(m.uid)) this.#meta.set(m.uid, m);
+  }
+
+  /**
+   * Takes CHANGES from the store into the view and returns what to announce. Expunges are
+   * announced only when EXPUNGES is true (RFC 9051 §7.5.1: not during FETCH, STORE or SEARCH
+   * by sequence number); until then those messages keep their numbers. With VANISHED (QRESYNC,
+   * RFC 7162 §3.2.10) expunges are announced by UID.
+   */
+  apply(changes: FolderChanges, expunges: boolean, vanished: boolean): Update[] {
+    const updates: Update[] = [];
+    for (const uid of changes.expunged) if (this.#meta.has(uid)) this.#pendingExpunge.add(uid);
+    if (expunges && this.#pendingExpunge.size > 0) {
+      const gone = [...this.#pendingExpunge].sort((a, b) => a - b);
+      if (vanished) {
+        updates.push({ kind: "vanished", uids: gone });
+        this.#uids = this.#uids.filter((u) => !this.#pendingExpunge.has(u));
+      } else {
+        // Highest number first: each EXPUNGE then leaves the numbers still to come unchanged.
+        for (let i = gone.length - 1; i >= 0; i--) {
+          const seq = this.seqOf(gone[i]!);
+          if (seq === 0) continue;
+          this.#uids.splice(seq - 1, 1);
+          updates.push({ kind: "expunge", seq });
+        }
+      }
+      for (const uid of gone) this.#meta.delete(uid);
+      this.saved = this.saved.filter((u) => !this.#pendingExpunge.has(u));
+      this.#pendingExpunge.clear();
+    }
+    const added: MessageMeta[] = [];
+    for (const m of changes.changed) {
+      if (this.#pendingExpunge.has(m.uid)) continue;
+      const known = this.#meta.get(m.uid);
+      if (known) {
+        if (known.modseq !== m.modseq || !sameFlags(known.flags, m.flags)) {
+          this.#meta.set(m.uid, m);
+          if (!sameFlags(known.flags, m.flags)) updates.push({ kind: "fetch", seq: 0, meta: m });
+        }
+      } else if (m.uid > this.maxUid) added.push(m);
+    }
+    for (const m of added) {
+      this.#uids.push(m.uid);
+      this.#meta.set(m.uid, m);
+    }
+    if (added.length > 0) updates.push({ kind: "exists", count: this.#uids.length });
+    // Sequence numbers of flag updates are those after the expunges and additions above.
+    for (const u of updates) {
+      if (u.kind === "fetch") (u as { seq: number }).seq = this.seqOf(u.meta.uid);
+    }
+    this.#highestModseq = Math.max(this.#highestModseq, changes.highestModseq);
+    this.#uidNext = Math.max(this.#uidNext, changes.uidNext);
+    return updates.filter((u) => u.kind !== "fetch" || u.seq > 0);
+  }
+}
+
+function sameFlags(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  const set = new Set(a.map((f) => f.toLowerCase()));
+  return b.every((f) => set.has(f.toLowerCase()));
+}

@@ -1,0 +1,405 @@
+/**
+ * Commands on the selected folder's messages (RFC 9051 §6.4): FETCH, STORE, SEARCH (RFC 4731
+ * ESEARCH, RFC 5182 SEARCHRES), COPY, MOVE (RFC 6851), EXPUNGE, UID EXPUNGE (RFC 4315), CLOSE
+ * and UNSELECT, with CONDSTORE's MODSEQ, CHANGEDSINCE and UNCHANGEDSINCE (RFC 7162).
+ *
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import type { MessageMeta } from "./backend.ts";
+import { contentItem } from "./fetch_data.ts";
+import type { FetchItem } from "./fetch_items.ts";
+import { parseHeader } from "./message_parts.ts";
+import { atom, type Item, list, num, str, untagged, untaggedStatus } from "./response.ts";
+import { type Candidate, matches, needsHeaders, textTermKey, textTerms } from "./search.ts";
+import type { SelectedView } from "./selected.ts";
+import { compactSet, formatSequenceSet, resolveRanges, type SequenceSet } from "./sequence_set.ts";
+import { type CommandOf, no, ok, type Result, type SessionContext } from "./session_context.ts";
+import { UnknownEncodingError } from "./sections.ts";
+
+const SYSTEM = new Map(
+  ["\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft"].map((f) => [f.toLowerCase(), f]),
+);
+
+/** Flags a client may set: system flags (canonical case) and keywords; undefined if invalid. */
+export function validStoreFlags(flags: readonly string[]): string[] | undefined {
+  const out: string[] = [];
+  for (const f of flags) {
+    if (f.startsWith("\\")) {
+      const system = SYSTEM.get(f.toLowerCase());
+      // \Recent cannot be set (RFC 3501 §6.4.6); other backslash flags are not ours to keep.
+      if (!system) return undefined;
+      out.push(system);
+    } else out.push(f);
+  }
+  return [...new Set(out)];
+}
+
+/** The FLAGS list of a message. */
+export function flagItems(flags: readonly string[]): Item {
+  return list(flags.map((f) => atom(f)));
+}
+
+/** The messages a set names: [sequence number, UID] pairs, ascending; BAD text if invalid. */
+function resolve(
+  view: SelectedView,
+  set: SequenceSet,
+  uid: boolean,
+): { pairs: [number, number][] } | { bad: string } {
+  if (set.kind === "saved") {
+    const pairs = view.saved.map((u) => [view.seqOf(u), u] as [number, number]).filter(([s]) =>
+      s > 0
+    );
+    return { pairs };
+  }
+  const pairs: [number, number][] = [];
+  if (uid) {
+    const ranges = resolveRanges(set, view.maxUid);
+    for (const u of view.uids) {
+      if (ranges.some(([a, b]) => u >= a && u <= b)) pairs.push([view.seqOf(u), u]);
+    }
+    return { pairs };
+  }
+  const ranges = resolveRanges(set, view.exists);
+  const seen = new Set<number>();
+  for (const [a, b] of ranges) {
+    // RFC 9051 §9: a number past the last message is an error, unless the folder is empty.
+    if (b > view.exists || a < 1) return { bad: "Invalid message sequence number" };
+    for (let s = a; s <= b; s++) seen.add(s);
+  }
+  for (const s of [...seen].sort((x, y) => x - y)) pairs.push([s, view.uidAt(s)!]);
+  return { pairs };
+}
+
+function fetchLine(ctx: SessionContext, seq: number, items: Item[]): Uint8Array[] {
+  return untagged([num(seq), atom("FETCH"), list(items)], ctx.encoding);
+}
+
+function internalDate(d: Date): string {
+  const months = [
+    "Jan",
+    "Feb",
+    "Mar",
+    "Apr",
+    "May",
+    "Jun",
+    "Jul",
+    "Aug",
+    "Sep",
+    "Oct",
+    "Nov",
+    "Dec",
+  ];
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${p(d.getUTCDate())}-${months[d.getUTCMonth()]}-${d.getUTCFullYear()} ${
+    p(d.getUTCHours())
+  }:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
+}
+
+/** Items that need the message's content, and whether its header alone will do. */
+function contentNeeds(items: readonly FetchItem[]): "none" | "header" | "all" {
+  let need: "none" | "header" | "all" = "none";
+  for (const i of items) {
+    if (i.kind === "ENVELOPE") need = need === "all" ? "all" : "header";
+    else if (
+      i.kind === "BODY[]" && i.section.part.length === 0 &&
+      (i.section.text === "HEADER" || i.section.text === "HEADER.FIELDS" ||
+        i.section.text === "HEADER.FIELDS.NOT")
+    ) need = need === "all" ? "all" : "header";
+    else if (i.kind === "RFC822.HEADER") need = need === "all" ? "all" : "header";
+    else if (!["UID", "FLAGS", "INTERNALDATE", "RFC822.SIZE", "MODSEQ"].includes(i.kind)) {
+      need = "all";
+    }
+  }
+  return need;
+}
+
+/** FETCH and UID FETCH (RFC 9051 §6.4.5; RFC 7162 §3.1.4 CHANGEDSINCE). */
+export async function fetch(ctx: SessionContext, cmd: CommandOf<"FETCH">): Promise<Result> {
+  const view = ctx.selected!;
+  const r = resolve(view, cmd.set, cmd.uid);
+  if ("bad" in r) return no(r.bad, undefined, "BAD");
+  const items = [...cmd.items];
+  if (cmd.changedSince !== undefined || items.some((i) => i.kind === "MODSEQ")) ctx.useCondstore();
+  if (cmd.uid && !items.some((i) => i.kind === "UID")) items.unshift({ kind: "UID" });
+  // RFC 7162 §3.1.4.1: CHANGEDSINCE implies MODSEQ in every response.
+  if (cmd.changedSince !== undefined && !items.some((i) => i.kind === "MODSEQ")) {
+    items.push({ kind: "MODSEQ" });
+  }
+  // BODY[...] and RFC822/RFC822.TEXT set \Seen (RFC 9051 §6.4.5), unless read-only.
+  const setsSeen = !view.readOnly &&
+    items.some((i) =>
+      (i.kind === "BODY[]" && !i.peek) || (i.kind === "BINARY[]" && !i.peek) ||
+      i.kind === "RFC822" ||
+      i.kind === "RFC822.TEXT"
+    );
+  const need = contentNeeds(items);
+  const data: Uint8Array[][] = [];
+  let missing = false;
+  if (setsSeen) {
+    const unseen = r.pairs.filter(([, u]) => !view.meta(u)?.flags.includes("\\Seen")).map(([, u]) =>
+      u
+    );
+    if (unseen.length > 0) {
+      const res = await ctx.backend.store(ctx.account, view.id, unseen, "add", ["\\Seen"]);
+      view.record(res.updated);
+    }
+  }
+  for (const [seq, uid] of r.pairs) {
+    const meta = view.meta(uid);
+    if (!meta) continue;
+    if (cmd.changedSince !== undefined && meta.modseq <= cmd.changedSince) continue;
+    const out: Item[] = [];
+    let content = undefined;
+    if (need !== "none") {
+      content = await ctx.backend.content(ctx.account, view.id, uid, need === "header");
+      if (!content) {
+        missing = true;
+        continue;
+      }
+    }
+    let flagsSent = false;
+    for (const item of items) {
+      switch (item.kind) {
+        case "UID":
+          out.push(atom("UID"), num(uid));
+          break;
+        case "FLAGS":
+          out.push(atom("FLAGS"), flagItems(meta.flags));
+          flagsSent = true;
+          break;
+        case "INTERNALDATE":
+          out.push(atom("INTERNALDATE"), str(internalDate(meta.internalDate)));
+          break;
+        case "RFC822.SIZE":
+          out.push(atom("RFC822.SIZE"), num(meta.size));
+          break;
+        case "MODSEQ":
+          out.push(atom("MODSEQ"), list([num(meta.modseq)]));
+          break;
+        default: {
+          try {
+            const pair = contentItem(content!, item);
+            if (pair) out.push(...pair);
+          } catch (e) {
+            if (e instanceof UnknownEncodingError) return no(e.message, "UNKNOWN-CTE");
+            throw e;
+          }
+        }
+      }
+    }
+    if (setsSeen && !flagsSent) out.push(atom("FLAGS"), flagItems(meta.flags));
+    data.push(fetchLine(ctx, seq, out));
+  }
+  if (missing) {
+    return {
+      data,
+      status: "NO",
+      text: "Some messages no longer exist",
+      code: { name: "EXPUNGEISSUED" },
+      expungesAllowed: cmd.uid,
+    };
+  }
+  return ok("FETCH completed", data, { expungesAllowed: cmd.uid });
+}
+
+/** STORE and UID STORE (RFC 9051 §6.4.6; RFC 7162 §3.1.3 UNCHANGEDSINCE). */
+export async function store(ctx: SessionContext, cmd: CommandOf<"STORE">): Promise<Result> {
+  const view = ctx.selected!;
+  if (view.readOnly) return no("Mailbox is read-only", "READ-ONLY");
+  const r = resolve(view, cmd.set, cmd.uid);
+  if ("bad" in r) return no(r.bad, undefined, "BAD");
+  const flags = validStoreFlags(cmd.flags);
+  if (flags === undefined) return no("Invalid flag", undefined, "BAD");
+  if (cmd.unchangedSince !== undefined) ctx.useCondstore();
+  const uids = r.pairs.map(([, u]) => u);
+  const res = await ctx.backend.store(
+    ctx.account,
+    view.id,
+    uids,
+    cmd.mode,
+    flags,
+    cmd.unchangedSince,
+  );
+  view.record(res.updated);
+  const data: Uint8Array[][] = [];
+  for (const m of res.updated) {
+    const seq = view.seqOf(m.uid);
+    if (seq === 0) continue;
+    // .SILENT: no FLAGS back; under CONDSTORE the new MODSEQ is still sent (RFC 7162 §3.1.3).
+    if (cmd.silent && !ctx.condstore) continue;
+    const items: Item[] = [];
+    if (cmd.uid) items.push(atom("UID"), num(m.uid));
+    if (!cmd.silent) items.push(atom("FLAGS"), flagItems(m.flags));
+    if (ctx.condstore) items.push(atom("MODSEQ"), list([num(m.modseq)]));
+    data.push(fetchLine(ctx, seq, items));
+  }
+  if (res.modified.length > 0) {
+    const numbers = cmd.uid
+      ? res.modified
+      : res.modified.map((u) => view.seqOf(u)).filter((s) => s > 0);
+    return ok("Conditional STORE failed", data, {
+      code: { name: "MODIFIED", args: [atom(formatSequenceSet(compactSet(numbers)))] },
+      expungesAllowed: cmd.uid,
+    });
+  }
+  return ok("STORE completed", data, { expungesAllowed: cmd.uid });
+}
+
+/** Header fields decoded for SEARCH: encoded words (RFC 2047) undone, 8-bit read as UTF-8. */
+async function decodedHeaders(bytes: Uint8Array, start: number, end: number) {
+  const { decodeWords } = await import("postal-mime");
+  return parseHeader(bytes, start, end).map(([n, v]) => {
+    const utf8 = Buffer.from(v, "latin1").toString("utf8");
+    return [n, decodeWords(utf8.replace(/\r?\n/g, ""))] as const;
+  });
+}
+
+/** SEARCH and UID SEARCH (RFC 9051 §6.4.4, RFC 4731 ESEARCH, RFC 5182 SEARCHRES). */
+export async function search(
+  ctx: SessionContext,
+  cmd: CommandOf<"SEARCH">,
+  tag: string,
+): Promise<Result> {
+  const view = ctx.selected!;
+  if (cmd.charset && !["UTF-8", "US-ASCII"].includes(cmd.charset)) {
+    return {
+      data: [],
+      status: "NO",
+      text: "Unsupported charset",
+      code: { name: "BADCHARSET", args: [list([atom("UTF-8"), atom("US-ASCII")])] },
+    };
+  }
+  const candidates: Candidate[] = view.uids.map((uid, i) => ({ seq: i + 1, meta: view.meta(uid)! }))
+    .filter((c) => c.meta);
+  const uids = candidates.map((c) => c.meta.uid);
+  const textMatches = new Map<string, ReadonlySet<number>>();
+  for (const term of textTerms(cmd.key)) {
+    const found = await ctx.backend.searchText(ctx.account, view.id, uids, [term]);
+    textMatches.set(textTermKey(term.where, term.value), new Set(found));
+  }
+  const headers = new Map<number, readonly (readonly [string, string])[]>();
+  if (needsHeaders(cmd.key)) {
+    for (const uid of uids) {
+      const content = await ctx.backend.content(ctx.account, view.id, uid, true);
+      if (content) {
+        headers.set(
+          uid,
+          await decodedHeaders(
+            content.bytes,
+            content.structure.headerStart,
+            content.structure.bodyStart,
+          ),
+        );
+      }
+    }
+  }
+  const ctxSearch = {
+    maxSeq: view.exists,
+    maxUid: view.maxUid,
+    saved: view.saved,
+    textMatches,
+    headers: (u: number) => headers.get(u),
+  };
+  const found = candidates.filter((c) => matches(cmd.key, c, ctxSearch));
+  const usesModseq = JSON.stringify(cmd.key).includes('"modseq"');
+  if (usesModseq) ctx.useCondstore();
+  const numbers = found.map((c) => cmd.uid ? c.meta.uid : c.seq);
+  const highest = found.reduce((m, c) => Math.max(m, c.meta.modseq), 0);
+  const returns = cmd.returns;
+  if (returns?.includes("SAVE")) view.saved = found.map((c) => c.meta.uid);
+  const data: Uint8Array[][] = [];
+  if (returns !== undefined || ctx.rev2) {
+    // ESEARCH (RFC 4731 §3.1): RETURN () means ALL; SAVE alone returns nothing.
+    const opts = returns === undefined || returns.length === 0 ? ["ALL"] : returns;
+    const onlySave = opts.length === 1 && opts[0] === "SAVE";
+    if (!onlySave) {
+      const items: Item[] = [list([atom("TAG"), str(tag)])];
+      if (cmd.uid) items.push(atom("UID"));
+      if (opts.includes("MIN") && numbers.length) {
+        items.push(atom("MIN"), num(Math.min(...numbers)));
+      }
+      if (opts.includes("MAX") && numbers.length) {
+        items.push(atom("MAX"), num(Math.max(...numbers)));
+      }
+      if (opts.includes("ALL") && numbers.length) {
+        items.push(atom("ALL"), atom(formatSequenceSet(compactSet(numbers))));
+      }
+      if (opts.includes("COUNT")) items.push(atom("COUNT"), num(numbers.length));
+      if (usesModseq && numbers.length) items.push(atom("MODSEQ"), num(highest));
+      data.push(untagged([atom("ESEARCH"), ...items], ctx.encoding));
+    }
+  } else {
+    const items: Item[] = [atom("SEARCH"), ...numbers.map((n) => num(n))];
+    if (usesModseq && numbers.length) items.push(list([atom("MODSEQ"), num(highest)]));
+    data.push(untagged(items, ctx.encoding));
+  }
+  return ok("SEARCH completed", data, { expungesAllowed: cmd.uid });
+}
+
+/** COPY and MOVE, by number or UID (RFC 9051 §6.4.7, RFC 6851, RFC 4315 COPYUID). */
+export async function copyOrMove(
+  ctx: SessionContext,
+  cmd: CommandOf<"COPY" | "MOVE">,
+): Promise<Result> {
+  const view = ctx.selected!;
+  const r = resolve(view, cmd.set, cmd.uid);
+  if ("bad" in r) return no(r.bad, undefined, "BAD");
+  const target = ctx.folderName(cmd.mailbox);
+  const uids = r.pairs.map(([, u]) => u);
+  if (uids.length === 0) return ok(`${cmd.name} completed`);
+  if (cmd.name === "MOVE" && view.readOnly) return no("Mailbox is read-only", "READ-ONLY");
+  const res = cmd.name === "MOVE"
+    ? await ctx.backend.move(ctx.account, view.id, uids, target)
+    : await ctx.backend.copy(ctx.account, view.id, uids, target);
+  const code = {
+    name: "COPYUID",
+    args: [
+      num(res.uidValidity),
+      atom(formatSequenceSet(compactSet(res.sourceUids))),
+      atom(formatSequenceSet(compactSet(res.targetUids))),
+    ],
+  };
+  if (cmd.name === "MOVE") {
+    // RFC 6851 §4.3: COPYUID comes untagged, before the expunges; the tagged OK follows them.
+    return ok("MOVE completed", [untaggedStatus("OK", "Moved", code)], {
+      refresh: true,
+      expungesAllowed: true,
+    });
+  }
+  return ok("COPY completed", [], { code, expungesAllowed: cmd.uid });
+}
+
+/** EXPUNGE and UID EXPUNGE (RFC 9051 §6.4.3, RFC 4315 §2.1). */
+export async function expunge(ctx: SessionContext, cmd: CommandOf<"EXPUNGE">): Promise<Result> {
+  const view = ctx.selected!;
+  if (view.readOnly) return no("Mailbox is read-only", "READ-ONLY");
+  let uids = [...view.uids];
+  if (cmd.uids) {
+    const r = resolve(view, cmd.uids, true);
+    if ("bad" in r) return no(r.bad, undefined, "BAD");
+    uids = r.pairs.map(([, u]) => u);
+  }
+  await ctx.backend.expunge(ctx.account, view.id, uids);
+  return ok("EXPUNGE completed", [], { refresh: true, expungesAllowed: true });
+}
+
+/** CLOSE (expunges \Deleted silently, RFC 9051 §6.4.1) and UNSELECT (RFC 3691). */
+export async function close(
+  ctx: SessionContext,
+  cmd: CommandOf<"CLOSE" | "UNSELECT">,
+): Promise<Result> {
+  const view = ctx.selected!;
+  if (cmd.name === "CLOSE" && !view.readOnly) {
+    await ctx.backend.expunge(ctx.account, view.id, [...view.uids]);
+  }
+  ctx.select(undefined);
+  return ok(`${cmd.name} completed`);
+}
+
+/** A message's metadata line for IDLE and command-end updates. */
+export function updateFetch(ctx: SessionContext, seq: number, meta: MessageMeta): Uint8Array[] {
+  const items: Item[] = [atom("UID"), num(meta.uid), atom("FLAGS"), flagItems(meta.flags)];
+  if (ctx.condstore) items.push(atom("MODSEQ"), list([num(meta.modseq)]));
+  return fetchLine(ctx, seq, items);
+}
