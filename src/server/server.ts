@@ -1,6 +1,8 @@
 /**
  * `mail serve`: the listeners, connection limits and graceful shutdown. Each accepted socket
- * gets its own {@link SmtpSession} driven by a {@link Connection}.
+ * gets its own {@link SmtpSession} driven by a {@link Connection}, or on the IMAP listeners its
+ * own {@link ImapSession} driven by an {@link ImapConnection}; the caps, the lockout, the
+ * certificate and the deadlines are shared.
  *
  * @module
  */
@@ -13,11 +15,40 @@ import { type SessionBackend, type SessionEvent, SmtpSession } from "../smtp/ses
 import { Connection, describeTls, LINGER_MS } from "./connection.ts";
 import { DeadlineSweeper } from "./deadlines.ts";
 import { isLoopbackAddress } from "../net.ts";
+import type { ImapBackend } from "../imap/backend.ts";
+import { ImapSession } from "../imap/session.ts";
+import { ImapConnection } from "./imap_connection.ts";
 
 const log = getLogger(["mail", "server"]);
 
 /** The roles a listener plays. */
-export type ListenerRole = "smtp" | "submission" | "smtps";
+export type ListenerRole = "smtp" | "submission" | "smtps" | "imap" | "imaps";
+
+/** The IMAP service: its store, its listeners and its autologout. */
+export interface ImapService {
+  readonly backend: ImapBackend;
+  /** STARTTLS listener (143 role); undefined: off. */
+  readonly imap?: HostPort;
+  /** Implicit-TLS listener (993 role, RFC 8314); undefined: off. */
+  readonly imaps?: HostPort;
+  /** Autologout in seconds (RFC 9051 §5.4: at least 30 minutes). */
+  readonly autologout: number;
+}
+
+/** What a server runs beside its configuration. */
+export interface ServerOptions {
+  /** Checks every connection's timeouts (tests pass one with a clock of their own). */
+  readonly deadlines?: DeadlineSweeper;
+  readonly imap?: ImapService;
+}
+
+/** What the server needs of each connection, whatever its protocol. */
+interface Driven {
+  readonly closed: Promise<void>;
+  readonly finished: Promise<void>;
+  requestClose(): void;
+  destroy(): void;
+}
 
 /** Where a listener ended up listening (the real port when 0 was asked for). */
 export interface BoundListener {
@@ -45,26 +76,25 @@ export class MailServer {
   /** The current certificate; replaced on reload (SIGHUP). Undefined: TLS is off. */
   #tls: SecureContext | undefined;
   readonly #servers: Server[] = [];
-  readonly #connections = new Set<Connection>();
+  readonly #connections = new Set<Driven>();
+  readonly #imap: ImapService | undefined;
   readonly #perIp = new Map<string, number>();
   readonly #refused = new Set<Socket>();
   readonly #deadlines: DeadlineSweeper;
   #stopping = false;
 
-  /**
-   * `tls` is the certificate (undefined: TLS off); `deadlines` checks every connection's
-   * timeouts (tests pass one with a clock of their own).
-   */
+  /** `tls` is the certificate (undefined: TLS off). */
   constructor(
     config: ServeConfig,
     backend: ServerBackend,
     tls?: SecureContext,
-    deadlines: DeadlineSweeper = new DeadlineSweeper(),
+    options: ServerOptions = {},
   ) {
     this.#config = config;
     this.#backend = backend;
     this.#tls = tls;
-    this.#deadlines = deadlines;
+    this.#deadlines = options.deadlines ?? new DeadlineSweeper();
+    this.#imap = options.imap;
   }
 
   /** Installs a new certificate for connections from now on (certificate renewal). */
@@ -78,6 +108,8 @@ export class MailServer {
       ["smtp", this.#config.smtp],
       ["submission", this.#config.submission],
       ["smtps", this.#config.smtps],
+      ["imap", this.#imap?.imap],
+      ["imaps", this.#imap?.imaps],
     ];
     const bound: BoundListener[] = [];
     for (const [role, addr] of wanted) {
@@ -89,7 +121,7 @@ export class MailServer {
 
   #bind(role: ListenerRole, addr: HostPort): Promise<BoundListener> {
     const server = createServer((socket) => {
-      if (role === "smtps") this.#acceptTls(socket);
+      if (role === "smtps" || role === "imaps") this.#acceptTls(socket, role);
       else this.#accept(socket, role, undefined, socket);
     });
     this.#servers.push(server);
@@ -116,12 +148,12 @@ export class MailServer {
    * plain socket is wrapped by hand: on Deno 2.9, `tls.createServer({ secureContext })` serves
    * no certificate, while a wrapped socket does (and picks up a reloaded certificate).
    */
-  #acceptTls(plain: Socket): void {
+  #acceptTls(plain: Socket, role: "smtps" | "imaps"): void {
     const secure = new TLSSocket(plain, { isServer: true, secureContext: this.#tls! });
     const fail = (why: string) => {
       cancel();
       log.debug("TLS handshake failed", {
-        role: "smtps",
+        role,
         client: plainAddress(plain.remoteAddress),
         error: why,
       });
@@ -138,7 +170,7 @@ export class MailServer {
     secure.once("secure", () => {
       cancel();
       secure.removeAllListeners("error");
-      this.#accept(secure, "smtps", describeTls(secure), plain);
+      this.#accept(secure, role, describeTls(secure), plain);
     });
     secure.on("error", (err) => fail(err.message));
   }
@@ -148,13 +180,18 @@ export class MailServer {
     const ip = plainAddress(peer.remoteAddress);
     const port = peer.remotePort ?? 0;
     if (this.#stopping) {
-      this.#refuse(socket, reply(421, "4.3.2", `${this.#config.hostname} Service shutting down`));
+      this.#refuse(
+        socket,
+        role,
+        reply(421, "4.3.2", `${this.#config.hostname} Service shutting down`),
+      );
       return;
     }
     if (this.#backend.isLockedOut?.(ip)) {
       log.info("Connection refused: locked out after failed logins", { client: ip, role });
       this.#refuse(
         socket,
+        role,
         reply(421, "4.7.0", `${this.#config.hostname} Too many failed logins, try later`),
       );
       return;
@@ -167,11 +204,16 @@ export class MailServer {
       log.warning("Connection refused: too many connections", { client: ip, role });
       this.#refuse(
         socket,
+        role,
         reply(421, "4.7.0", `${this.#config.hostname} Too many connections, try later`),
       );
       return;
     }
     this.#perIp.set(ip, count + 1);
+    if (role === "imap" || role === "imaps") {
+      this.#acceptImap(socket, role, tls, ip, port);
+      return;
+    }
     const started = Date.now();
     let messages = 0;
     const connLog = log.with({ client: ip, port, role });
@@ -242,12 +284,65 @@ export class MailServer {
     conn.start();
   }
 
+  /** An IMAP session over SOCKET (counted in the caps already). */
+  #acceptImap(
+    socket: Socket,
+    role: "imap" | "imaps",
+    tls: string | undefined,
+    ip: string,
+    port: number,
+  ): void {
+    const imap = this.#imap!;
+    const started = Date.now();
+    const connLog = log.with({ client: ip, port, role });
+    const conn = new ImapConnection(
+      socket,
+      { idle: imap.autologout * 1000, progress: this.#config.lineDeadline * 1000 },
+      this.#deadlines,
+      connLog,
+      this.#tls ? () => this.#tls! : undefined,
+    );
+    const session = new ImapSession(
+      {
+        hostname: this.#config.hostname,
+        startTls: this.#tls !== undefined && tls === undefined,
+        tls: tls !== undefined,
+        // Never for a remote client, whatever the configuration says.
+        allowInsecureAuth: this.#config.allowInsecureAuth && isLoopbackAddress(ip),
+        maxMessageSize: this.#config.maxSize,
+        maxErrors: this.#config.maxErrors,
+      },
+      imap.backend,
+      ip,
+      conn.notify,
+      (e) => {
+        if (e.type === "login") connLog.info(e.ok ? "Login" : "Login failed", { user: e.user });
+        else {
+          connLog.error("Internal error", {
+            command: e.command,
+            error: e.error instanceof Error ? e.error.message : String(e.error),
+            stack: e.error instanceof Error ? e.error.stack : undefined,
+          });
+        }
+      },
+    );
+    this.#connections.add(conn);
+    void conn.closed.then(() => {
+      this.#connections.delete(conn);
+      const left = (this.#perIp.get(ip) ?? 1) - 1;
+      if (left > 0) this.#perIp.set(ip, left);
+      else this.#perIp.delete(ip);
+      connLog.info("Disconnected", { duration_ms: Date.now() - started });
+    });
+    conn.start(session);
+  }
+
   /**
-   * Answers a connection we will not serve and closes it. The socket is destroyed once the
-   * peer closes its side, or after a short linger: a client that never reads or closes must
-   * not hold a file descriptor.
+   * Answers a connection we will not serve and closes it (SMTP: the reply R; IMAP: `* BYE`
+   * with its text). The socket is destroyed once the peer closes its side, or after a short
+   * linger: a client that never reads or closes must not hold a file descriptor.
    */
-  #refuse(socket: Socket, r: Reply): void {
+  #refuse(socket: Socket, role: ListenerRole, r: Reply): void {
     this.#refused.add(socket);
     const cancel = this.#deadlines.once(this.#deadlines.now() + LINGER_MS, () => socket.destroy());
     socket.on("error", () => socket.destroy());
@@ -255,6 +350,11 @@ export class MailServer {
       cancel();
       this.#refused.delete(socket);
     });
+    if (role === "imap" || role === "imaps") {
+      // RFC 9051 §7.1.5: BYE as the greeting refuses the connection.
+      socket.end(`* BYE [UNAVAILABLE] ${r.lines.join(" ")}\r\n`);
+      return;
+    }
     // RFC 2034 says greetings carry no enhanced code; clients parse it all the same, and the
     // 4.7.0 tells an operator reading logs on the other side why they were refused.
     socket.end(formatReply(r, true));

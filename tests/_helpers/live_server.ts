@@ -53,7 +53,7 @@ export async function startLiveServer(
     config,
     new LocalBackend(store, config, testGuard(config.authMaxFailures)),
     tls,
-    deadlines,
+    deadlines ? { deadlines } : {},
   );
   const bound = await server.listen();
   const port = (role: string) => bound.find((b) => b.role === role)?.port ?? 0;
