@@ -14,7 +14,7 @@ import {
   uniqueName,
   writeMaildirMessage,
 } from "../mailbox_formats/mod.ts";
-import type { MailboxEntry, Store } from "../store/mod.ts";
+import type { MailboxAccess, MailboxEntry } from "../store/mod.ts";
 import {
   addressArg,
   dataDir,
@@ -28,7 +28,7 @@ import {
 const PAGE = 1000;
 
 /** Every entry of the mailbox, oldest first. */
-export function allEntries(store: Store, address: string): MailboxEntry[] {
+export function allEntries(store: MailboxAccess, address: string): MailboxEntry[] {
   const byId = new Map<number, MailboxEntry>();
   for (let offset = 0;; offset += PAGE) {
     const page = store.list(address, { offset, limit: PAGE });
@@ -75,7 +75,7 @@ function ioError(path: string, e: unknown): CliError {
 
 /** Writes ADDRESS's mail to an mbox file at PATH (`-`: stdout), created anew. */
 export async function exportMbox(
-  store: Store,
+  store: MailboxAccess,
   address: string,
   path: string,
 ): Promise<ExportResult> {
@@ -128,7 +128,7 @@ export async function exportMbox(
  * messages added, as Maildir delivery always does). Seen messages go to cur/ with `:2,S`.
  */
 export async function exportMaildir(
-  store: Store,
+  store: MailboxAccess,
   address: string,
   dir: string,
 ): Promise<ExportResult> {

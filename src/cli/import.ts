@@ -10,7 +10,7 @@ import { CliError, EXIT } from "../exit_codes.ts";
 import { listMaildir, MboxFormatError, readMbox } from "../mailbox_formats/mod.ts";
 import { summarize } from "../mime/summary.ts";
 import { newQueueId } from "../queue_id.ts";
-import { openStore, type Store } from "../store/mod.ts";
+import { type MailboxAccess, type MailDelivery, openStore, type Store } from "../store/mod.ts";
 import {
   addressArg,
   dataDir,
@@ -30,7 +30,7 @@ export interface ImportMessage {
 
 /** Adds MESSAGE to ADDRESS's mailbox; returns its queue id. */
 export function importOne(
-  store: Store,
+  store: MailDelivery & MailboxAccess,
   address: string,
   message: ImportMessage,
   createMailboxes: boolean,
@@ -95,7 +95,7 @@ function inputError(path: string, e: unknown): never {
 
 /** Imports from PATH (`-`: stdin, mbox only) into ADDRESS. */
 export async function importMailbox(
-  store: Store,
+  store: MailDelivery & MailboxAccess,
   address: string,
   path: string,
   format: "mbox" | "maildir",

@@ -11,7 +11,7 @@ import { prompts } from "./prompts.ts";
 import { formatForTerminal, parseForDisplay } from "../mime/display.ts";
 import { decodeEntry, formatListRow, idWidth } from "../mime/list_format.ts";
 import { styler } from "../mime/terminal.ts";
-import type { MailboxEntry, Store } from "../store/mod.ts";
+import type { MailboxAccess, MailboxEntry, Store } from "../store/mod.ts";
 import {
   addressArg,
   dataDir,
@@ -141,13 +141,13 @@ export function listFooter(
   return footer;
 }
 
-function mailboxOrFail(store: Store, address: string): void {
+function mailboxOrFail(store: MailboxAccess, address: string): void {
   if (!store.mailboxExists(address)) {
     throw new CliError(`No mailbox for ${address}`, EXIT.NOINPUT);
   }
 }
 
-function entryOrFail(store: Store, address: string, id: number): MailboxEntry {
+function entryOrFail(store: MailboxAccess, address: string, id: number): MailboxEntry {
   const entry = store.entry(address, id);
   if (entry === undefined) throw new CliError(`No message ${id} in ${address}`, EXIT.NOINPUT);
   return entry;
@@ -163,7 +163,7 @@ function jsonElement(entry: MailboxEntry): string {
  * The whole mailbox as one JSON array, written a page at a time: the same text as `printJson`
  * of every entry, without holding a mailbox of any size in memory.
  */
-async function printWholeListJson(store: Store, address: string): Promise<void> {
+async function printWholeListJson(store: MailboxAccess, address: string): Promise<void> {
   let text = "[";
   let first = true;
   for (const page of mailboxPages(store, address)) {
@@ -178,7 +178,7 @@ async function printWholeListJson(store: Store, address: string): Promise<void> 
 }
 
 async function printList(
-  store: Store,
+  store: MailboxAccess,
   address: string,
   page: Page,
   flags: PageFlags,
@@ -216,7 +216,7 @@ async function printList(
 
 /** Shows one message, marking it seen (as reading it does in any mail reader). */
 async function showMessage(
-  store: Store,
+  store: MailboxAccess,
   address: string,
   entry: MailboxEntry,
   json: boolean,
@@ -306,7 +306,7 @@ function isPromptExit(err: unknown): boolean {
   return err instanceof Error && err.name === "ExitPromptError";
 }
 
-async function interactive(store: Store, address: string, first: Page): Promise<void> {
+async function interactive(store: MailboxAccess, address: string, first: Page): Promise<void> {
   const { confirm, select, Separator } = await prompts();
   let offset = first.offset;
   let lastId: ListAction | undefined;

@@ -18,9 +18,13 @@ import { dirname, join } from "node:path";
 import type { HostPort, ServeConfig } from "../config.ts";
 import { CliError, EXIT } from "../exit_codes.ts";
 import { loadOrCreateCertificate, TlsConfigError } from "../server/tls_cert.ts";
-import { toStoreError } from "../store/errors.ts";
-import { SCHEMA_VERSION, schemaVersion } from "../store/schema.ts";
-import { databasePath, StoreError } from "../store/sqlite_store.ts";
+import {
+  databasePath,
+  SCHEMA_VERSION,
+  schemaVersion,
+  StoreError,
+  toStoreError,
+} from "../store/mod.ts";
 
 /** Where the check's lines go (stdout, or a list in tests). */
 export interface CheckOutput {

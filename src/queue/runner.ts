@@ -22,7 +22,7 @@ import {
 } from "../client/deliver.ts";
 import type { Envelope, Timeouts } from "../client/smtp_client.ts";
 import { isLooping } from "../smtp/trace.ts";
-import type { QueueEntry, Store } from "../store/mod.ts";
+import type { OutboundQueue, QueueEntry } from "../store/mod.ts";
 import { bouncePass, newPass, type Pass } from "./bounces.ts";
 import { forRelay } from "./message.ts";
 import type { Route } from "./route.ts";
@@ -40,7 +40,10 @@ export type DeliverFn = (
 ) => Promise<RecipientResult[]>;
 
 /** The part of the store the runner uses. */
-export type QueueStore = Pick<Store, "queueDue" | "queueNextDue" | "messageBytes" | "settle">;
+export type QueueStore = Pick<
+  OutboundQueue,
+  "queueDue" | "queueNextDue" | "messageBytes" | "settle"
+>;
 
 export interface RunnerOptions {
   readonly store: QueueStore;

@@ -7,10 +7,9 @@
 import type { ServeConfig } from "../config.ts";
 import type { Credentials } from "../client/deliver.ts";
 import { dnsResolver } from "../client/mx.ts";
-import type { Store } from "../store/mod.ts";
 import { QueueConfigError } from "./errors.ts";
 import { Router } from "./route.ts";
-import { QueueRunner, type RunnerOptions } from "./runner.ts";
+import { QueueRunner, type QueueStore, type RunnerOptions } from "./runner.ts";
 
 /** Reads the file a setting names; a configuration error, naming the setting, if it cannot. */
 async function readSettingFile(key: string, path: string): Promise<string> {
@@ -54,7 +53,7 @@ async function smarthostCa(config: ServeConfig): Promise<string | undefined> {
  */
 export async function queueRunner(
   config: ServeConfig,
-  store: Store,
+  store: QueueStore,
   overrides: Partial<RunnerOptions> = {},
 ): Promise<QueueRunner> {
   const router = new Router({

@@ -11,14 +11,19 @@
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { existsSync, mkdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import type { MailboxEntry, NewMessage, QueueEntry, QueueSettlement, UserInfo } from "./mod.ts";
+import type {
+  MailboxEntry,
+  NewMessage,
+  QueueEntry,
+  QueueSettlement,
+  Store,
+  UserInfo,
+} from "./types.ts";
 import { StoreError, toStoreError } from "./errors.ts";
 import { migrate, NewerSchemaError } from "./schema.ts";
 import { backupBeforeMigrate } from "./backup.ts";
 import { onePiece, pieces } from "./pieces.ts";
 import { SQL, type StatementName } from "./sql.ts";
-
-export { StoreError } from "./errors.ts";
 
 /** Options for {@link openStore}. */
 export interface StoreOptions {
@@ -132,85 +137,6 @@ function requireExisting(path: string, what: string, directory: boolean): void {
       `${what} ${path} is not a ${directory ? "directory" : "file"}`,
     );
   }
-}
-
-export interface Store {
-  /** Path of the database file. */
-  readonly path: string;
-  close(): void;
-
-  // --- Delivery (the write side of an SMTP transaction) ---
-  /**
-   * Stores the message once and adds one mailbox entry per distinct recipient, in a single
-   * transaction that is durable when this returns. Throws StoreError("no-mailbox") naming the
-   * first recipient whose mailbox does not exist when `createMailboxes` is false; then nothing
-   * is stored.
-   */
-  deliver(message: NewMessage): void;
-  /**
-   * Stores several messages in one transaction (group commit): durable together when this
-   * returns. Returns per message undefined, or the error that message alone failed with (its
-   * changes undone, the others kept). Throws when the transaction as a whole fails.
-   */
-  deliverMany(messages: readonly NewMessage[]): (Error | undefined)[];
-  /**
-   * As {@link deliverMany}, but the wait for the disk happens off the main thread: the
-   * transaction commits without SQLite's own sync of the write-ahead log, and the promise
-   * resolves once the log file has been synced (fdatasync) on a worker thread of the runtime.
-   * Until it resolves, the commit may still be lost to a power cut: reply only after it.
-   */
-  deliverManyAsync(messages: readonly NewMessage[]): Promise<(Error | undefined)[]>;
-
-  // --- Outbound queue (one row per remote recipient; see QueueEntry) ---
-  /** Rows due at NOW (milliseconds), oldest first, at most LIMIT. Uses the queue_due index. */
-  queueDue(now: number, limit: number): QueueEntry[];
-  /** Every row, the next due first. */
-  queueList(): QueueEntry[];
-  /** One row, or undefined. */
-  queueEntry(id: number): QueueEntry | undefined;
-  /** The earliest next attempt later than AFTER, or undefined when there is none. */
-  queueNextDue(after: number): number | undefined;
-  /** The exact stored bytes of a message by its store id, or undefined once it is gone. */
-  messageBytes(messageRowId: number): Uint8Array | undefined;
-  /** Commits the outcome of a delivery attempt in one short transaction (see QueueSettlement). */
-  settle(settlement: QueueSettlement): void;
-  /** Makes row ID, or every row when ID is undefined, due at NOW; the number of rows changed. */
-  queueRetry(now: number, id?: number): number;
-  /** Removes row ID without a bounce (an operator's decision); false when there is none. */
-  queueDelete(id: number): boolean;
-
-  // --- Recipients ---
-  /** Whether ADDRESS is a user (created with `mail user add`). */
-  userExists(address: string): boolean;
-  /** Whether ADDRESS has a mailbox (a user's, or one created by catch-all delivery). */
-  mailboxExists(address: string): boolean;
-
-  // --- Reading a mailbox ---
-  /** Entries newest first; `offset`/`limit` paginate (limit default 50). Uses an index, never parses. */
-  list(address: string, page?: { offset?: number; limit?: number }): MailboxEntry[];
-  /** Number of entries and unseen entries in the mailbox. */
-  count(address: string): { total: number; unseen: number };
-  /** One entry of that mailbox, or undefined. */
-  entry(address: string, id: number): MailboxEntry | undefined;
-  /** The exact stored bytes of that entry's message, or undefined. */
-  read(address: string, id: number): Uint8Array | undefined;
-  /** Sets the seen flag; false when there is no such entry. */
-  setSeen(address: string, id: number, seen: boolean): boolean;
-  /** Removes the entry, and the message once no entry refers to it; false when not found. */
-  remove(address: string, id: number): boolean;
-  /** All mailbox addresses, sorted. */
-  mailboxes(): string[];
-
-  // --- Users ---
-  /** Adds a user and creates their mailbox; StoreError("exists") if present. */
-  addUser(address: string, passwordHash: string): void;
-  /** Removes the account (login, local recipient); the mailbox and its mail stay readable. */
-  removeUser(address: string): boolean;
-  /** Replaces the password hash; false when there is no such user. */
-  setPasswordHash(address: string, passwordHash: string): boolean;
-  /** The stored hash, for verification only. */
-  passwordHash(address: string): string | undefined;
-  listUsers(): UserInfo[];
 }
 
 /** A row of SQL.list / SQL.entry. */

@@ -1,7 +1,6 @@
 /** Shared fixtures for the store tests: temp directories, stores and messages. */
 import { DatabaseSync } from "node:sqlite";
-import type { NewMessage } from "../../src/store/mod.ts";
-import { openStore, type Store, type StoreOptions } from "../../src/store/sqlite_store.ts";
+import { type NewMessage, openStore, type Store, type StoreOptions } from "../../src/store/mod.ts";
 
 /** Runs `fn` with a fresh temp directory, removed afterwards. */
 export async function withTempDir<T>(fn: (dir: string) => T | Promise<T>): Promise<T> {

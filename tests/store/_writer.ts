@@ -4,7 +4,7 @@
  *
  * Usage: deno run -A _writer.ts DIR COUNT ADDRESS
  */
-import { openStore } from "../../src/store/sqlite_store.ts";
+import { openStore } from "../../src/store/mod.ts";
 
 const [dir, countText, address] = Deno.args;
 if (dir === undefined || countText === undefined || address === undefined) {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { openStore } from "../../src/store/sqlite_store.ts";
+import { openStore } from "../../src/store/mod.ts";
 import { message, withTempDir } from "./_helpers.ts";
 
 const A = "a@example.org";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { StoreError } from "../../src/store/sqlite_store.ts";
+import { StoreError } from "../../src/store/mod.ts";
 import { DIRECT_SIZE, PIECE_SIZE } from "../../src/store/pieces.ts";
 import { message, query, split, storedOctets, withStore } from "./_helpers.ts";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import { databasePath, openStore, StoreError } from "../../src/store/sqlite_store.ts";
+import { databasePath, openStore, StoreError } from "../../src/store/mod.ts";
 import { withTempDir } from "./_helpers.ts";
 
 const isKind = (kind: StoreError["kind"], pattern?: RegExp) => (e: unknown) =>

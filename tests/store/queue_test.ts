@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { SQL } from "../../src/store/sql.ts";
 import { MIGRATIONS } from "../../src/store/schema.ts";
-import { openStore } from "../../src/store/sqlite_store.ts";
+import { openStore } from "../../src/store/mod.ts";
 import { message, query, storedOctets, withStore } from "./_helpers.ts";
 
 const count = (store: Parameters<typeof query>[0], table: string) =>

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import { openStore, StoreError } from "../../src/store/sqlite_store.ts";
+import { openStore, StoreError } from "../../src/store/mod.ts";
 import { MIGRATIONS, SCHEMA_VERSION } from "../../src/store/schema.ts";
 import { message, query, storedOctets, withStore, withTempDir } from "./_helpers.ts";
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { StoreError } from "../../src/store/sqlite_store.ts";
+import { StoreError } from "../../src/store/mod.ts";
 import { message, withStore } from "./_helpers.ts";
 
 Deno.test("users: add, exists, hash, set hash, list, remove", () =>

@@ -1,0 +1,204 @@
+/**
+ * The store's interface: the records it takes and returns, and the roles its consumers see
+ * ({@link Store} is all of them). Types only, so that both the face (./mod.ts) and the SQLite
+ * implementation import it without a cycle.
+ *
+ * @module
+ */
+/** A message ready to be committed: envelope and exact bytes. */
+export interface NewMessage {
+  /** Queue id shown to the client in `250 2.0.0 queued as ID` and in Received. */
+  readonly id: string;
+  /** Envelope sender (MAIL FROM), `""` for the null reverse-path. */
+  readonly sender: string;
+  /**
+   * Local mailbox addresses (already normalised); duplicates are ignored. Together with
+   * `relay`, at least one recipient.
+   */
+  readonly recipients: readonly string[];
+  /**
+   * Remote recipients (already normalised): each gets an outbound queue row, due at once, in
+   * the same transaction that stores the message (so the 250 covers them too).
+   */
+  readonly relay?: readonly string[] | undefined;
+  /** Message bytes as stored, in order; their concatenation is the message. */
+  readonly chunks: readonly Uint8Array[];
+  /** Total size in octets (sum of the chunk lengths). */
+  readonly size: number;
+  /** Summary header values, raw (unfolded but not RFC 2047-decoded), for fast listing. */
+  readonly summary: MessageSummaryHeaders;
+  /** Milliseconds since the epoch. */
+  readonly receivedAt: number;
+  /** Mailboxes that do not exist yet are created (catch-all); otherwise they must exist. */
+  readonly createMailboxes: boolean;
+}
+
+/** Header values extracted once at delivery so that listing never parses messages. */
+export interface MessageSummaryHeaders {
+  readonly from: string;
+  readonly subject: string;
+  readonly date: string;
+  readonly messageId: string;
+}
+
+/** One entry of a mailbox listing. */
+export interface MailboxEntry {
+  /** The entry id within the store (what `mail inbox ADDRESS ID` takes). */
+  readonly id: number;
+  /** Queue id of the message. */
+  readonly messageId: string;
+  readonly sender: string;
+  readonly from: string;
+  readonly subject: string;
+  readonly date: string;
+  readonly size: number;
+  readonly seen: boolean;
+  readonly receivedAt: number;
+}
+
+/** A user account as listed (never with its hash). */
+export interface UserInfo {
+  readonly address: string;
+  readonly createdAt: number;
+}
+
+/** One remote recipient of a queued message, waiting for a final result. */
+export interface QueueEntry {
+  /** The queue row id (what `mail queue retry|delete ID` takes). */
+  readonly id: number;
+  /** The store's id of the message (shared by every row of the message). */
+  readonly messageRowId: number;
+  /** Queue id of the message, as in `250 2.0.0 OK: queued as ID`. */
+  readonly messageId: string;
+  /** Envelope sender, `""` for the null reverse-path. */
+  readonly sender: string;
+  readonly recipient: string;
+  /** The recipient's domain, lower-case. */
+  readonly domain: string;
+  /** Attempts that ended in a temporary failure so far. */
+  readonly attempts: number;
+  /** Milliseconds since the epoch. */
+  readonly nextAttempt: number;
+  /** The reply (or failure) of the last attempt, for people. */
+  readonly lastReply: string | undefined;
+  /** When the row was queued (milliseconds since the epoch). */
+  readonly createdAt: number;
+  /** Whether a delay warning was sent. */
+  readonly warned: boolean;
+  /** When the message arrived (milliseconds since the epoch). */
+  readonly receivedAt: number;
+}
+
+/**
+ * The outcome of one delivery attempt, committed in one transaction: rows with a final result
+ * are removed (and their message once nothing refers to it), the others rescheduled, and any
+ * notices (bounces, delay warnings) stored like received mail.
+ */
+export interface QueueSettlement {
+  /** Rows with a final result (delivered, bounced, expired). */
+  readonly finished?: readonly number[];
+  /** Rows to try again. */
+  readonly deferred?: readonly {
+    readonly id: number;
+    readonly nextAttempt: number;
+    readonly lastReply: string;
+  }[];
+  /** Rows whose sender was just sent a delay warning. */
+  readonly warned?: readonly number[];
+  /** Messages to store in the same transaction: DSNs to local or remote recipients. */
+  readonly notices?: readonly NewMessage[];
+}
+
+// --- The roles: each consumer takes the one it needs (or a Pick of it) ---
+
+/** The write side of an SMTP transaction: what the server's backend and `mail import` use. */
+export interface MailDelivery {
+  /**
+   * Stores the message once and adds one mailbox entry per distinct recipient, in a single
+   * transaction that is durable when this returns. Throws StoreError("no-mailbox") naming the
+   * first recipient whose mailbox does not exist when `createMailboxes` is false; then nothing
+   * is stored.
+   */
+  deliver(message: NewMessage): void;
+  /**
+   * Stores several messages in one transaction (group commit): durable together when this
+   * returns. Returns per message undefined, or the error that message alone failed with (its
+   * changes undone, the others kept). Throws when the transaction as a whole fails.
+   */
+  deliverMany(messages: readonly NewMessage[]): (Error | undefined)[];
+  /**
+   * As {@link deliverMany}, but the wait for the disk happens off the main thread: the
+   * transaction commits without SQLite's own sync of the write-ahead log, and the promise
+   * resolves once the log file has been synced (fdatasync) on a worker thread of the runtime.
+   * Until it resolves, the commit may still be lost to a power cut: reply only after it.
+   */
+  deliverManyAsync(messages: readonly NewMessage[]): Promise<(Error | undefined)[]>;
+}
+
+/**
+ * Reading and changing mailboxes: what `mail inbox` and `mail export` use. A mailbox is named by
+ * its address; an entry is one message in one mailbox, named by its id. Mailbox access for IMAP
+ * (folders, UIDs, flags) grows this role; delivery and the queue need not change for it.
+ */
+export interface MailboxAccess {
+  /** Whether ADDRESS has a mailbox (a user's, or one created by catch-all delivery). */
+  mailboxExists(address: string): boolean;
+  /** All mailbox addresses, sorted. */
+  mailboxes(): string[];
+  /** Entries newest first; `offset`/`limit` paginate (limit default 50). Uses an index, never parses. */
+  list(address: string, page?: { offset?: number; limit?: number }): MailboxEntry[];
+  /** Number of entries and unseen entries in the mailbox. */
+  count(address: string): { total: number; unseen: number };
+  /** One entry of that mailbox, or undefined. */
+  entry(address: string, id: number): MailboxEntry | undefined;
+  /** The exact stored bytes of that entry's message, or undefined. */
+  read(address: string, id: number): Uint8Array | undefined;
+  /** Sets the seen flag; false when there is no such entry. */
+  setSeen(address: string, id: number, seen: boolean): boolean;
+  /** Removes the entry, and the message once no entry refers to it; false when not found. */
+  remove(address: string, id: number): boolean;
+}
+
+/** The outbound queue, one row per remote recipient (see QueueEntry): the runner and `mail queue`. */
+export interface OutboundQueue {
+  /** Rows due at NOW (milliseconds), oldest first, at most LIMIT. Uses the queue_due index. */
+  queueDue(now: number, limit: number): QueueEntry[];
+  /** Every row, the next due first. */
+  queueList(): QueueEntry[];
+  /** One row, or undefined. */
+  queueEntry(id: number): QueueEntry | undefined;
+  /** The earliest next attempt later than AFTER, or undefined when there is none. */
+  queueNextDue(after: number): number | undefined;
+  /** The exact stored bytes of a message by its store id, or undefined once it is gone. */
+  messageBytes(messageRowId: number): Uint8Array | undefined;
+  /** Commits the outcome of a delivery attempt in one short transaction (see QueueSettlement). */
+  settle(settlement: QueueSettlement): void;
+  /** Makes row ID, or every row when ID is undefined, due at NOW; the number of rows changed. */
+  queueRetry(now: number, id?: number): number;
+  /** Removes row ID without a bounce (an operator's decision); false when there is none. */
+  queueDelete(id: number): boolean;
+}
+
+/** User accounts: `mail user`, and the server's recipient and AUTH checks. */
+export interface UserAccounts {
+  /** Whether ADDRESS is a user (created with `mail user add`). */
+  userExists(address: string): boolean;
+  /** Adds a user and creates their mailbox; StoreError("exists") if present. */
+  addUser(address: string, passwordHash: string): void;
+  /** Removes the account (login, local recipient); the mailbox and its mail stay readable. */
+  removeUser(address: string): boolean;
+  /** Replaces the password hash; false when there is no such user. */
+  setPasswordHash(address: string, passwordHash: string): boolean;
+  /** The stored hash, for verification only. */
+  passwordHash(address: string): string | undefined;
+  /** Every user, sorted by address. */
+  listUsers(): UserInfo[];
+}
+
+/** An open store: every role, over one database connection. */
+export interface Store extends MailDelivery, MailboxAccess, OutboundQueue, UserAccounts {
+  /** Path of the database file. */
+  readonly path: string;
+  /** Closes the connection; the store is unusable afterwards. */
+  close(): void;
+}
