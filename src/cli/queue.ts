@@ -1,7 +1,7 @@
 /**
- * `mail queue`: the outbound queue (CONTRACT.md): list it, make recipients due now, delete
- * them. It works on the store while `mail serve` runs; the server notices a `retry` within its
- * poll interval (a second).
+ * `mail queue`: the outbound queue: list it, make recipients due now, delete them. It works on
+ * the store while `mail serve` runs; the server notices a `retry` within its poll interval (a
+ * second).
  *
  * @module
  */

@@ -1,5 +1,7 @@
 /**
- * `mail user`: accounts that may log in to submission and receive mail (CONTRACT.md, mail user).
+ * `mail user`: accounts that may log in to submission and receive mail. Passwords are read from a
+ * file, a prompt without echo, or one line of a pipe, never from the command line (where any
+ * local user could read them in the process list).
  *
  * @module
  */
