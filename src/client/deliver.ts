@@ -8,6 +8,7 @@
  * @module
  */
 import { type Reply, replyToString } from "../smtp/reply.ts";
+import type { ClientClock } from "./clock.ts";
 import { ClientError, type ClientFailure } from "./errors.ts";
 import { type Envelope, SmtpClient, type Timeouts, type TraceLine } from "./smtp_client.ts";
 import { isLoopbackAddress } from "../net.ts";
@@ -38,9 +39,18 @@ export interface DeliverOptions {
   readonly tls: TlsMode;
   readonly ca?: readonly string[] | undefined;
   readonly insecure?: boolean | undefined;
+  /**
+   * Opportunistic TLS, for MX hosts (RFC 7435; Postfix's `smtp_tls_security_level = may`): the
+   * certificate is not checked, and with `tls: "auto"` a refused STARTTLS or a failed handshake
+   * sends the mail in plaintext on a new connection to the same host. Ignored when there are
+   * credentials: a password only goes to a server whose certificate was verified.
+   */
+  readonly opportunistic?: boolean | undefined;
   readonly credentials?: Credentials | undefined;
   readonly timeouts?: Partial<Timeouts> | undefined;
   readonly trace?: ((line: TraceLine) => void) | undefined;
+  /** The clock of every deadline; real time if absent. */
+  readonly clock?: ClientClock | undefined;
 }
 
 /** sent: a server took responsibility (250 after the data); refused: 5xx; deferred: retry. */
@@ -77,8 +87,10 @@ export async function openSession(hop: NextHop, options: DeliverOptions): Promis
     implicitTls: options.tls === "implicit",
     ca: options.ca,
     insecure: options.insecure,
+    opportunistic: opportunistic(options),
     timeouts: options.timeouts,
     trace: options.trace,
+    clock: options.clock,
   });
   try {
     let caps = await client.ehlo();
@@ -107,18 +119,26 @@ export async function openSession(hop: NextHop, options: DeliverOptions): Promis
   }
 }
 
+/** Whether OPTIONS ask for opportunistic TLS, and may have it (no password to protect). */
+function opportunistic(options: DeliverOptions): boolean {
+  return options.opportunistic === true && options.credentials === undefined;
+}
+
 /**
- * Opportunistic TLS without verification (RFC 7435: the outbound queue's MX delivery) must not
- * make mail undeliverable: when a server offers STARTTLS but then refuses it or fails the
- * handshake, the session is opened again in plaintext, as Postfix does at security level
- * "may". With verification asked for, or a password to send, a TLS failure stays a failure.
+ * Opportunistic TLS without verification (RFC 7435: MX delivery, by the queue and by `mail send
+ * --direct`) must not make mail undeliverable: when a server offers STARTTLS but then refuses
+ * it or fails the handshake, the session is opened again in plaintext, as Postfix does at
+ * security level "may". With verification asked for, or a password to send, a TLS failure
+ * stays a failure. (`insecure` without a password counts as opportunistic here: that is how the
+ * queue asks for it.)
  */
 async function openOpportunistic(hop: NextHop, options: DeliverOptions): Promise<SmtpClient> {
   try {
     return await openSession(hop, options);
   } catch (err) {
     const fallback = err instanceof ClientError && err.command === "STARTTLS" &&
-      options.tls === "auto" && options.insecure === true && options.credentials === undefined;
+      options.tls === "auto" && options.credentials === undefined &&
+      (options.opportunistic === true || options.insecure === true);
     if (!fallback) throw err;
     options.trace?.({
       direction: "*",

@@ -1,6 +1,7 @@
 /**
- * The client's one error type: which command failed and what the server said (STYLE practice
- * 6: `RCPT TO:<x@y>: 550 5.1.1 No such user`), and whether trying again later may help.
+ * The client's one error type. Its message names the command that failed, then what the server
+ * said or what went wrong, so that one line tells a user the whole story
+ * (`RCPT TO:<x@y>: 550 5.1.1 No such user`); it also says whether trying again later may help.
  *
  * @module
  */

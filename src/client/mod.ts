@@ -12,6 +12,7 @@
  *
  * @module
  */
+export * from "./clock.ts";
 export * from "./errors.ts";
 export * from "./wire.ts";
 export * from "./smtp_client.ts";

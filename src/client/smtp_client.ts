@@ -19,10 +19,28 @@ import {
   rcptToCommand,
 } from "../smtp/client_commands.ts";
 import { chooseMechanism, loginResponses, plainResponse } from "../smtp/sasl.ts";
+import type { ClientClock } from "./clock.ts";
 import { ClientError } from "./errors.ts";
 import { type TlsInfo, type TlsSettings, Wire, WireError } from "./wire.ts";
 
-/** Timeouts in milliseconds. */
+/**
+ * Most lines one reply may have. RFC 5321 sets no limit; the EHLO replies of large providers
+ * run to about 15 lines and other replies to a few, so 100 leaves room for any honest server
+ * while a hostile one that streams `250-` lines for ever is cut off at once.
+ */
+export const MAX_REPLY_LINES = 100;
+
+/**
+ * Most octets one reply may have (line endings included): 100 lines of RFC 5321's 512-octet
+ * reply line (§4.5.3.1.5) fit, and so do the few long lines some servers send; eight lines at
+ * the 8 KiB line limit do not.
+ */
+export const MAX_REPLY_OCTETS = 64 * 1024;
+
+/**
+ * Timeouts in milliseconds. Each is for a whole reply, however many lines it has: RFC 5321
+ * §4.5.3.2 times the wait for a reply, and a server must not stretch it by trickling lines.
+ */
 export interface Timeouts {
   readonly connect: number;
   /** Initial 220 greeting (RFC 5321 §4.5.3.2.1: 5 minutes). */
@@ -63,8 +81,15 @@ export interface ConnectOptions {
   readonly ca?: readonly string[] | undefined;
   /** Accept any certificate. */
   readonly insecure?: boolean | undefined;
+  /**
+   * Opportunistic TLS to an MX host (RFC 7435): the certificate is not checked, as with
+   * `insecure`, and the transcript says why.
+   */
+  readonly opportunistic?: boolean | undefined;
   readonly timeouts?: Partial<Timeouts> | undefined;
   readonly trace?: ((line: TraceLine) => void) | undefined;
+  /** The clock of every deadline (a test's, to time out without waiting); real time if absent. */
+  readonly clock?: ClientClock | undefined;
 }
 
 /** The envelope of one transaction (RFC 5321 §2.3.1). `sender` "" is the null path `<>`. */
@@ -124,6 +149,7 @@ export class SmtpClient {
         options.port,
         timeouts.connect,
         options.implicitTls ? tlsSettings(options) : undefined,
+        options.clock,
       );
     } catch (err) {
       throw wireToClient(`Connect to ${shown}`, err);
@@ -189,10 +215,20 @@ export class SmtpClient {
   async startTls(): Promise<TlsInfo> {
     const r = await this.#command("STARTTLS", this.#timeouts.command);
     if (r.code !== 220) throw new ClientError("STARTTLS", "reply", r);
+    let discarded: number;
     try {
-      this.#tls = await this.#wire.startTls(tlsSettings(this.#options), this.#timeouts.connect);
+      ({ tls: this.#tls, discarded } = await this.#wire.startTls(
+        tlsSettings(this.#options),
+        this.#timeouts.connect,
+      ));
     } catch (err) {
       throw wireToClient("STARTTLS", err);
+    }
+    if (discarded > 0) {
+      this.#options.trace?.({
+        direction: "*",
+        text: `Discarded ${discarded} octets sent after the 220 to STARTTLS (RFC 3207 §6)`,
+      });
     }
     traceTls(this.#options, this.#tls);
     this.#capabilities = NO_CAPABILITIES;
@@ -359,19 +395,36 @@ export class SmtpClient {
 }
 
 function tlsSettings(options: ConnectOptions): TlsSettings {
-  return { servername: options.host, ca: options.ca, insecure: options.insecure };
+  return {
+    servername: options.host,
+    ca: options.ca,
+    insecure: options.insecure === true || options.opportunistic === true,
+  };
 }
 
 function traceTls(options: ConnectOptions, info: TlsInfo): void {
+  const certificate = info.verified
+    ? "certificate verified"
+    : options.opportunistic
+    ? "certificate not verified (opportunistic, RFC 7435)"
+    : "certificate NOT verified (--insecure)";
   options.trace?.({
     direction: "*",
-    text: `TLS started: ${info.protocol}, ${info.cipher}, certificate ${
-      info.verified ? "verified" : "NOT verified (--insecure)"
-    }`,
+    text: `TLS started: ${info.protocol}, ${info.cipher}, ${certificate}`,
   });
 }
 
-/** Reads one whole reply, tracing each line; wire and syntax failures become ClientErrors. */
+/** A server's reply that broke a limit: the connection cannot be trusted to resynchronise. */
+function overLimit(wire: Wire, label: string, failure: "protocol" | "timeout", detail: string) {
+  wire.close();
+  return new ClientError(label, failure, detail);
+}
+
+/**
+ * Reads one whole reply, tracing each line; wire and syntax failures become ClientErrors. The
+ * reply must be complete within TIMEOUT and {@link MAX_REPLY_LINES} / {@link MAX_REPLY_OCTETS};
+ * breaking a limit closes the connection and is a temporary failure (the queue retries later).
+ */
 async function readReply(
   wire: Wire,
   timeout: number,
@@ -380,9 +433,27 @@ async function readReply(
   when?: string,
 ): Promise<ParsedReply> {
   const parser = new ReplyParser();
+  const deadline = wire.clock.now() + timeout;
+  let lines = 0;
+  let octets = 0;
   try {
     for (;;) {
-      const line = await wire.readLine(timeout);
+      const line = await wire.readLine(deadline);
+      const seconds = Math.round(timeout / 1000);
+      if (line === undefined && lines === 0) {
+        throw overLimit(wire, label, "timeout", `no answer within ${seconds} s${suffix(when)}`);
+      }
+      if (line === undefined) {
+        throw overLimit(wire, label, "timeout", `reply not complete within ${seconds} s`);
+      }
+      lines++;
+      octets += line.length + 2;
+      if (lines > MAX_REPLY_LINES) {
+        throw overLimit(wire, label, "protocol", `reply longer than ${MAX_REPLY_LINES} lines`);
+      }
+      if (octets > MAX_REPLY_OCTETS) {
+        throw overLimit(wire, label, "protocol", `reply longer than ${MAX_REPLY_OCTETS} octets`);
+      }
       trace?.({ direction: "<", text: line });
       const r = parser.push(line);
       if (r) return r;
@@ -396,10 +467,12 @@ async function readReply(
   }
 }
 
+const suffix = (when: string | undefined) => (when ? ` ${when}` : "");
+
 function wireToClient(label: string, err: unknown, when?: string): ClientError {
   if (err instanceof ClientError) return err;
   if (err instanceof WireError) {
-    return new ClientError(label, err.failure, when ? `${err.message} ${when}` : err.message, {
+    return new ClientError(label, err.failure, `${err.message}${suffix(when)}`, {
       cause: err,
     });
   }

@@ -1,7 +1,11 @@
 /**
- * The client's socket: connect (plain or implicit TLS), write, read reply lines with a timeout,
- * and upgrade to TLS in place for STARTTLS. It knows nothing of SMTP beyond line framing,
- * which it takes from the protocol module's {@link LineReader}.
+ * The client's socket: connect (plain or implicit TLS), write, read reply lines until a
+ * deadline, and upgrade to TLS in place for STARTTLS. It knows nothing of SMTP beyond line
+ * framing, which it takes from the protocol module's {@link LineReader}.
+ *
+ * What the server sends is held only up to {@link MAX_BUFFERED} octets of unread lines: past
+ * that the socket is paused until the client has read them, so a server that talks without end
+ * fills its own TCP window, not our memory.
  *
  * node:net / node:tls rather than Deno.connect / Deno.startTls: only node:tls can accept a
  * self-signed certificate for one connection (`--insecure`) without a process-wide flag.
@@ -11,9 +15,16 @@
 import net from "node:net";
 import tls from "node:tls";
 import { LineReader } from "../smtp/line_reader.ts";
+import { type ClientClock, SYSTEM_CLOCK } from "./clock.ts";
 
 /** Longest reply line read, in octets. RFC 5321 §4.5.3.1.5 says 512; be generous to peers. */
 export const MAX_REPLY_LINE = 8192;
+
+/**
+ * Unread reply lines held before the socket is paused, in octets. Pipelined replies (RFC 2920)
+ * are a few dozen octets each, so this holds those of a thousand recipients with room to spare.
+ */
+export const MAX_BUFFERED = 64 * 1024;
 
 /** How the socket failed. */
 export type WireFailure = "connect" | "tls" | "timeout" | "closed" | "protocol";
@@ -73,14 +84,19 @@ function describe(err: unknown): string {
 /** One connection to a server. */
 export class Wire {
   #socket: net.Socket;
-  readonly #reader = new LineReader(MAX_REPLY_LINE);
+  #reader = new LineReader(MAX_REPLY_LINE);
   readonly #lines: string[] = [];
+  /** Characters in {@link #lines} (octets, for ASCII), for the {@link MAX_BUFFERED} bound. */
+  #buffered = 0;
+  #paused = false;
   #failure: WireError | undefined;
   #wake: (() => void) | undefined;
   readonly #decoder = new TextDecoder();
+  readonly #clock: ClientClock;
 
-  private constructor(socket: net.Socket) {
+  private constructor(socket: net.Socket, clock: ClientClock) {
     this.#socket = socket;
+    this.#clock = clock;
     this.#listen(socket);
   }
 
@@ -93,6 +109,7 @@ export class Wire {
     port: number,
     timeoutMs: number,
     tlsSettings?: TlsSettings,
+    clock: ClientClock = SYSTEM_CLOCK,
   ): Promise<{ wire: Wire; tls: TlsInfo | undefined }> {
     const socket = tlsSettings
       ? tls.connect({ ...tlsOptions(tlsSettings), host: address, port })
@@ -105,6 +122,7 @@ export class Wire {
           socket.once("error", reject);
         }),
         timeoutMs,
+        clock,
         () => socket.destroy(),
       );
     } catch (err) {
@@ -115,7 +133,7 @@ export class Wire {
       }
       throw new WireError("connect", describe(err), { cause: err });
     }
-    const wire = new Wire(socket);
+    const wire = new Wire(socket, clock);
     return { wire, tls: tlsSettings ? tlsInfo(socket as tls.TLSSocket) : undefined };
   }
 
@@ -139,7 +157,13 @@ export class Wire {
       }
       let line = event.line;
       if (line[line.length - 1] === 0x0d) line = line.subarray(0, line.length - 1);
-      this.#lines.push(this.#decoder.decode(line));
+      const text = this.#decoder.decode(line);
+      this.#lines.push(text);
+      this.#buffered += text.length;
+    }
+    if (this.#buffered > MAX_BUFFERED && !this.#paused) {
+      this.#paused = true;
+      this.#socket.pause();
     }
     this.#wake?.();
   }
@@ -149,15 +173,42 @@ export class Wire {
     this.#wake?.();
   }
 
-  /** The next line from the server, without its line ending. */
-  async readLine(timeoutMs: number): Promise<string> {
+  /**
+   * The next line from the server, without its line ending; `undefined` once the clock reaches
+   * DEADLINE (milliseconds on the wire's clock) with no line. The caller says what that means.
+   */
+  async readLine(deadline: number): Promise<string | undefined> {
     for (;;) {
       const line = this.#lines.shift();
-      if (line !== undefined) return line;
+      if (line !== undefined) {
+        this.#buffered -= line.length;
+        if (this.#paused && this.#buffered <= MAX_BUFFERED / 2) {
+          this.#paused = false;
+          this.#socket.resume();
+        }
+        return line;
+      }
       if (this.#failure) throw this.#failure;
-      await withTimeout(new Promise<void>((resolve) => (this.#wake = resolve)), timeoutMs);
+      const left = deadline - this.#clock.now();
+      if (left <= 0) return undefined;
+      let cancel: (() => void) | undefined;
+      await new Promise<void>((resolve) => {
+        this.#wake = resolve;
+        cancel = this.#clock.after(left, resolve);
+      });
+      cancel?.();
       this.#wake = undefined;
     }
+  }
+
+  /** Characters of received lines not yet read (for memory accounting and tests). */
+  get buffered(): number {
+    return this.#buffered;
+  }
+
+  /** The clock the wire's deadlines are read on. */
+  get clock(): ClientClock {
+    return this.#clock;
   }
 
   /** Writes DATA; resolves once the socket took it. */
@@ -174,15 +225,27 @@ export class Wire {
 
   /**
    * Upgrades the connection to TLS (RFC 3207 §4), after the server's 220 to STARTTLS. Anything
-   * the server sent after that 220 and before the handshake is thrown away, never read as a
-   * reply: that is the STARTTLS response-injection attack (CVE-2011-0411 and kin).
+   * the server sent after that 220 and before the handshake, whole lines and a partial one
+   * alike, is thrown away, never read as a reply (RFC 3207 §6: the STARTTLS response-injection
+   * attack, CVE-2011-0411 and kin). DISCARDED says how many octets that was.
    */
-  async startTls(settings: TlsSettings, timeoutMs: number): Promise<TlsInfo> {
+  async startTls(
+    settings: TlsSettings,
+    timeoutMs: number,
+  ): Promise<{ tls: TlsInfo; discarded: number }> {
     const plain = this.#socket;
     plain.removeAllListeners("data");
     plain.removeAllListeners("close");
     plain.removeAllListeners("error");
+    const discarded = this.#lines.reduce((n, l) => n + l.length + 2, 0) +
+      this.#reader.takePending().length;
     this.#lines.length = 0;
+    this.#buffered = 0;
+    this.#reader = new LineReader(MAX_REPLY_LINE);
+    if (this.#paused) {
+      this.#paused = false;
+      plain.resume();
+    }
     const secure = tls.connect({ ...tlsOptions(settings), socket: plain });
     try {
       await withTimeout(
@@ -192,6 +255,7 @@ export class Wire {
           plain.once("close", () => reject(new Error("connection closed during TLS handshake")));
         }),
         timeoutMs,
+        this.#clock,
       );
     } catch (err) {
       secure.destroy();
@@ -200,7 +264,7 @@ export class Wire {
     }
     this.#socket = secure;
     this.#listen(secure);
-    return tlsInfo(secure);
+    return { tls: tlsInfo(secure), discarded };
   }
 
   /** Closes the connection (idempotent). */
@@ -224,18 +288,23 @@ function tlsInfo(socket: tls.TLSSocket): TlsInfo {
   };
 }
 
-/** Races P against a timer; on timeout runs ONTIMEOUT and rejects with a WireError. */
-async function withTimeout<T>(p: Promise<T>, ms: number, onTimeout?: () => void): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
+/** Races P against a timer on CLOCK; on timeout runs ONTIMEOUT and rejects with a WireError. */
+async function withTimeout<T>(
+  p: Promise<T>,
+  ms: number,
+  clock: ClientClock,
+  onTimeout?: () => void,
+): Promise<T> {
+  let cancel: (() => void) | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
+    cancel = clock.after(ms, () => {
       onTimeout?.();
       reject(new WireError("timeout", `no answer within ${Math.round(ms / 1000)} s`));
-    }, ms);
+    });
   });
   try {
     return await Promise.race([p, timeout]);
   } finally {
-    clearTimeout(timer);
+    cancel?.();
   }
 }

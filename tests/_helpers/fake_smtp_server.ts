@@ -5,6 +5,8 @@
  *
  * Steps:
  * - `S: text` a server line (consecutive ones go out in one write, as a pipelined server does);
+ * - `RAW: "json string"` server bytes as they are, no CRLF added (in the same write as the
+ *   server lines around it: a partial line, or junk after a reply);
  * - `C: text` the next client line must be exactly this (a trailing `*` matches a prefix);
  * - `TLS` upgrade to TLS with the test certificate (after a `S: 220` to STARTTLS);
  * - `CLOSE` drop the connection.
@@ -19,7 +21,7 @@ export const TEST_CERT = new URL("cert.pem", FIXTURES).pathname;
 export const TEST_KEY = new URL("key.pem", FIXTURES).pathname;
 
 export type FakeStep =
-  | { kind: "send"; line: string }
+  | { kind: "send"; line: string; raw?: boolean }
   | { kind: "expect"; line: string; prefix: boolean }
   | { kind: "tls" }
   | { kind: "close" };
@@ -32,7 +34,9 @@ export function parseScript(text: string): FakeStep[] {
     if (line.trim() === "" || line.startsWith("#")) continue;
     if (line === "TLS") steps.push({ kind: "tls" });
     else if (line === "CLOSE") steps.push({ kind: "close" });
-    else if (line.startsWith("S: ") || line === "S:") {
+    else if (line.startsWith("RAW: ")) {
+      steps.push({ kind: "send", line: JSON.parse(line.slice(5)) as string, raw: true });
+    } else if (line.startsWith("S: ") || line === "S:") {
       steps.push({ kind: "send", line: line.slice(3) });
     } else if (line.startsWith("C: ") || line === "C:") {
       const body = line.slice(3);
@@ -107,12 +111,12 @@ async function play(socket: net.Socket, steps: readonly FakeStep[], server: Fake
   lines.attach(sock);
   let out: string[] = [];
   const flush = async () => {
-    if (out.length > 0) await write(sock, out.map((l) => `${l}\r\n`).join(""));
+    if (out.length > 0) await write(sock, out.join(""));
     out = [];
   };
   for (const step of steps) {
     if (step.kind === "send") {
-      out.push(step.line);
+      out.push(step.raw ? step.line : `${step.line}\r\n`);
       continue;
     }
     await flush();

@@ -1,7 +1,8 @@
 /**
- * Client transcripts (STYLE practice 9): each file in transcripts/ is a scripted server and the
- * exact lines the client must send, plus the envelope, the message and the per-recipient
- * results expected from {@link deliver}. Extra lines:
+ * Client transcripts: each file in transcripts/ is a scripted server and the exact lines the
+ * client must send, plus the envelope, the message and the per-recipient results expected from
+ * {@link deliver}. A transcript is a conversation a reader can check against the RFC line by
+ * line, and a new case is a new file rather than new code. Extra lines:
  * - `ENVELOPE: sender recipient...` (JSON string escapes allowed),
  * - `MESSAGE: "json string"`, `OPTIONS: {json}` (tls, user, password),
  * - `RESULT: recipient status text` (a trailing `*` makes text a prefix),
