@@ -31,7 +31,7 @@ export {
   LEGACY_DATABASE_FILE,
   openStore,
   type StoreOptions,
-} from "./sqlite_store.ts";
+} from "./open.ts";
 export { StoreError, toStoreError } from "./errors.ts";
 export { SCHEMA_VERSION, schemaVersion } from "./schema.ts";
 export { hashPassword, verifyPassword } from "./password.ts";

@@ -7,13 +7,13 @@
  * @module
  */
 
-/** Columns of a mailbox listing row (see `EntryRow` in sqlite_store.ts). */
+/** Columns of a mailbox listing row (see `EntryRow` in mailboxes.ts). */
 const ENTRY_COLUMNS = `
   e.id AS id, m.queue_id AS queue_id, m.sender AS sender, m.hdr_from AS hdr_from,
   m.hdr_subject AS hdr_subject, m.hdr_date AS hdr_date, m.size AS size, e.seen AS seen,
   e.received_at AS received_at`;
 
-/** Columns of a queue row (see `QueueRowData` in sqlite_store.ts). */
+/** Columns of a queue row (see `QueueRowData` in outbound_queue.ts). */
 const QUEUE_COLUMNS = `
   q.id AS id, q.message_id AS message_id, m.queue_id AS queue_id, m.sender AS sender,
   q.recipient AS recipient, q.domain AS domain, q.attempts AS attempts,

@@ -1,0 +1,120 @@
+/**
+ * Mailbox access: listing, counting, reading, flagging and removing the entries of a mailbox
+ * (`mail inbox`, `mail export`). Listing reads the summary columns stored at delivery, through
+ * the entries(mailbox_id, id) index: it never parses a message.
+ *
+ * @module
+ */
+import type { Connection } from "./connection.ts";
+import { collectMessage, type ContentRow, messageContent } from "./messages.ts";
+import type { MailboxAccess, MailboxEntry } from "./types.ts";
+
+/** Default page size of {@link MailboxAccess.list}. */
+const DEFAULT_LIMIT = 50;
+
+/** A row of SQL.list / SQL.entry. */
+interface EntryRow {
+  id: number;
+  queue_id: string;
+  sender: string;
+  hdr_from: string | null;
+  hdr_subject: string | null;
+  hdr_date: string | null;
+  size: number;
+  seen: number;
+  received_at: number;
+}
+
+function toEntry(row: EntryRow): MailboxEntry {
+  return {
+    id: row.id,
+    messageId: row.queue_id,
+    sender: row.sender,
+    from: row.hdr_from ?? "",
+    subject: row.hdr_subject ?? "",
+    date: row.hdr_date ?? "",
+    size: row.size,
+    seen: row.seen !== 0,
+    receivedAt: row.received_at,
+  };
+}
+
+/** {@link MailboxAccess} over one connection. */
+export class SqliteMailboxes implements MailboxAccess {
+  readonly #conn: Connection;
+
+  constructor(conn: Connection) {
+    this.#conn = conn;
+  }
+
+  mailboxExists(address: string): boolean {
+    return this.#conn.run(() => this.#conn.stmt.mailboxExists.get(address) !== undefined);
+  }
+
+  mailboxes(): string[] {
+    return this.#conn.run(() =>
+      (this.#conn.stmt.mailboxes.all() as unknown as { address: string }[]).map((r) => r.address)
+    );
+  }
+
+  list(address: string, page: { offset?: number; limit?: number } = {}): MailboxEntry[] {
+    const offset = page.offset ?? 0;
+    const limit = page.limit ?? DEFAULT_LIMIT;
+    if (!Number.isSafeInteger(offset) || offset < 0) {
+      throw new RangeError(`Invalid offset: ${offset}`);
+    }
+    if (!Number.isSafeInteger(limit) || limit < 0) {
+      throw new RangeError(`Invalid limit: ${limit}`);
+    }
+    return this.#conn.run(() =>
+      (this.#conn.stmt.list.all({ address, limit, offset }) as unknown as EntryRow[]).map(toEntry)
+    );
+  }
+
+  count(address: string): { total: number; unseen: number } {
+    return this.#conn.run(() => {
+      const row = this.#conn.stmt.count.get({ address }) as
+        | { total: number; unseen: number }
+        | undefined;
+      return { total: row?.total ?? 0, unseen: row?.unseen ?? 0 };
+    });
+  }
+
+  entry(address: string, id: number): MailboxEntry | undefined {
+    return this.#conn.run(() => {
+      const row = this.#conn.stmt.entry.get({ address, id }) as EntryRow | undefined;
+      return row === undefined ? undefined : toEntry(row);
+    });
+  }
+
+  read(address: string, id: number): Uint8Array | undefined {
+    const conn = this.#conn;
+    // One read transaction: the chunks come from the same snapshot as the entry, even if
+    // another process removes the message meanwhile.
+    return conn.run(() => {
+      const found = conn.stmt.entryMessage.get({ address, id }) as
+        | (ContentRow & { message_id: number })
+        | undefined;
+      if (found === undefined) return undefined;
+      return messageContent(conn, found.message_id, found);
+    }, true);
+  }
+
+  setSeen(address: string, id: number, seen: boolean): boolean {
+    return this.#conn.run(() =>
+      Number(this.#conn.stmt.setSeen.run({ address, id, seen: seen ? 1 : 0 }).changes) > 0
+    );
+  }
+
+  remove(address: string, id: number): boolean {
+    const conn = this.#conn;
+    return conn.write(() => {
+      const row = conn.stmt.deleteEntry.get({ address, id }) as
+        | { message_id: number }
+        | undefined;
+      if (row === undefined) return false;
+      collectMessage(conn, row.message_id);
+      return true;
+    });
+  }
+}

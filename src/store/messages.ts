@@ -1,0 +1,150 @@
+/**
+ * Messages as rows: a message is stored once however many mailbox entries and queue rows refer
+ * to it, its bytes in its own row (one piece) or in `message_chunks`; it is read back whole, and
+ * removed once nothing refers to it. Delivery, the queue's notices, mailbox reading and the
+ * queue's sending all go through here.
+ *
+ * @module
+ */
+import type { Connection } from "./connection.ts";
+import { StoreError } from "./errors.ts";
+import { onePiece, pieces } from "./pieces.ts";
+import type { NewMessage } from "./types.ts";
+
+/** A message's size and the bytes its row keeps (null: they are in message_chunks). */
+export interface ContentRow {
+  size: number;
+  body: Uint8Array | null;
+}
+
+/** The domain of a normalised address, lower-case (address literals included). */
+function domainOfAddress(address: string): string {
+  return address.slice(address.lastIndexOf("@") + 1).toLowerCase();
+}
+
+/**
+ * Stores MESSAGE: its bytes once, a mailbox entry per local recipient and a queue row per
+ * remote one. Must run inside a write transaction.
+ */
+export function insertMessage(conn: Connection, message: NewMessage): void {
+  const recipients = [...new Set(message.recipients)];
+  const relay = [...new Set(message.relay ?? [])];
+  if (recipients.length === 0 && relay.length === 0) {
+    throw new TypeError(`Message ${message.id} has no recipients`);
+  }
+  const s = conn.stmt;
+  if (s.messageIdByQueueId.get(message.id) !== undefined) {
+    throw new StoreError("exists", `Message ${message.id} is already stored`);
+  }
+  // Resolve every mailbox before writing the message, so a missing one fails cheaply; the
+  // transaction still undoes any mailbox created for an earlier recipient.
+  const mailboxIds = recipients.map((address) => {
+    const row = s.mailboxId.get(address) as { id: number } | undefined;
+    if (row !== undefined) return row.id;
+    if (!message.createMailboxes) {
+      throw new StoreError("no-mailbox", `No mailbox for ${address}`);
+    }
+    return Number(s.insertMailbox.run(address, message.receivedAt).lastInsertRowid);
+  });
+
+  const { summary } = message;
+  // Most mail fits one piece and is kept in its messages row (schema migration 3).
+  const body = onePiece(message.chunks);
+  const messageId = Number(
+    s.insertMessage.run(
+      message.id,
+      message.sender,
+      message.size,
+      message.receivedAt,
+      summary.from,
+      summary.subject,
+      summary.date,
+      summary.messageId,
+      body ?? null,
+    ).lastInsertRowid,
+  );
+  let stored = body?.length ?? 0;
+  if (body === undefined) {
+    let seq = 0;
+    for (const piece of pieces(message.chunks)) {
+      s.insertChunk.run(messageId, seq++, piece);
+      stored += piece.length;
+    }
+  }
+  if (stored !== message.size) {
+    // A caller bug; storing a wrong size would make read() report corruption later.
+    throw new RangeError(
+      `Message ${message.id} declares ${message.size} octets but its chunks hold ${stored}`,
+    );
+  }
+  for (const mailboxId of mailboxIds) {
+    s.insertEntry.run(mailboxId, messageId, message.receivedAt);
+  }
+  // The first attempt is immediate: due as of arrival.
+  for (const address of relay) {
+    s.insertQueue.run(
+      messageId,
+      address,
+      domainOfAddress(address),
+      message.receivedAt,
+      message.receivedAt,
+    );
+  }
+}
+
+/**
+ * The bytes of message MESSAGEID: those of its row, or else its chunks. Inside a transaction,
+ * so that the chunks come from the same snapshot as the row.
+ */
+export function messageContent(
+  conn: Connection,
+  messageId: number,
+  { size, body }: ContentRow,
+): Uint8Array {
+  if (body === null) return readChunks(conn, messageId, size);
+  if (body.length !== size) {
+    throw new StoreError(
+      "corrupt",
+      `${conn.path}: message ${messageId} should hold ${size} octets but holds ${body.length}`,
+    );
+  }
+  return body;
+}
+
+/** The bytes of message MESSAGEID, which should hold SIZE octets. Inside a transaction. */
+function readChunks(conn: Connection, messageId: number, size: number): Uint8Array {
+  // One buffer of the final size; rows are streamed into it, never all held at once.
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  let overflow = false;
+  for (const row of conn.stmt.chunks.iterate(messageId)) {
+    const data = (row as { data: Uint8Array }).data;
+    if (at + data.length > bytes.length) {
+      overflow = true;
+      break;
+    }
+    bytes.set(data, at);
+    at += data.length;
+  }
+  if (overflow || at !== size) {
+    throw new StoreError(
+      "corrupt",
+      `${conn.path}: message ${messageId} should hold ${size} octets but its ` +
+        `chunks hold ${overflow ? "more" : at}`,
+    );
+  }
+  return bytes;
+}
+
+/**
+ * Deletes message `messageId` and its bytes if nothing refers to it any more (the single
+ * reference check is SQL.messageReferenced). Must run inside a write transaction.
+ */
+export function collectMessage(conn: Connection, messageId: number): boolean {
+  const s = conn.stmt;
+  const row = s.messageReferenced.get(messageId) as { referenced: number } | undefined;
+  if (row?.referenced) return false;
+  s.deleteChunks.run(messageId);
+  s.deleteMessage.run(messageId);
+  return true;
+}
