@@ -4,25 +4,17 @@
  *
  * @module
  */
-import { getLogger } from "../log.ts";
-import {
-  canonicalAddress,
-  canonicalFromInput,
-  domainOf,
-  type Mailbox,
-  mailboxToString,
-} from "../smtp/address.ts";
+import { canonicalAddress, domainOf, type Mailbox, mailboxToString } from "../smtp/address.ts";
 import { SmtpError } from "../smtp/reply.ts";
 import type { Delivery, SessionBackend, SessionContext } from "../smtp/session.ts";
-import { summarize } from "../mime/summary.ts";
+import { summarize } from "../mime/mod.ts";
 import type { NewMessage } from "../store/mod.ts";
 import { isLooping } from "../smtp/trace.ts";
 import { AuthGuard } from "./auth_guard.ts";
-import { AuthBusyError, AuthLimiter, type CheckOutcome } from "./auth_limiter.ts";
+import { AuthLimiter } from "./auth_limiter.ts";
+import { Authenticator } from "./authenticator.ts";
 import { type BatchSink, GroupCommitter } from "./group_commit.ts";
 import { newQueueId } from "../queue_id.ts";
-
-const log = getLogger(["mail", "auth"]);
 
 /** The part of the store that receiving needs (an in-memory one serves tests). */
 export interface MailSink {
@@ -44,8 +36,6 @@ export interface LocalPolicy {
   readonly catchAll: boolean;
 }
 
-const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /**
  * Session backend that delivers to local mailboxes, and queues mail for other domains when it
  * comes from an authenticated submission client (the only clients that may relay).
@@ -56,8 +46,7 @@ export class LocalBackend implements SessionBackend {
   readonly #domains: ReadonlySet<string>;
   readonly #committer: GroupCommitter | undefined;
   readonly #othersWaiting: () => boolean;
-  readonly #guard: AuthGuard;
-  readonly #limiter: AuthLimiter;
+  readonly #auth: Authenticator;
   readonly #onQueued: (() => void) | undefined;
 
   /**
@@ -80,8 +69,7 @@ export class LocalBackend implements SessionBackend {
     this.#sink = sink;
     this.#policy = policy;
     this.#domains = new Set(policy.domains);
-    this.#guard = guard;
-    this.#limiter = limiter;
+    this.#auth = new Authenticator((user) => sink.passwordHash?.(user), guard, limiter);
     this.#onQueued = onQueued;
     this.#othersWaiting = othersWaiting;
     const inPlace = sink.deliverMany?.bind(sink);
@@ -171,41 +159,22 @@ export class LocalBackend implements SessionBackend {
 
   /** Whether connections from ADDRESS are refused for too many failed logins. */
   isLockedOut(address: string): boolean {
-    return this.#guard.isLocked(address);
+    return this.#auth.isLocked(address);
   }
 
   async authenticate(username: string, password: string, ctx: SessionContext): Promise<string> {
-    const ip = ctx.client.address;
-    if (this.#guard.isLocked(ip)) throw lockedOut();
-    let user: string | undefined;
-    try {
-      user = canonicalFromInput(username);
-    } catch {
-      user = undefined;
+    const outcome = await this.#auth.login(username, password, ctx.client.address, "smtp");
+    switch (outcome.kind) {
+      case "ok":
+        return outcome.user;
+      case "locked":
+        throw lockedOut();
+      case "busy":
+        // Not the client's fault: not counted as a failure (RFC 4954 §6: 454 4.7.0).
+        throw new SmtpError(454, "4.7.0", "Temporary authentication failure");
+      case "refused":
+        throw new SmtpError(535, "5.7.8", "Authentication credentials invalid");
     }
-    // The check costs one scrypt run even for unknown users: the time taken does not tell an
-    // attacker which accounts exist.
-    const hash = user !== undefined ? this.#sink.passwordHash?.(user) : undefined;
-    let outcome: CheckOutcome;
-    try {
-      outcome = await this.#limiter.check(this.#guard, ip, password, hash);
-    } catch (err) {
-      if (!(err instanceof AuthBusyError)) throw err;
-      // Not the client's fault: not counted as a failure (RFC 4954 §6: 454 4.7.0).
-      log.warning("Authentication deferred", { client: ip, reason: err.reason });
-      throw new SmtpError(454, "4.7.0", "Temporary authentication failure");
-    }
-    if (outcome.kind === "locked") throw lockedOut();
-    if (outcome.kind === "ok" && user !== undefined) {
-      log.info("Authenticated", { client: ip, user });
-      return user;
-    }
-    const { delayMs, locked } = outcome.kind === "wrong" ? outcome : { delayMs: 0, locked: false };
-    // Never the password; the name tried is useful to an operator reading the log.
-    log.warning("Authentication failed", { client: ip, user: username.slice(0, 100), locked });
-    await wait(delayMs);
-    if (locked) throw lockedOut();
-    throw new SmtpError(535, "5.7.8", "Authentication credentials invalid");
   }
 }
 
