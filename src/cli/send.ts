@@ -1,19 +1,12 @@
 /**
- * `mail send`: compose a message and submit it, or deliver it end to end (CONTRACT.md,
- * mail send).
+ * `mail send`: compose a message and submit it to a server, or deliver it end to end to each
+ * recipient domain's MX hosts (`--direct`). docs/cli.md describes every flag.
  *
  * @module
  */
 import { basename } from "node:path";
 import { CliError, EXIT } from "../exit_codes.ts";
-import { AddressError } from "../smtp/address.ts";
-import { MAX_TEXT_LINE, messageNeeds } from "../smtp/client_commands.ts";
-import {
-  type NamedAddress,
-  parseAddressList,
-  parseSingleAddress,
-  uniqueAddresses,
-} from "../client/addresses.ts";
+import { type NamedAddress, parseSingleAddress, uniqueAddresses } from "../client/addresses.ts";
 import {
   type Attachment,
   compose,
@@ -25,59 +18,21 @@ import { addressesIn, fieldValues, toCrlf } from "../client/raw_message.ts";
 import type { Envelope } from "../client/smtp_client.ts";
 import { submit } from "../client/submit.ts";
 import { newCommand } from "./_common.ts";
+import {
+  addresses,
+  checkMessage,
+  collect,
+  parsingAddresses,
+  readInputFile,
+  readStdin,
+} from "./_input.ts";
 import { report, serverOptions, transport } from "./send_options.ts";
-
-const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
-
-/** Reads a file the user named; a missing one is exit 66. */
-export async function readInputFile(path: string, what: string): Promise<Uint8Array> {
-  try {
-    return await Deno.readFile(path);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) {
-      throw new CliError(`${what} ${path} not found`, EXIT.NOINPUT);
-    }
-    if (err instanceof Deno.errors.IsADirectory) {
-      throw new CliError(`${what} ${path} is a directory`, EXIT.NOINPUT);
-    }
-    throw new CliError(`Cannot read ${what} ${path}: ${(err as Error).message}`, EXIT.NOINPUT);
-  }
-}
-
-/** All of standard input. */
-export async function readStdin(): Promise<Uint8Array> {
-  return new Uint8Array(await new Response(Deno.stdin.readable).arrayBuffer());
-}
 
 function utf8(bytes: Uint8Array, what: string): string {
   try {
     return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch {
     throw new CliError(`${what} is not valid UTF-8`, EXIT.DATAERR);
-  }
-}
-
-/** Parses address flags; a bad address is bad input (65). */
-export function addresses(values: readonly string[] | undefined): NamedAddress[] {
-  try {
-    return (values ?? []).flatMap((v) => parseAddressList(v));
-  } catch (err) {
-    if (err instanceof AddressError) throw new CliError(err.message, EXIT.DATAERR);
-    throw err;
-  }
-}
-
-/** Checks a message ready for the wire (RFC 5321 §2.3.8 CRLF, §4.5.3.1.6 line length). */
-export function checkMessage(message: Uint8Array): void {
-  const needs = messageNeeds(message);
-  if (needs.bareLineEnding) {
-    throw new CliError("The message has a bare CR (a CR not followed by LF)", EXIT.DATAERR);
-  }
-  if (needs.longLine > 0) {
-    throw new CliError(
-      `Line ${needs.longLine} of the message is longer than ${MAX_TEXT_LINE} octets`,
-      EXIT.DATAERR,
-    );
   }
 }
 
@@ -115,14 +70,7 @@ async function rawMessage(opts: SendOptions): Promise<[Uint8Array, Envelope, str
     opts.raw === "-" ? await readStdin() : await readInputFile(opts.raw!, "Message file"),
   );
   checkMessage(bytes);
-  const headerAddrs = (names: string[]) => {
-    try {
-      return addressesIn(bytes, names);
-    } catch (err) {
-      if (err instanceof AddressError) throw new CliError(err.message, EXIT.DATAERR);
-      throw err;
-    }
-  };
+  const headerAddrs = (names: string[]) => parsingAddresses(() => addressesIn(bytes, names));
   const sender = opts.from !== undefined
     ? addresses([opts.from])[0]
     : headerAddrs(["Sender"])[0] ?? headerAddrs(["From"])[0];
@@ -140,13 +88,7 @@ async function rawMessage(opts: SendOptions): Promise<[Uint8Array, Envelope, str
 /** The composed message and envelope. */
 async function composedMessage(opts: SendOptions): Promise<[Uint8Array, Envelope, string]> {
   if (opts.from === undefined) throw new CliError("--from is required", EXIT.USAGE);
-  let from: NamedAddress;
-  try {
-    from = parseSingleAddress(opts.from);
-  } catch (err) {
-    if (err instanceof AddressError) throw new CliError(err.message, EXIT.DATAERR);
-    throw err;
-  }
+  const from: NamedAddress = parsingAddresses(() => parseSingleAddress(opts.from!));
   const to = addresses(opts.to);
   const cc = addresses(opts.cc);
   const bcc = addresses(opts.bcc);

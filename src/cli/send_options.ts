@@ -177,7 +177,11 @@ export async function transport(flags: TransportFlags): Promise<[Plan, DeliverOp
     if (eq <= 0) throw usage(`Invalid --route ${JSON.stringify(r)}: expected DOMAIN=HOST:PORT`);
     routes.set(r.slice(0, eq).toLowerCase(), parseHostPort(r.slice(eq + 1), 25, "--route"));
   }
-  return [{ kind: "direct", resolver: dnsResolver(nameServer), mxPort, routes }, options];
+  // MX hosts get opportunistic TLS (RFC 7435), as the queue gives them: most certificates of
+  // MX hosts are self-signed or for another name, and refusing them would refuse the mail.
+  // Naming a CA (--ca) asks for verification against it instead. No password goes to an MX.
+  const direct = { ...options, opportunistic: flags.ca === undefined };
+  return [{ kind: "direct", resolver: dnsResolver(nameServer), mxPort, routes }, direct];
 }
 
 /**

@@ -10,7 +10,6 @@
  * @module
  */
 import { CliError, EXIT } from "../exit_codes.ts";
-import { AddressError } from "../smtp/address.ts";
 import { type NamedAddress, parseSingleAddress, uniqueAddresses } from "../client/addresses.ts";
 import { newMessageId } from "../client/compose.ts";
 import {
@@ -23,32 +22,21 @@ import {
 } from "../client/raw_message.ts";
 import { submit } from "../client/submit.ts";
 import { newCommand } from "./_common.ts";
-import { addresses, checkMessage, readStdin } from "./send.ts";
+import { addresses, checkMessage, collect, parsingAddresses, readStdin } from "./_input.ts";
 import { heloName, report, serverOptions, transport } from "./send_options.ts";
-
-const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 
 /** RFC 5322 §3.3 date-time, in UTC. */
 export function rfc5322Date(d: Date): string {
   return d.toUTCString().replace(/GMT$/, "+0000");
 }
 
-function dataErr<T>(f: () => T): T {
-  try {
-    return f();
-  } catch (err) {
-    if (err instanceof AddressError) throw new CliError(err.message, EXIT.DATAERR);
-    throw err;
-  }
-}
-
 /** The envelope sender: `-f`, else the From header, else `$USER@hostname` as sendmail does. */
 function senderOf(message: Uint8Array, flag: string | undefined): NamedAddress {
-  if (flag !== undefined) return dataErr(() => parseSingleAddress(flag));
-  const from = dataErr(() => addressesIn(message, ["From"]))[0];
+  if (flag !== undefined) return parsingAddresses(() => parseSingleAddress(flag));
+  const from = parsingAddresses(() => addressesIn(message, ["From"]))[0];
   if (from) return from;
   const user = Deno.env.get("USER") ?? Deno.env.get("LOGNAME") ?? "root";
-  return dataErr(() => parseSingleAddress(`${user}@${heloName()}`));
+  return parsingAddresses(() => parseSingleAddress(`${user}@${heloName()}`));
 }
 
 /** A display name as an RFC 5322 quoted-string (§3.2.4), or an encoded word (RFC 2047). */
@@ -99,7 +87,7 @@ export function sendmailCommand() {
       let message = toCrlf(input);
       const recipients = addresses(args);
       if (opts.t) {
-        recipients.push(...dataErr(() => addressesIn(message, ["To", "Cc", "Bcc"])));
+        recipients.push(...parsingAddresses(() => addressesIn(message, ["To", "Cc", "Bcc"])));
         // Bcc recipients are in the envelope; the header must not show them (RFC 5322 §3.6.3).
         message = removeFields(message, ["Bcc"]);
       }

@@ -8,6 +8,7 @@ import PostalMime from "postal-mime";
 import { assertNoStackTrace, mail } from "../_helpers/mail_process.ts";
 import { startFakeServer } from "../_helpers/fake_smtp_server.ts";
 import { startDnsServer } from "../_helpers/dns_server.ts";
+import { floodLines, startHostileMx } from "../_helpers/hostile_mx.ts";
 import { headerOf, serveWithUsers, storedMessages, TEST_CERT, TEST_KEY } from "./_send.ts";
 
 const USERS = ["ann@example.test", "bob@example.test", "carl@example.test"];
@@ -390,5 +391,104 @@ Deno.test("mail send --direct: MX preferences, a dead first MX, null MX", async 
   } finally {
     await dns.close();
     await serve.cleanup();
+  }
+});
+
+Deno.test("mail send --direct: opportunistic TLS to an MX with a self-signed certificate", async () => {
+  const serve = await serveWithUsers(USERS, ["--tls-cert", TEST_CERT, "--tls-key", TEST_KEY]);
+  try {
+    const send = (...extra: string[]) =>
+      mail([
+        "send",
+        "--direct",
+        "--route",
+        `example.test=127.0.0.1:${serve.smtpPort}`,
+        "--from",
+        "zoe@sender.test",
+        "--to",
+        "ann@example.test",
+        "--body",
+        "to an MX",
+        "-v",
+        ...extra,
+      ]);
+    // Encrypted, not verified, delivered: what Postfix does at smtp_tls_security_level = may.
+    let r = await send();
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.err, /^> STARTTLS$/m);
+    assert.match(
+      r.err,
+      /^\* TLS started: TLSv1\.[23], \S+, certificate not verified \(opportunistic, RFC 7435\)$/m,
+    );
+    assert.doesNotMatch(r.err, /warning/);
+    assert.equal((await storedMessages(serve.dataDir, "ann@example.test")).length, 1);
+
+    // Naming a CA asks for verification, and the certificate passes it.
+    r = await send("--ca", TEST_CERT);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.err, /^\* TLS started: .*, certificate verified$/m);
+    assert.equal((await storedMessages(serve.dataDir, "ann@example.test")).length, 2);
+  } finally {
+    await serve.cleanup();
+  }
+});
+
+Deno.test("mail send --direct: a failed TLS handshake is retried in plaintext", async () => {
+  const mx = await startHostileMx({ startTls: "not-tls" });
+  try {
+    const r = await mail([
+      "send",
+      "--direct",
+      "--route",
+      `hostile.test=127.0.0.1:${mx.port}`,
+      "--from",
+      "zoe@sender.test",
+      "--to",
+      "ann@hostile.test",
+      "--body",
+      "in the clear if need be",
+      "-v",
+    ]);
+    assert.equal(r.code, 0, r.err);
+    assert.match(
+      r.err,
+      /^\* 127\.0\.0\.1:\d+: STARTTLS: TLS handshake failed: .+; retrying without TLS$/m,
+    );
+    assert.equal(mx.connections(), 2);
+    assert.equal(mx.accepted.length, 1);
+    assert.match(mx.accepted[0]!, /in the clear if need be/);
+  } finally {
+    await mx.close();
+  }
+});
+
+Deno.test("mail send: an endless EHLO reply is a temporary failure with one clear line", async () => {
+  // 1,000 lines: bounded, so that a client without the cap delivers (and fails this test)
+  // instead of reading for ever.
+  const mx = await startHostileMx({ ehloLines: floodLines(1000) });
+  try {
+    for (
+      const how of [["--direct", "--route", `*=127.0.0.1:${mx.port}`], [
+        "--server",
+        `127.0.0.1:${mx.port}`,
+      ]]
+    ) {
+      const r = await mail([
+        "send",
+        ...how,
+        "--from",
+        "zoe@sender.test",
+        "--to",
+        "ann@hostile.test",
+        "--body",
+        "x",
+      ]);
+      assert.equal(r.code, 75, r.err);
+      assert.match(r.err, /^mail: EHLO \S+: reply longer than 100 lines\n$/);
+      assertNoStackTrace(r.err);
+    }
+    assert.equal(mx.accepted.length, 0);
+  } finally {
+    await mx.close();
   }
 });
