@@ -1,7 +1,8 @@
 /**
- * The TLS certificate module: the DER writer, the self-signed certificate (checked by node's
- * X509Certificate, by a real handshake, and by openssl where it is installed), and loading,
- * reusing and regenerating certificates under DATA/tls.
+ * The TLS certificate modules: the DER writer (_der.ts), the self-signed certificate
+ * (tls_self_signed.ts; checked by node's X509Certificate, by a real handshake, and by openssl
+ * where it is installed), and loading, reusing and regenerating certificates under DATA/tls
+ * (tls_cert.ts).
  */
 import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
@@ -14,10 +15,10 @@ import {
   type CertificateInfo,
   createSelfSigned,
   loadOrCreateCertificate,
-  p1363ToDer,
   secureContext,
   TlsConfigError,
 } from "../../src/server/tls_cert.ts";
+import { p1363ToDer } from "../../src/server/tls_self_signed.ts";
 
 const HOST = "mx.example.test";
 const DAY = 24 * 3600 * 1000;
