@@ -101,7 +101,7 @@ export function subcommandDataDir(
 }
 
 /** Entries read per listing call when walking a whole mailbox. */
-export const WALK_PAGE = 1000;
+export const WALK_PAGE = 5000;
 
 /**
  * Every entry of ADDRESS's mailbox, newest first, a page at a time, so that a mailbox of any

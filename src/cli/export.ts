@@ -15,28 +15,31 @@ import {
   writeMaildirMessage,
 } from "../mailbox_formats/mod.ts";
 import type { MailboxAccess, MailboxEntry } from "../store/mod.ts";
+import { type ProgressMeter, terminalProgress } from "./progress.ts";
 import {
   addressArg,
   dataDir,
+  mailboxPages,
   newCommand,
   openExistingStore,
   printJson,
   storeFailure,
 } from "./_common.ts";
 
-/** Entries fetched per listing call. */
-const PAGE = 1000;
-
-/** Every entry of the mailbox, oldest first. */
+/**
+ * Every entry of the mailbox, oldest first. The entries (not the messages) are held: a few
+ * hundred bytes each.
+ */
 export function allEntries(store: MailboxAccess, address: string): MailboxEntry[] {
-  const byId = new Map<number, MailboxEntry>();
-  for (let offset = 0;; offset += PAGE) {
-    const page = store.list(address, { offset, limit: PAGE });
-    // A delivery meanwhile shifts the (newest-first) pages by one: the map drops the repeat.
-    for (const e of page) byId.set(e.id, e);
-    if (page.length < PAGE) break;
-  }
-  return [...byId.values()].sort((a, b) => a.id - b.id);
+  return [...mailboxPages(store, address)].flat().reverse();
+}
+
+/** Tells PROGRESS how much there is to write, and starts it. */
+function startProgress(progress: ProgressMeter | undefined, entries: readonly MailboxEntry[]) {
+  if (progress === undefined) return;
+  const bytes = entries.reduce((sum, e) => sum + e.size, 0);
+  progress.setTotals({ messages: entries.length, bytes });
+  progress.start();
 }
 
 /** What an export did. */
@@ -78,6 +81,7 @@ export async function exportMbox(
   store: MailboxAccess,
   address: string,
   path: string,
+  progress?: ProgressMeter,
 ): Promise<ExportResult> {
   const entries = allEntries(store, address);
   let messages = 0;
@@ -95,6 +99,7 @@ export async function exportMbox(
       file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o600 });
     }
     const out = file ?? Deno.stdout;
+    startProgress(progress, entries);
     for (const entry of entries) {
       const message = store.read(address, entry.id);
       if (message === undefined) continue; // deleted meanwhile
@@ -103,7 +108,9 @@ export async function exportMbox(
       }
       messages++;
       bytes += message.length;
+      progress?.update(messages, bytes);
     }
+    progress?.done();
     if (file) {
       await file.syncData();
       file.close();
@@ -111,6 +118,7 @@ export async function exportMbox(
       await Deno.rename(tmp, path);
     }
   } catch (e) {
+    progress?.done();
     if (file) {
       file.close();
       await Deno.remove(tmp).catch(() => {});
@@ -131,6 +139,7 @@ export async function exportMaildir(
   store: MailboxAccess,
   address: string,
   dir: string,
+  progress?: ProgressMeter,
 ): Promise<ExportResult> {
   const entries = allEntries(store, address);
   const host = maildirHost(safeHostname());
@@ -150,6 +159,7 @@ export async function exportMaildir(
       }
     }
     await createMaildir(dir);
+    startProgress(progress, entries);
     for (const entry of entries) {
       const message = store.read(address, entry.id);
       if (message === undefined) continue;
@@ -157,9 +167,12 @@ export async function exportMaildir(
       await writeMaildirMessage(dir, name, message, entry.seen);
       messages++;
       bytes += message.length;
+      progress?.update(messages, bytes);
     }
   } catch (e) {
     throw ioError(dir, e);
+  } finally {
+    progress?.done();
   }
   return { address, format: "maildir", path: dir, messages, bytes };
 }
@@ -184,12 +197,15 @@ export function exportCommand() {
         if (!store.mailboxExists(address)) {
           throw new CliError(`No mailbox for ${address}`, EXIT.NOINPUT);
         }
+        // No progress line when the mbox itself is being written to the terminal.
+        const toTerminal = out === "-" && Deno.stdout.isTerminal();
+        const progress = terminalProgress("Exporting", opts.json === true || toTerminal);
         let result: ExportResult;
         if (opts.format === "maildir") {
-          result = await exportMaildir(store, address, out);
+          result = await exportMaildir(store, address, out, progress);
         } else {
           const path = out !== "-" && await isDirectory(out) ? join(out, `${address}.mbox`) : out;
-          result = await exportMbox(store, address, path);
+          result = await exportMbox(store, address, path, progress);
         }
         const summary = `Exported ${result.messages} message${
           result.messages === 1 ? "" : "s"
