@@ -8,9 +8,7 @@
 import { InvalidArgumentError } from "@commander-js/extra-typings";
 import { CliError, EXIT } from "../exit_codes.ts";
 import { prompts } from "./prompts.ts";
-import { formatForTerminal, parseForDisplay } from "../mime/display.ts";
-import { decodeEntry, formatListRow, idWidth } from "../mime/list_format.ts";
-import { styler } from "../mime/terminal.ts";
+import { loadReader, type Reader, styler } from "../mime/mod.ts";
 import type { MailboxAccess, MailboxEntry, Store } from "../store/mod.ts";
 import {
   addressArg,
@@ -90,8 +88,8 @@ export interface ListJson {
 }
 
 /** The `--json` form of a listing entry. */
-export function listJson(entry: MailboxEntry): ListJson {
-  const d = decodeEntry(entry);
+export function listJson(entry: MailboxEntry, reader: Pick<Reader, "decodeEntry">): ListJson {
+  const d = reader.decodeEntry(entry);
   return {
     id: entry.id,
     from: d.from,
@@ -154,21 +152,25 @@ function entryOrFail(store: MailboxAccess, address: string, id: number): Mailbox
 }
 
 /** One list entry as `printJson` would indent it inside the array. */
-function jsonElement(entry: MailboxEntry): string {
+function jsonElement(entry: MailboxEntry, reader: Reader): string {
   // JSON escapes newlines inside strings, so every line break here is the layout's own.
-  return JSON.stringify(listJson(entry), null, 2).replace(/^/gm, "  ");
+  return JSON.stringify(listJson(entry, reader), null, 2).replace(/^/gm, "  ");
 }
 
 /**
  * The whole mailbox as one JSON array, written a page at a time: the same text as `printJson`
  * of every entry, without holding a mailbox of any size in memory.
  */
-async function printWholeListJson(store: MailboxAccess, address: string): Promise<void> {
+async function printWholeListJson(
+  store: MailboxAccess,
+  address: string,
+  reader: Reader,
+): Promise<void> {
   let text = "[";
   let first = true;
   for (const page of mailboxPages(store, address)) {
     for (const entry of page) {
-      text += (first ? "\n" : ",\n") + jsonElement(entry);
+      text += (first ? "\n" : ",\n") + jsonElement(entry, reader);
       first = false;
     }
     if (!await writeStdout(text)) return;
@@ -184,11 +186,12 @@ async function printList(
   flags: PageFlags,
   json: boolean,
 ): Promise<void> {
+  const reader = await loadReader();
   if (json) {
     const paged = flags.limit !== undefined || flags.offset !== undefined ||
       flags.page !== undefined;
-    if (paged) printJson(store.list(address, page).map(listJson));
-    else await printWholeListJson(store, address);
+    if (paged) printJson(store.list(address, page).map((e) => listJson(e, reader)));
+    else await printWholeListJson(store, address, reader);
     return;
   }
   const entries = store.list(address, page);
@@ -205,9 +208,9 @@ async function printList(
     return;
   }
   const s = styler(out.color);
-  const layout = { idWidth: idWidth(entries), ...(out.width ? { width: out.width } : {}) };
+  const layout = { idWidth: reader.idWidth(entries), ...(out.width ? { width: out.width } : {}) };
   const lines = entries.map((e) => {
-    const row = formatListRow(e, layout);
+    const row = reader.formatListRow(e, layout);
     return e.seen ? row : s("bold", row);
   });
   const footer = listFooter(page, entries.length, count, flags);
@@ -223,6 +226,7 @@ async function showMessage(
 ): Promise<void> {
   const bytes = store.read(address, entry.id);
   if (bytes === undefined) throw new CliError(`No message ${entry.id} in ${address}`, EXIT.NOINPUT);
+  const { parseForDisplay, formatForTerminal } = await loadReader();
   const msg = await parseForDisplay(bytes);
   if (json) {
     printJson({
@@ -274,11 +278,12 @@ export function listChoices(
   page: Page,
   total: number,
   width: number | undefined,
+  reader: Pick<Reader, "formatListRow" | "idWidth">,
 ): ListChoice[] {
   // The prompt indents each choice by two columns (cursor and space).
-  const layout = { idWidth: idWidth(entries), ...(width ? { width: width - 2 } : {}) };
+  const layout = { idWidth: reader.idWidth(entries), ...(width ? { width: width - 2 } : {}) };
   const choices: ListChoice[] = entries.map((e) => ({
-    name: formatListRow(e, layout),
+    name: reader.formatListRow(e, layout),
     value: `open:${e.id}` as const,
     short: `message ${e.id}`,
   }));
@@ -308,6 +313,7 @@ function isPromptExit(err: unknown): boolean {
 
 async function interactive(store: MailboxAccess, address: string, first: Page): Promise<void> {
   const { confirm, select, Separator } = await prompts();
+  const reader = await loadReader();
   let offset = first.offset;
   let lastId: ListAction | undefined;
   try {
@@ -316,7 +322,13 @@ async function interactive(store: MailboxAccess, address: string, first: Page): 
       const { total, unseen } = store.count(address);
       if (total > 0 && offset >= total) offset = Math.max(0, total - first.limit);
       const entries = store.list(address, { offset, limit: first.limit });
-      const choices = listChoices(entries, { offset, limit: first.limit }, total, out.width);
+      const choices = listChoices(
+        entries,
+        { offset, limit: first.limit },
+        total,
+        out.width,
+        reader,
+      );
       const rows = (() => {
         try {
           return Deno.consoleSize().rows;

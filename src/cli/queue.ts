@@ -6,7 +6,7 @@
  * @module
  */
 import { CliError, EXIT } from "../exit_codes.ts";
-import { sanitizeLine } from "../mime/sanitize.ts";
+import { sanitizeLine } from "../mime/mod.ts";
 import type { QueueEntry } from "../store/mod.ts";
 import {
   dataDir,

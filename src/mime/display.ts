@@ -1,48 +1,15 @@
 /**
  * A message decoded for reading: the headers people look at, the text body and the list of
- * attachments. MIME structure (RFC 2045-2049) is parsed by postal-mime; this module picks what
- * to show and makes sure that a broken message still shows something instead of failing.
+ * attachments. MIME structure (RFC 2045-2049) and encoded words (RFC 2047) are decoded by
+ * postal-mime; this module picks what to show and makes sure that a broken message still shows
+ * something instead of failing.
  *
  * @module
  */
-import type { Address, Email } from "postal-mime";
-import { decodeHeaderValue } from "./encoded_words.ts";
-import { htmlToText } from "./html_to_text.ts";
+import PostalMime, { type Address, decodeWords, type Email } from "postal-mime";
 import { splitNameAddress } from "./list_format.ts";
 import { decodeHeaderBytes, headerBlock, MAX_HEADER_BYTES, parseSummaryFields } from "./summary.ts";
-
-/** A mailbox as shown: decoded display name (may be empty) and address. */
-export interface DisplayAddress {
-  readonly name: string;
-  readonly address: string;
-}
-
-/** An attachment as listed: file name (`""` when the part names none), type, decoded size. */
-export interface DisplayAttachment {
-  readonly name: string;
-  readonly contentType: string;
-  /** Decoded size in bytes (after base64 or quoted-printable). */
-  readonly size: number;
-}
-
-/** Where the shown text came from. */
-export type TextSource = "plain" | "html" | "raw";
-
-/** What a reader shows of one message. Values are decoded but not yet made terminal-safe. */
-export interface DisplayMessage {
-  readonly from: readonly DisplayAddress[];
-  readonly to: readonly DisplayAddress[];
-  readonly cc: readonly DisplayAddress[];
-  /** Decoded Subject, `""` when absent. */
-  readonly subject: string;
-  /** The Date header as the sender wrote it (their time zone is information), `""` if absent. */
-  readonly date: string;
-  readonly messageId: string;
-  /** The text body: text/plain when there is one, else the HTML reduced to text, else raw. */
-  readonly text: string;
-  readonly textSource: TextSource;
-  readonly attachments: readonly DisplayAttachment[];
-}
+import type { DisplayAddress, DisplayAttachment, DisplayMessage, TextSource } from "./types.ts";
 
 function flatten(list: readonly Address[] | Address | undefined): DisplayAddress[] {
   if (list === undefined) return [];
@@ -64,8 +31,6 @@ function firstHeader(email: Email, key: string): string {
 
 /** Parses BYTES (a whole stored message) for display. Never throws. */
 export async function parseForDisplay(bytes: Uint8Array): Promise<DisplayMessage> {
-  // Loaded here, not at start-up: `mail serve` never displays a message.
-  const { default: PostalMime } = await import("postal-mime");
   let email: Email;
   try {
     email = await PostalMime.parse(bytes);
@@ -80,6 +45,8 @@ export async function parseForDisplay(bytes: Uint8Array): Promise<DisplayMessage
   let text = email.text ?? "";
   let textSource: TextSource = "plain";
   if (text.trim() === "" && email.html !== undefined && email.html.trim() !== "") {
+    // Loaded only for a message that needs it: most mail has a text/plain part.
+    const { htmlToText } = await import("./html_to_text.ts");
     text = htmlToText(email.html);
     textSource = "html";
   } else if (text === "" && attachments.length === 0) {
@@ -91,8 +58,8 @@ export async function parseForDisplay(bytes: Uint8Array): Promise<DisplayMessage
     from: flatten(email.from),
     to: flatten(email.to),
     cc: flatten(email.cc),
-    // Decoded here rather than by postal-mime so that the list and the reader agree.
-    subject: decodeHeaderValue(firstHeader(email, "subject")),
+    // Decoded from the raw field, as the list decodes the stored one, so that the two agree.
+    subject: decodeWords(firstHeader(email, "subject")),
     date: firstHeader(email, "date"),
     messageId: email.messageId ?? "",
     text: text.replace(/\r\n?/g, "\n"),
@@ -104,12 +71,12 @@ export async function parseForDisplay(bytes: Uint8Array): Promise<DisplayMessage
 /** What is shown when MIME parsing fails outright: the summary headers and the raw body. */
 function fallback(bytes: Uint8Array): DisplayMessage {
   const fields = parseSummaryFields(decodeHeaderBytes(headerBlock([bytes])));
-  const from = fields.from === "" ? [] : [splitNameAddress(decodeHeaderValue(fields.from))];
+  const from = fields.from === "" ? [] : [splitNameAddress(decodeWords(fields.from))];
   return {
     from,
     to: [],
     cc: [],
-    subject: decodeHeaderValue(fields.subject),
+    subject: decodeWords(fields.subject),
     date: fields.date,
     messageId: fields.messageId,
     text: rawBody(bytes),
@@ -127,5 +94,3 @@ export function rawBody(bytes: Uint8Array): string {
   // headerBlock stops at the LF that ends the empty line: skip it.
   return decodeHeaderBytes(bytes.subarray(header.length + 1));
 }
-
-export { formatForTerminal, type TerminalOptions } from "./terminal.ts";

@@ -1,14 +1,16 @@
 /**
  * How a mailbox listing shows each entry: the summary headers stored at delivery, decoded
- * (RFC 2047) and made safe for one terminal line, laid out in aligned columns.
+ * (RFC 2047) and made safe for one terminal line, laid out in aligned columns. Encoded words are
+ * decoded by postal-mime's decodeWords, the function it decodes the display names of a parsed
+ * message with, so that the list and the reader show a header the same way.
  *
  * @module
  */
-import type { MailboxEntry } from "../store/mod.ts";
-import { decodeHeaderValue } from "./encoded_words.ts";
+import { decodeWords } from "postal-mime";
 import { humanSize } from "./human_size.ts";
 import { sanitizeLine } from "./sanitize.ts";
 import { fit, textWidth, truncate } from "./text_width.ts";
+import type { DecodedEntry, ListEntry, ListLayout } from "./types.ts";
 
 /** A display name and an address. */
 export interface NameAddress {
@@ -27,26 +29,15 @@ export function splitNameAddress(value: string): NameAddress {
   return { name, address: (m[2] ?? "").trim() };
 }
 
-/** An entry's fields decoded for people (and for `--json`). */
-export interface DecodedEntry {
-  /** The whole From value, decoded: `Jürgen Müller <juergen@example.test>`. */
-  readonly from: string;
-  /** What the list column shows: the display name, else the address. */
-  readonly fromShort: string;
-  readonly subject: string;
-  /** The message's date: the Date header when it parses (RFC 5322 §3.3), else received time. */
-  readonly date: Date;
-}
-
 /** Decodes an entry's summary headers. */
-export function decodeEntry(entry: MailboxEntry): DecodedEntry {
-  const from = sanitizeLine(decodeHeaderValue(entry.from));
+export function decodeEntry(entry: ListEntry): DecodedEntry {
+  const from = sanitizeLine(decodeWords(entry.from));
   const { name, address } = splitNameAddress(from);
   const parsed = entry.date === "" ? NaN : Date.parse(entry.date);
   return {
     from,
     fromShort: name || address || "(unknown sender)",
-    subject: sanitizeLine(decodeHeaderValue(entry.subject)),
+    subject: sanitizeLine(decodeWords(entry.subject)),
     date: new Date(Number.isNaN(parsed) ? entry.receivedAt : parsed),
   };
 }
@@ -59,20 +50,12 @@ export function shortDate(d: Date): string {
     `${pad2(d.getHours())}:${pad2(d.getMinutes())}`;
 }
 
-/** Layout of one listing. */
-export interface ListLayout {
-  /** Total columns available; no limit when absent (output that is not a terminal). */
-  readonly width?: number;
-  /** Width of the id column (the longest id on the page). */
-  readonly idWidth: number;
-}
-
 const FROM_WIDTH = 24;
 const SIZE_WIDTH = 8;
 const DATE_WIDTH = 16;
 
 /** The id column width for ENTRIES. */
-export function idWidth(entries: readonly MailboxEntry[]): number {
+export function idWidth(entries: readonly ListEntry[]): number {
   return Math.max(1, ...entries.map((e) => String(e.id).length));
 }
 
@@ -80,7 +63,7 @@ export function idWidth(entries: readonly MailboxEntry[]): number {
  * One line: unread marker (`N`, as mail(1) and mutt show new mail), id, date, sender, subject,
  * size. With a width, the subject gets what is left and the line never exceeds it.
  */
-export function formatListRow(entry: MailboxEntry, layout: ListLayout): string {
+export function formatListRow(entry: ListEntry, layout: ListLayout): string {
   const d = decodeEntry(entry);
   const mark = entry.seen ? " " : "N";
   const id = String(entry.id).padStart(layout.idWidth);

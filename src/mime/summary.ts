@@ -5,8 +5,8 @@
  *
  * @module
  */
-import type { MessageSummaryHeaders } from "../store/mod.ts";
 import { concatBytes } from "../bytes.ts";
+import type { MessageSummary } from "./types.ts";
 
 /** The most header bytes looked at. Real header blocks are a few KiB; this bounds the work. */
 export const MAX_HEADER_BYTES = 64 * 1024;
@@ -19,7 +19,7 @@ const CR = 0x0d;
  * Date and Message-ID fields, `""` for each one that is absent. CHUNKS are the message bytes in
  * order; the header block may span chunk boundaries.
  */
-export function summarize(chunks: readonly Uint8Array[]): MessageSummaryHeaders {
+export function summarize(chunks: readonly Uint8Array[]): MessageSummary {
   return parseSummaryFields(decodeHeaderBytes(headerBlock(chunks)));
 }
 
@@ -76,7 +76,7 @@ export function decodeHeaderBytes(bytes: Uint8Array): string {
   }
 }
 
-type Key = keyof MessageSummaryHeaders;
+type Key = keyof MessageSummary;
 const FIELDS: ReadonlyMap<string, Key> = new Map<string, Key>([
   ["from", "from"],
   ["subject", "subject"],
@@ -85,7 +85,7 @@ const FIELDS: ReadonlyMap<string, Key> = new Map<string, Key>([
 ]);
 
 /** Picks the summary fields out of an (unparsed) header block. */
-export function parseSummaryFields(text: string): MessageSummaryHeaders {
+export function parseSummaryFields(text: string): MessageSummary {
   const found: Record<Key, string | undefined> = {
     from: undefined,
     subject: undefined,

@@ -4,27 +4,11 @@
  *
  * @module
  */
-import { styleText } from "node:util";
-import type { DisplayAddress, DisplayMessage } from "./display.ts";
 import { humanSize } from "./human_size.ts";
 import { sanitizeLine, sanitizeText } from "./sanitize.ts";
+import { type Style, styler } from "./style.ts";
 import { textWidth } from "./text_width.ts";
-
-/** How to lay out the message. */
-export interface TerminalOptions {
-  /** Use ANSI styles (the caller decides: a TTY, and NO_COLOR unset). */
-  readonly color: boolean;
-  /** Columns to wrap header values to; unlimited when absent. */
-  readonly width?: number;
-}
-
-type Style = Parameters<typeof styleText>[0];
-
-/** A styler that is the identity when colour is off. */
-export function styler(color: boolean): (style: Style, text: string) => string {
-  // validateStream: false — whether to colour was decided by the caller (TTY and NO_COLOR).
-  return color ? (style, text) => styleText(style, text, { validateStream: false }) : (_s, t) => t;
-}
+import type { DisplayAddress, DisplayMessage, TerminalOptions } from "./types.ts";
 
 /** `Name <address>` or `address`, made safe for one line. */
 export function formatAddress(a: DisplayAddress): string {

@@ -1,60 +1,51 @@
 /**
- * Display width of text on a terminal (East Asian wide characters take two columns, combining
- * marks none), to pad and truncate table cells so that columns line up.
+ * Display width of text on a terminal, to pad and truncate table cells so that columns line up.
+ * Widths come from string-width (Unicode's East Asian Width, UAX #11, and emoji presentation,
+ * UTS #51), measured per grapheme cluster (UAX #29) so that a ZWJ sequence such as 👨‍👩‍👧 or a
+ * flag counts as the one glyph a terminal draws, and is never cut in the middle.
  *
  * @module
  */
+import stringWidth from "string-width";
 
-const COMBINING = /^[\p{Mn}\p{Me}\u200b-\u200f\ufe00-\ufe0f]$/u;
-const WIDE = /^[\p{Extended_Pictographic}]$/u;
-
-/** Columns one code point takes: 0, 1 or 2 (after UAX #11, simplified to the common ranges). */
-export function charWidth(ch: string): number {
-  const cp = ch.codePointAt(0) ?? 0;
-  if (cp === 0) return 0;
-  if (COMBINING.test(ch)) return 0;
-  if (
-    (cp >= 0x1100 && cp <= 0x115f) || // Hangul Jamo
-    (cp >= 0x2e80 && cp <= 0x303e) || // CJK radicals, punctuation
-    (cp >= 0x3041 && cp <= 0x33ff) || // kana, CJK symbols
-    (cp >= 0x3400 && cp <= 0x4dbf) || // CJK extension A
-    (cp >= 0x4e00 && cp <= 0x9fff) || // CJK unified ideographs
-    (cp >= 0xa000 && cp <= 0xa4cf) || // Yi
-    (cp >= 0xac00 && cp <= 0xd7a3) || // Hangul syllables
-    (cp >= 0xf900 && cp <= 0xfaff) || // CJK compatibility ideographs
-    (cp >= 0xfe30 && cp <= 0xfe4f) || // CJK compatibility forms
-    (cp >= 0xff00 && cp <= 0xff60) || // fullwidth forms
-    (cp >= 0xffe0 && cp <= 0xffe6) ||
-    (cp >= 0x20000 && cp <= 0x3fffd) ||
-    (cp >= 0x1f300 && WIDE.test(ch))
-  ) return 2;
-  return 1;
-}
+const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" });
 
 /** Columns TEXT takes. */
 export function textWidth(text: string): number {
-  let w = 0;
-  for (const ch of text) w += charWidth(ch);
-  return w;
+  return stringWidth(text);
 }
 
-/** TEXT cut to at most WIDTH columns, ending in "…" when cut. */
-export function truncate(text: string, width: number): string {
-  if (width <= 0) return "";
-  if (textWidth(text) <= width) return text;
+/** Printable ASCII takes one column a character: the common case, measured without segmenting. */
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
+/** TEXT cut to at most WIDTH columns, with the columns it then takes. */
+function cut(text: string, width: number): { text: string; width: number } {
+  if (width <= 0) return { text: "", width: 0 };
+  if (PRINTABLE_ASCII.test(text)) {
+    return text.length <= width
+      ? { text, width: text.length }
+      : { text: text.slice(0, width - 1) + "…", width };
+  }
+  const whole = stringWidth(text);
+  if (whole <= width) return { text, width: whole };
   let out = "";
   let w = 0;
-  for (const ch of text) {
-    const cw = charWidth(ch);
+  for (const { segment } of graphemes.segment(text)) {
+    const cw = stringWidth(segment);
     if (w + cw > width - 1) break;
-    out += ch;
+    out += segment;
     w += cw;
   }
-  return out + "…";
+  return { text: out + "…", width: w + 1 };
+}
+
+/** TEXT cut to at most WIDTH columns, at a grapheme boundary, ending in "…" when cut. */
+export function truncate(text: string, width: number): string {
+  return cut(text, width).text;
 }
 
 /** TEXT truncated or padded with spaces to exactly WIDTH columns. */
 export function fit(text: string, width: number): string {
-  const t = truncate(text, width);
-  return t + " ".repeat(Math.max(0, width - textWidth(t)));
+  const t = cut(text, width);
+  return t.text + " ".repeat(Math.max(0, width - t.width));
 }

@@ -10,7 +10,7 @@
  * @module
  */
 import { getLogger } from "../log.ts";
-import { summarize } from "../mime/summary.ts";
+import { summarize } from "../mime/mod.ts";
 import { newQueueId } from "../queue_id.ts";
 import { returnPathHeader } from "../smtp/trace.ts";
 import type { NewMessage, QueueEntry, Store } from "../store/mod.ts";

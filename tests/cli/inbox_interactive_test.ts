@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { deliverFixtures, mail, mailArgs } from "./_run.ts";
 import { listChoices, parseAction } from "../../src/cli/inbox.ts";
+import { loadReader } from "../../src/mime/mod.ts";
 import type { MailboxEntry } from "../../src/store/mod.ts";
 
 const ADDRESS = "bob@example.test";
@@ -87,14 +88,18 @@ const entry = (id: number): MailboxEntry => ({
   receivedAt: 0,
 });
 
-Deno.test("listChoices: entries, paging and Quit", () => {
+Deno.test("listChoices: entries, paging and Quit", async () => {
+  const reader = await loadReader();
   const entries = [entry(9), entry(8)];
-  let choices = listChoices(entries, { offset: 0, limit: 2 }, 5, 60);
+  let choices = listChoices(entries, { offset: 0, limit: 2 }, 5, 60, reader);
   assert.deepEqual(choices.map((c) => c.value), ["open:9", "open:8", "next", "quit"]);
   for (const c of choices) assert.ok(c.name.length <= 58, c.name);
-  choices = listChoices(entries, { offset: 2, limit: 2 }, 4, undefined);
+  choices = listChoices(entries, { offset: 2, limit: 2 }, 4, undefined, reader);
   assert.deepEqual(choices.map((c) => c.value), ["open:9", "open:8", "prev", "quit"]);
-  assert.deepEqual(listChoices([], { offset: 0, limit: 50 }, 0, 80).map((c) => c.value), ["quit"]);
+  assert.deepEqual(
+    listChoices([], { offset: 0, limit: 50 }, 0, 80, reader).map((c) => c.value),
+    ["quit"],
+  );
   assert.deepEqual(parseAction("open:12"), { id: 12 });
   assert.deepEqual(parseAction("quit"), { action: "quit" });
 });

@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
-import { formatForTerminal, parseForDisplay } from "../../src/mime/display.ts";
+import { loadReader } from "../../src/mime/mod.ts";
+import { FLATTENED_NOTE } from "../../src/mime/html_to_text.ts";
+
+const { formatForTerminal, parseForDisplay } = await loadReader();
 
 const FIXTURES = new URL("../fixtures/mime/", import.meta.url);
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -136,4 +139,45 @@ Deno.test("terminal: long header values wrap to the width", async () => {
   const bytes = await Deno.readFile(new URL("09-folded-headers.eml", FIXTURES));
   const out = formatForTerminal(await parseForDisplay(bytes), { color: false, width: 50 });
   for (const line of out.split("\n").slice(0, 6)) assert.ok(line.length <= 50, line);
+});
+
+/** A message whose only body is HTML (8bit). */
+function htmlMessage(html: string): Uint8Array {
+  return enc(
+    "From: html@example.test\r\nSubject: hostile HTML\r\nMIME-Version: 1.0\r\n" +
+      "Content-Type: text/html; charset=utf-8\r\n\r\n" + html + "\r\n",
+  );
+}
+
+Deno.test("display: an HTML part of 4 MiB of '<a<a<a' is shown, cut with a note", async () => {
+  const msg = await parseForDisplay(htmlMessage("<a".repeat(2 * 1024 * 1024)));
+  assert.equal(msg.textSource, "html");
+  assert.equal(msg.subject, "hostile HTML");
+  const out = formatForTerminal(msg, { color: false, width: 80 });
+  assert.match(out, /the rest is not shown/);
+  assert.ok(out.length < 1000, `${out.length} characters`);
+});
+
+Deno.test("display: 100,000 nested tags are shown flattened, with their text", async () => {
+  for (
+    const html of [
+      "<div>".repeat(100_000) + "deep text" + "</div>".repeat(100_000),
+      "<div><b>".repeat(50_000) + "deep text",
+    ]
+  ) {
+    const msg = await parseForDisplay(htmlMessage(html));
+    const out = formatForTerminal(msg, { color: false });
+    assert.match(out, /deep text/);
+    assert.ok(out.includes(FLATTENED_NOTE));
+  }
+});
+
+Deno.test("display: named references and controls in HTML; controls never reach the terminal", async () => {
+  const msg = await parseForDisplay(
+    htmlMessage("<p>Caf&eacute; &hellip; &Zcaron;&nbsp;ok &#x1b;[2J&#27;]0;t&#7; \x1b[31m</p>"),
+  );
+  assert.match(msg.text, /Café … Ž ok/);
+  const out = formatForTerminal(msg, { color: false });
+  // deno-lint-ignore no-control-regex
+  assert.doesNotMatch(out, /[\x00-\x08\x0b-\x1f\x7f-\x9f]/);
 });
