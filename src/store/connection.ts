@@ -8,6 +8,7 @@ import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { toStoreError } from "./errors.ts";
 import { SQL, type StatementName } from "./sql.ts";
 import { type SyncLog, WalSync } from "./wal_sync.ts";
+import { Folders } from "./folders.ts";
 
 /** A connection to the database at {@link Connection.path}. */
 export class Connection {
@@ -17,6 +18,8 @@ export class Connection {
   readonly stmt: Record<StatementName, StatementSync>;
   /** The write-ahead log's sync, and the refusal of writes once one failed. */
   readonly log: WalSync;
+  /** The folder queries (UIDs, flags, mod-sequences), prepared once like the rest. */
+  readonly folders: Folders;
   readonly #db: DatabaseSync;
 
   constructor(
@@ -31,6 +34,7 @@ export class Connection {
       Object.entries(SQL).map(([name, sql]) => [name, db.prepare(sql)]),
     ) as Record<StatementName, StatementSync>;
     this.log = new WalSync(db, path, synchronous, syncLog);
+    this.folders = new Folders(db);
   }
 
   close(): void {

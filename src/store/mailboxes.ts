@@ -1,16 +1,31 @@
 /**
- * Mailbox access: listing, counting, reading, flagging and removing the entries of a mailbox
- * (`mail inbox`, `mail export`). Listing reads the summary columns stored at delivery, through
- * the entries(mailbox_id, id) index: it never parses a message.
+ * Mailbox access: listing, counting, reading, flagging and removing the entries of a mailbox's
+ * INBOX (`mail inbox`, `mail export`). Listing reads the summary columns stored at delivery,
+ * through the entries(folder_id, uid) index: it never parses a message. Marking seen and
+ * removing are changes IMAP sees: each takes the folder's next mod-sequence (./folders.ts).
  *
  * @module
  */
 import type { Connection } from "./connection.ts";
 import { collectMessage, type ContentRow, messageContent } from "./messages.ts";
+import { entryFlags } from "./folders.ts";
 import type { MailboxAccess, MailboxEntry } from "./types.ts";
 
 /** Default page size of {@link MailboxAccess.list}. */
 const DEFAULT_LIMIT = 50;
+
+/** The folder `mail inbox` reads. */
+const INBOX = "INBOX";
+
+/** A row of SQL.entryInFolder. */
+interface FolderEntryRow {
+  id: number;
+  folder_id: number;
+  uid: number;
+  seen: number;
+  flags: string | null;
+  message_id: number;
+}
 
 /** A row of SQL.list / SQL.entry. */
 interface EntryRow {
@@ -67,13 +82,14 @@ export class SqliteMailboxes implements MailboxAccess {
       throw new RangeError(`Invalid limit: ${limit}`);
     }
     return this.#conn.run(() =>
-      (this.#conn.stmt.list.all({ address, limit, offset }) as unknown as EntryRow[]).map(toEntry)
+      (this.#conn.stmt.list.all({ address, folder: INBOX, limit, offset }) as unknown as EntryRow[])
+        .map(toEntry)
     );
   }
 
   count(address: string): { total: number; unseen: number } {
     return this.#conn.run(() => {
-      const row = this.#conn.stmt.count.get({ address }) as
+      const row = this.#conn.stmt.count.get({ address, folder: INBOX }) as
         | { total: number; unseen: number }
         | undefined;
       return { total: row?.total ?? 0, unseen: row?.unseen ?? 0 };
@@ -82,7 +98,7 @@ export class SqliteMailboxes implements MailboxAccess {
 
   entry(address: string, id: number): MailboxEntry | undefined {
     return this.#conn.run(() => {
-      const row = this.#conn.stmt.entry.get({ address, id }) as EntryRow | undefined;
+      const row = this.#conn.stmt.entry.get({ address, folder: INBOX, id }) as EntryRow | undefined;
       return row === undefined ? undefined : toEntry(row);
     });
   }
@@ -92,7 +108,7 @@ export class SqliteMailboxes implements MailboxAccess {
     // One read transaction: the chunks come from the same snapshot as the entry, even if
     // another process removes the message meanwhile.
     return conn.run(() => {
-      const found = conn.stmt.entryMessage.get({ address, id }) as
+      const found = conn.stmt.entryMessage.get({ address, folder: INBOX, id }) as
         | (ContentRow & { message_id: number })
         | undefined;
       if (found === undefined) return undefined;
@@ -101,20 +117,37 @@ export class SqliteMailboxes implements MailboxAccess {
   }
 
   setSeen(address: string, id: number, seen: boolean): boolean {
-    return this.#conn.run(() =>
-      Number(this.#conn.stmt.setSeen.run({ address, id, seen: seen ? 1 : 0 }).changes) > 0
-    );
+    const conn = this.#conn;
+    return conn.write(() => {
+      const row = this.#find(address, id);
+      if (row === undefined) return false;
+      if ((row.seen !== 0) === seen) return true;
+      const flags = entryFlags(seen, row.flags);
+      conn.folders.setFlags(row.id, flags, conn.folders.take(row.folder_id, 0).modseq);
+      return true;
+    });
   }
 
+  /** Removes the entry: an expunge, as IMAP sessions will be told. */
   remove(address: string, id: number): boolean {
     const conn = this.#conn;
     return conn.write(() => {
-      const row = conn.stmt.deleteEntry.get({ address, id }) as
-        | { message_id: number }
-        | undefined;
+      const row = this.#find(address, id);
       if (row === undefined) return false;
+      conn.folders.expunge(
+        row.folder_id,
+        row.id,
+        row.uid,
+        conn.folders.take(row.folder_id, 0).modseq,
+      );
       collectMessage(conn, row.message_id);
       return true;
     });
+  }
+
+  #find(address: string, id: number): FolderEntryRow | undefined {
+    return this.#conn.stmt.entryInFolder.get({ address, folder: INBOX, id }) as
+      | FolderEntryRow
+      | undefined;
   }
 }

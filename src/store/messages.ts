@@ -22,11 +22,22 @@ function domainOfAddress(address: string): string {
   return address.slice(address.lastIndexOf("@") + 1).toLowerCase();
 }
 
+/** Where an APPENDed message goes instead of its recipients' INBOXes: a folder, with flags. */
+export interface FolderTarget {
+  readonly folderId: number;
+  readonly flags: readonly string[];
+}
+
 /**
- * Stores MESSAGE: its bytes once, a mailbox entry per local recipient and a queue row per
- * remote one. Must run inside a write transaction.
+ * Stores MESSAGE: its bytes once, an entry in the INBOX of each local recipient (or in TARGET,
+ * for IMAP's APPEND) with the folder's next UID and mod-sequence, and a queue row per remote
+ * recipient. Returns the UID of the last entry made. Must run inside a write transaction.
  */
-export function insertMessage(conn: Connection, message: NewMessage): void {
+export function insertMessage(
+  conn: Connection,
+  message: NewMessage,
+  target?: FolderTarget,
+): number | undefined {
   const recipients = [...new Set(message.recipients)];
   const relay = [...new Set(message.relay ?? [])];
   if (recipients.length === 0 && relay.length === 0) {
@@ -77,8 +88,9 @@ export function insertMessage(conn: Connection, message: NewMessage): void {
       `Message ${message.id} declares ${message.size} octets but its chunks hold ${stored}`,
     );
   }
+  let uid: number | undefined;
   for (const mailboxId of mailboxIds) {
-    s.insertEntry.run(mailboxId, messageId, message.receivedAt);
+    uid = addToFolder(conn, mailboxId, messageId, message.receivedAt, target);
   }
   // The first attempt is immediate: due as of arrival.
   for (const address of relay) {
@@ -90,6 +102,36 @@ export function insertMessage(conn: Connection, message: NewMessage): void {
       message.receivedAt,
     );
   }
+  return uid;
+}
+
+/**
+ * An entry for message MESSAGEID in TARGET's folder, else in the INBOX of MAILBOXID (made if
+ * the mailbox has none yet), with the folder's next UID and a new mod-sequence.
+ */
+function addToFolder(
+  conn: Connection,
+  mailboxId: number,
+  messageId: number,
+  receivedAt: number,
+  target: FolderTarget | undefined,
+): number {
+  let folderId = target?.folderId;
+  if (folderId === undefined) {
+    const inbox = conn.stmt.inboxOf.get(mailboxId) as { id: number } | undefined;
+    folderId = inbox?.id ?? conn.folders.create(mailboxId, "INBOX", null, receivedAt).id;
+  }
+  const { firstUid, modseq } = conn.folders.take(folderId, 1);
+  conn.folders.addEntry(
+    mailboxId,
+    messageId,
+    receivedAt,
+    folderId,
+    firstUid,
+    target?.flags ?? [],
+    modseq,
+  );
+  return firstUid;
 }
 
 /**

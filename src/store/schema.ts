@@ -9,6 +9,7 @@
  * @module
  */
 import type { DatabaseSync } from "node:sqlite";
+import { FOLDERS_MIGRATION } from "./folders.ts";
 
 /** Migration N (1-based) is `MIGRATIONS[N - 1]`; `user_version` = number applied. */
 export const MIGRATIONS: readonly string[] = [
@@ -99,6 +100,8 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE messages ADD COLUMN body BLOB;
   `,
+  // 4: folders, UIDs, flags and mod-sequences for IMAP (./folders.ts); existing mail is INBOX's.
+  FOLDERS_MIGRATION,
 ];
 
 /** The schema version this program writes. */

@@ -20,7 +20,9 @@ const QUEUE_COLUMNS = `
   q.next_attempt AS next_attempt, q.last_reply AS last_reply, q.created_at AS created_at,
   q.warned AS warned, m.received_at AS received_at`;
 
-const MAILBOX_ID = `(SELECT id FROM mailboxes WHERE address = :address)`;
+/** The folder :folder (INBOX for `mail inbox`) of the mailbox of :address. */
+const FOLDER_ID = `(SELECT f.id FROM folders f JOIN mailboxes mb ON mb.id = f.mailbox_id
+  WHERE mb.address = :address AND f.name = :folder)`;
 
 export const SQL = {
   // --- Transactions (prepared: deliverMany runs them once per message) ---
@@ -37,35 +39,41 @@ export const SQL = {
     (queue_id, sender, size, received_at, hdr_from, hdr_subject, hdr_date, hdr_message_id, body)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   insertChunk: `INSERT INTO message_chunks (message_id, seq, data) VALUES (?, ?, ?)`,
-  insertEntry: `INSERT INTO entries (mailbox_id, message_id, received_at) VALUES (?, ?, ?)`,
 
   // --- Recipients ---
   userExists: `SELECT 1 AS found FROM users WHERE address = ?`,
   mailboxExists: `SELECT 1 AS found FROM mailboxes WHERE address = ?`,
 
   // --- Reading ---
-  /** Newest first: a backwards walk of entries(mailbox_id, id), then a rowid lookup each. */
+  /**
+   * Newest first: a backwards walk of entries(folder_id, uid) (UIDs ascend with arrival), then
+   * a rowid lookup each.
+   */
   list: `SELECT ${ENTRY_COLUMNS}
     FROM entries e JOIN messages m ON m.id = e.message_id
-    WHERE e.mailbox_id = ${MAILBOX_ID}
-    ORDER BY e.id DESC LIMIT :limit OFFSET :offset`,
+    WHERE e.folder_id = ${FOLDER_ID}
+    ORDER BY e.uid DESC LIMIT :limit OFFSET :offset`,
   count: `SELECT
-      (SELECT count(*) FROM entries WHERE mailbox_id = mb.id) AS total,
-      (SELECT count(*) FROM entries WHERE mailbox_id = mb.id AND seen = 0) AS unseen
-    FROM mailboxes mb WHERE mb.address = :address`,
+      (SELECT count(*) FROM entries WHERE folder_id = f.id) AS total,
+      (SELECT count(*) FROM entries WHERE folder_id = f.id AND seen = 0) AS unseen
+    FROM folders f JOIN mailboxes mb ON mb.id = f.mailbox_id
+    WHERE mb.address = :address AND f.name = :folder`,
   entry: `SELECT ${ENTRY_COLUMNS}
     FROM entries e JOIN messages m ON m.id = e.message_id
-    WHERE e.id = :id AND e.mailbox_id = ${MAILBOX_ID}`,
+    WHERE e.id = :id AND e.folder_id = ${FOLDER_ID}`,
   entryMessage: `SELECT e.message_id AS message_id, m.size AS size, m.body AS body
     FROM entries e JOIN messages m ON m.id = e.message_id
-    WHERE e.id = :id AND e.mailbox_id = ${MAILBOX_ID}`,
+    WHERE e.id = :id AND e.folder_id = ${FOLDER_ID}`,
+  /** An entry of folder :folder by its id, with what changing or removing it needs. */
+  entryInFolder: `SELECT e.id AS id, e.folder_id AS folder_id, e.uid AS uid, e.seen AS seen,
+      e.flags AS flags, e.message_id AS message_id
+    FROM entries e WHERE e.id = :id AND e.folder_id = ${FOLDER_ID}`,
   chunks: `SELECT data FROM message_chunks WHERE message_id = ? ORDER BY seq`,
-  setSeen: `UPDATE entries SET seen = :seen WHERE id = :id AND mailbox_id = ${MAILBOX_ID}`,
   mailboxes: `SELECT address FROM mailboxes ORDER BY address`,
+  inboxOf: `SELECT id FROM folders WHERE mailbox_id = ? AND name = 'INBOX'`,
 
   // --- Removal ---
-  deleteEntry: `DELETE FROM entries WHERE id = :id AND mailbox_id = ${MAILBOX_ID}
-    RETURNING message_id`,
+  deleteEntryById: `DELETE FROM entries WHERE id = ?`,
   /**
    * Whether anything still needs message ?1: a mailbox entry or an outbound queue row. The one
    * place that knows who refers to messages.

@@ -19,6 +19,7 @@ import type {
   UserInfo,
 } from "./types.ts";
 import { SqliteUsers } from "./users.ts";
+import { SqliteFolders } from "./imap_store.ts";
 
 /** A {@link Store} that hands each call to the module of its role. */
 export class SqliteStore implements Store {
@@ -28,6 +29,8 @@ export class SqliteStore implements Store {
   readonly #mailboxes: SqliteMailboxes;
   readonly #queue: SqliteQueue;
   readonly #users: SqliteUsers;
+  /** The folders role, handed out whole: its callers (the IMAP backend) use it as one. */
+  readonly folders: SqliteFolders;
 
   constructor(conn: Connection) {
     this.#conn = conn;
@@ -36,6 +39,7 @@ export class SqliteStore implements Store {
     this.#mailboxes = new SqliteMailboxes(conn);
     this.#queue = new SqliteQueue(conn);
     this.#users = new SqliteUsers(conn);
+    this.folders = new SqliteFolders(conn);
   }
 
   close(): void {

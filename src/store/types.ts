@@ -197,8 +197,104 @@ export interface UserAccounts {
 
 /** An open store: every role, over one database connection. */
 export interface Store extends MailDelivery, MailboxAccess, OutboundQueue, UserAccounts {
+  /** The folders of the mailboxes as IMAP and POP3 see them. */
+  readonly folders: MailFolders;
   /** Path of the database file. */
   readonly path: string;
   /** Closes the connection; the store is unusable afterwards. */
   close(): void;
+}
+
+// --- Folders (IMAP) ---
+
+/** One folder row. */
+export interface FolderRow {
+  readonly id: number;
+  readonly name: string;
+  readonly uidValidity: number;
+  readonly uidNext: number;
+  readonly highestModseq: number;
+  readonly subscribed: boolean;
+  readonly specialUse: string | null;
+}
+
+/** One entry as the IMAP view lists it. */
+export interface FolderEntry {
+  readonly entryId: number;
+  readonly messageId: number;
+  readonly uid: number;
+  /** All flags: \Seen (from the seen column) first, then the rest as stored. */
+  readonly flags: string[];
+  readonly modseq: number;
+  readonly receivedAt: number;
+  readonly size: number;
+}
+
+/** A folder's state and counts (STATUS). */
+export interface FolderStatusRow extends FolderRow {
+  readonly messages: number;
+  readonly unseen: number;
+  readonly deleted: number;
+  readonly size: number;
+}
+
+/** What changed in a folder after a mod-sequence. */
+export interface FolderChangeRows {
+  readonly folder: FolderRow;
+  readonly changed: FolderEntry[];
+  readonly expunged: number[];
+}
+
+/** The MailFolders role: everything IMAP asks of the store. */
+export interface MailFolders {
+  /** Makes the default folders of ADDRESS's mailbox that are missing (creating the mailbox). */
+  ensureFolders(address: string): void;
+  folderList(address: string): FolderRow[];
+  /** Throws StoreError "exists". */
+  createFolder(address: string, name: string, specialUse: string | null): void;
+  /** Expunges its messages with it. Throws "not-found". */
+  deleteFolder(address: string, name: string): void;
+  /** Children move along; INBOX's messages move to a new folder and INBOX stays. */
+  renameFolder(address: string, from: string, to: string): void;
+  subscribeFolder(address: string, name: string, subscribed: boolean): void;
+  /** Throws "not-found". */
+  folderStatus(address: string, name: string): FolderStatusRow;
+  /** Throws "not-found". */
+  openFolder(
+    address: string,
+    name: string,
+  ): { folder: FolderRow; entries: FolderEntry[]; keywords: string[] };
+  /** Stores MESSAGE in folder NAME with FLAGS; durable when it returns. Throws "not-found". */
+  appendMessage(
+    address: string,
+    name: string,
+    message: Omit<NewMessage, "recipients" | "relay" | "createMailboxes">,
+    flags: readonly string[],
+  ): { uidValidity: number; uid: number };
+  folderChanges(folderId: number, modseq: number): FolderChangeRows;
+  /** The message with UID: its bytes, its kept structure (JSON) and its id. */
+  folderContent(
+    folderId: number,
+    uid: number,
+  ): { bytes: Uint8Array; structure: string | undefined; messageId: number } | undefined;
+  saveStructure(messageId: number, json: string): void;
+  setFolderFlags(
+    folderId: number,
+    uids: readonly number[],
+    mode: "replace" | "add" | "remove",
+    flags: readonly string[],
+    unchangedSince?: number,
+  ): { updated: FolderEntry[]; modified: number[] };
+  /** Copies (or moves) messages to folder TARGET of ADDRESS. Throws "not-found" for TARGET. */
+  copyMessages(
+    folderId: number,
+    uids: readonly number[],
+    address: string,
+    target: string,
+    move: boolean,
+  ): { uidValidity: number; source: number[]; target: number[] };
+  /** Expunges those of UIDS that have \Deleted; returns them. */
+  expungeMessages(folderId: number, uids: readonly number[]): number[];
+  /** The highest mod-sequence of each folder (those that exist). */
+  folderModseqs(ids: readonly number[]): Map<number, number>;
 }

@@ -5,6 +5,7 @@
  * @module
  */
 import type { Connection } from "./connection.ts";
+import { DEFAULT_FOLDERS } from "./imap_store.ts";
 import { StoreError } from "./errors.ts";
 import type { UserAccounts, UserInfo } from "./types.ts";
 
@@ -30,6 +31,13 @@ export class SqliteUsers implements UserAccounts {
       s.insertUser.run(address, passwordHash, now);
       // The mailbox may already exist: catch-all mail, or a user removed and added again.
       s.insertMailboxIfMissing.run(address, now);
+      // Its folders: INBOX and the special-use ones mail programs look for (RFC 6154).
+      const mailboxId = (s.mailboxId.get(address) as { id: number }).id;
+      for (const [name, use] of DEFAULT_FOLDERS) {
+        if (!this.#conn.folders.get(mailboxId, name)) {
+          this.#conn.folders.create(mailboxId, name, use, now);
+        }
+      }
     });
   }
 

@@ -28,7 +28,10 @@ Deno.test("a fresh database gets every migration and WAL mode", () =>
         "wal",
       );
       assert.deepEqual(tables(store.path), [
+        "counters",
         "entries",
+        "expunged",
+        "folders",
         "mailboxes",
         "message_chunks",
         "messages",
