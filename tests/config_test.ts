@@ -4,6 +4,8 @@ import { join } from "node:path";
 import { loadConfig } from "../src/config.ts";
 import { CliError } from "../src/exit_codes.ts";
 import { mail } from "./_helpers/mail_process.ts";
+import { startLiveServer } from "./_helpers/live_server.ts";
+import { LineSocket } from "./_helpers/smtp_socket.ts";
 
 async function load(
   toml: string | undefined,
@@ -19,7 +21,7 @@ async function load(
   }
 }
 
-Deno.test("config: embedded defaults match CONTRACT.md", async () => {
+Deno.test("config: the embedded defaults", async () => {
   const c = await load(undefined, {}, {});
   assert.equal(c.hostname, "host.test");
   assert.deepEqual(c.domains, ["localhost"]);
@@ -31,8 +33,72 @@ Deno.test("config: embedded defaults match CONTRACT.md", async () => {
   assert.equal(c.maxSize, 26214400);
   assert.equal(c.commandTimeout, 300);
   assert.equal(c.dataTimeout, 600);
+  assert.equal(c.greetWait, 0);
+  assert.equal(c.authDelay, 0.5);
   assert.equal(c.logFormat, "pretty");
   assert.ok(Object.isFrozen(c));
+});
+
+Deno.test("config: every duration is in seconds, fractions to the millisecond", async () => {
+  assert.equal((await load("greet-wait = 0.5\n", {}, {})).greetWait, 0.5);
+  assert.equal((await load(undefined, { MAIL_GREET_WAIT: "1.25" }, {})).greetWait, 1.25);
+  assert.equal((await load(undefined, {}, { "greet-wait": "6" })).greetWait, 6);
+  assert.equal((await load("timeout = 90.5\n", {}, {})).commandTimeout, 90.5);
+  const cases: [string, RegExp][] = [
+    // 500 was half a second when greet-wait was in milliseconds: now it would be 8 minutes.
+    ["greet-wait = 500", /greet-wait: must be between 0 and 30 seconds, got 500 \(in seconds/],
+    ["greet-wait = 31", /greet-wait: must be between 0 and 30 seconds/],
+    ["greet-wait = -1", /greet-wait: must be between 0 and 30 seconds/],
+    ["greet-wait = 0.0005", /greet-wait: must be a whole number of milliseconds/],
+    ["greet-wait = 'soon'", /greet-wait: expected a number of seconds, got "soon"/],
+    ["timeout = 0.5", /timeout: must be between 1 and 86400 seconds/],
+  ];
+  for (const [toml, pattern] of cases) {
+    await assert.rejects(load(`${toml}\n`, {}, {}), (err: unknown) => {
+      assert.ok(err instanceof CliError, String(err));
+      assert.equal(err.exitCode, 78);
+      assert.match(err.message, pattern);
+      return true;
+    });
+  }
+  await assert.rejects(
+    load(undefined, { MAIL_GREET_WAIT: "500" }, {}),
+    /^CliError: MAIL_GREET_WAIT: must be between 0 and 30 seconds, got 500 \(in seconds/,
+  );
+});
+
+Deno.test("greet-wait is seconds on the wire: speaking after the first line is too early", async () => {
+  // A bot that answers the greeting's first line at once is still inside a 1-second gap; were
+  // the value taken as milliseconds, the whole greeting would have gone out long before.
+  const live = await startLiveServer({ greetWait: 1 });
+  try {
+    const bot = await LineSocket.connect(live.port);
+    assert.match((await bot.readLine())!, /^220-/);
+    await bot.send("EHLO bot.test\r\n");
+    assert.equal(await bot.readLine(), "554 mx.test Early talker: wait for the greeting");
+    bot.close();
+  } finally {
+    await live.close();
+  }
+});
+
+Deno.test("mail serve --check: greet-wait = 500 (milliseconds once) exits 78 naming the unit", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mail-config-" });
+  try {
+    await Deno.writeTextFile(join(dir, "mail.toml"), "greet-wait = 500\n");
+    const r = await mail(
+      ["serve", "--check", "--data", dir, "--smtp", "127.0.0.1:0", "--submission", "off"],
+    );
+    assert.equal(r.code, 78, r.out + r.err);
+    assert.equal(r.err.trim().split("\n").length, 1, r.err);
+    assert.match(
+      r.err,
+      /^mail: .*mail\.toml: greet-wait: must be between 0 and 30 seconds, got 500/,
+    );
+    assert.match(r.err, /in seconds, not milliseconds/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("config: file, then environment, then flags", async () => {

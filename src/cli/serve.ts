@@ -1,10 +1,11 @@
 /**
- * `mail serve`: runs the mail server until SIGINT/SIGTERM (CONTRACT.md).
+ * `mail serve`: runs the mail server until SIGINT/SIGTERM (docs/cli.md).
  *
  * @module
  */
 import { Option } from "@commander-js/extra-typings";
 import { loadConfig, type ServeConfig } from "../config.ts";
+import { CONFIG_FLAG, helpText, type Setting, SETTINGS } from "../settings.ts";
 import { CliError, EXIT } from "../exit_codes.ts";
 import { flushLogs, getLogger, setupLogging } from "../log.ts";
 import { AuthGuard, DEFAULT_AUTH_GUARD } from "../server/auth_guard.ts";
@@ -24,139 +25,57 @@ import { checkServe } from "./serve_check.ts";
 
 const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 
+/** The flag of setting S, with its default in the help text (settings.ts). */
+function settingOption(s: Setting): Option {
+  const placeholder = s.type.placeholder;
+  const option = new Option(placeholder ? `${s.flag} <${placeholder}>` : s.flag, helpText(s));
+  if (s.repeatable) option.argParser(collect);
+  if (s.type.choices) option.choices(s.type.choices);
+  return option;
+}
+
+/**
+ * The value each setting's flag was given on COMMAND (parsed), by setting key; undefined when
+ * not given, so that the file and the environment keep theirs.
+ */
+export function settingFlags(command: {
+  readonly options: readonly Option[];
+  opts(): Record<string, unknown>;
+}): Record<string, unknown> {
+  const opts = command.opts();
+  const values: Record<string, unknown> = {};
+  for (const s of SETTINGS) {
+    const option = command.options.find((o) => o.long === s.flag);
+    if (option === undefined) throw new Error(`No flag ${s.flag} for setting ${s.key}`);
+    const value = opts[option.attributeName()];
+    // Commander gives `--no-tls` as tls=false, and tls=true when it is not given.
+    values[s.key] = option.negate ? (value === false ? true : undefined) : value;
+  }
+  return values;
+}
+
+/** `mail serve`: its flags are the settings of settings.ts, plus `--config` and `--check`. */
 export function serveCommand() {
-  return newCommand("serve", "Run the mail server until SIGINT/SIGTERM")
+  const command = newCommand("serve", "Run the mail server until SIGINT/SIGTERM")
     .option(
-      "--config <file>",
-      "TOML file with the same settings as the flags (default: DIR/mail.toml)",
+      `${CONFIG_FLAG.flag} <${CONFIG_FLAG.placeholder}>`,
+      `${CONFIG_FLAG.help} (default: ${CONFIG_FLAG.shown}, if present)`,
     )
-    .option("--check", "validate the configuration, certificate, data and ports, then exit")
-    .option("--hostname <name>", "name in the greeting, EHLO reply and Received headers")
-    .option(
-      "--domain <domain>",
-      "a domain delivered locally (repeatable; default: localhost)",
-      collect,
-    )
-    .option("--catch-all", "accept any local part of a local domain")
-    .option("--smtp <addr>", "MX listener HOST:PORT, or off (default: 127.0.0.1:2525)")
-    .option(
-      "--submission <addr>",
-      "submission listener HOST:PORT, or off (default: 127.0.0.1:2587)",
-    )
-    .option("--smtps <addr>", "implicit-TLS submission listener HOST:PORT (default: off)")
-    .option("--tls-cert <file>", "PEM certificate (chain)")
-    .option("--tls-key <file>", "PEM private key")
-    .option("--route <route>", "DOMAIN=HOST:PORT next hop (repeatable; * is a smarthost)", collect)
-    .option("--dns <addr>", "DNS server HOST:PORT for outbound lookups")
-    .option("--mx-port <port>", "port used to reach MX hosts (default: 25)")
-    .option("--queue-min-backoff <seconds>", "first retry delay, doubling (default: 300)")
-    .option("--queue-max-backoff <seconds>", "longest retry delay (default: 4000)")
-    .option(
-      "--queue-lifetime <seconds>",
-      "time before undeliverable mail bounces (default: 5 days)",
-    )
-    .option(
-      "--delay-warning <seconds>",
-      "warn the sender once after this delay, 0: never (default: 14400)",
-    )
-    .option("--relay-concurrency <n>", "outbound connections in total (default: 100)")
-    .option(
-      "--relay-concurrency-per-destination <n>",
-      "outbound connections per destination domain (default: 20)",
-    )
-    .option("--smarthost-user <name>", "AUTH user for the * route (smarthost)")
-    .option("--smarthost-password-file <file>", "file holding the smarthost password")
-    .option("--smarthost-ca <file>", "PEM CA certificate to trust for the smarthost's TLS")
-    .option("--max-size <bytes>", "largest message accepted (default: 26214400)")
-    .option("--max-recipients <n>", "recipients per message (default: 100)")
-    .option("--max-connections <n>", "open connections in total (default: 2000)")
-    .option(
-      "--max-connections-per-ip <n>",
-      "open connections per client address (default: 50)",
-    )
-    .option("--timeout <seconds>", "command timeout (default: 300)")
-    .option("--data-timeout <seconds>", "DATA timeout (default: 600)")
-    .option(
-      "--shutdown-grace <seconds>",
-      "time transactions may take to finish on shutdown (default: 30)",
-    )
-    .option(
-      "--line-deadline <seconds>",
-      "time to complete a command or DATA line once begun (default: 60)",
-    )
-    .option(
-      "--greet-wait <ms>",
-      "gap before the greeting's last line; earlier talkers get 554 (default: 0)",
-    )
-    .option("--max-errors <n>", "error replies before a session is cut off (default: 30)")
-    .option("--no-tls", "no STARTTLS and no generated certificate")
-    .option("--allow-insecure-auth", "offer AUTH without TLS to loopback clients")
-    .option("--auth-max-failures <n>", "failed logins per address before a lockout (default: 10)")
-    .option("--auth-lockout <seconds>", "how long a lockout lasts (default: 900)")
-    .option(
-      "--auth-delay <seconds>",
-      "delay before the first failed-login reply, doubling (default: 0.5)",
-    )
-    .addOption(
-      new Option("--log-format <format>", "log format").choices(["pretty", "json"] as const),
-    )
-    .addOption(
-      new Option("--log-level <level>", "lowest level logged").choices(
-        ["debug", "info", "warning", "error"] as const,
-      ),
-    )
-    .action(async (opts) => {
-      const dir = dataDir(opts.data);
-      const config = await loadConfig({
-        dataDir: dir,
-        configFile: opts.config,
-        env: (name) => Deno.env.get(name),
-        hostname: safeHostname(),
-        flags: {
-          "hostname": opts.hostname,
-          "domain": opts.domain,
-          "catch-all": opts.catchAll,
-          "smtp": opts.smtp,
-          "submission": opts.submission,
-          "smtps": opts.smtps,
-          "tls-cert": opts.tlsCert,
-          "tls-key": opts.tlsKey,
-          "route": opts.route,
-          "dns": opts.dns,
-          "mx-port": opts.mxPort,
-          "queue-min-backoff": opts.queueMinBackoff,
-          "queue-max-backoff": opts.queueMaxBackoff,
-          "queue-lifetime": opts.queueLifetime,
-          "delay-warning": opts.delayWarning,
-          "relay-concurrency": opts.relayConcurrency,
-          "relay-concurrency-per-destination": opts.relayConcurrencyPerDestination,
-          "smarthost-user": opts.smarthostUser,
-          "smarthost-password-file": opts.smarthostPasswordFile,
-          "smarthost-ca": opts.smarthostCa,
-          "max-size": opts.maxSize,
-          "max-recipients": opts.maxRecipients,
-          "max-connections": opts.maxConnections,
-          "max-connections-per-ip": opts.maxConnectionsPerIp,
-          "timeout": opts.timeout,
-          "data-timeout": opts.dataTimeout,
-          "shutdown-grace": opts.shutdownGrace,
-          "line-deadline": opts.lineDeadline,
-          "greet-wait": opts.greetWait,
-          "max-errors": opts.maxErrors,
-          // Commander turns --no-tls into tls=false; undefined when not given.
-          "no-tls": opts.tls === false ? true : undefined,
-          "allow-insecure-auth": opts.allowInsecureAuth,
-          "auth-max-failures": opts.authMaxFailures,
-          "auth-lockout": opts.authLockout,
-          "auth-delay": opts.authDelay,
-          "log-format": opts.logFormat,
-          "log-level": opts.logLevel,
-        },
-      });
-      if (opts.check) return await checkServe(config, opts.config);
-      setupLogging(config.logFormat, config.logLevel);
-      await serve(config);
+    .option("--check", "validate the configuration, certificate, data and ports, then exit");
+  for (const s of SETTINGS) command.addOption(settingOption(s));
+  return command.action(async (opts, cmd) => {
+    const dir = dataDir(opts.data);
+    const config = await loadConfig({
+      dataDir: dir,
+      configFile: opts.config,
+      env: (name) => Deno.env.get(name),
+      hostname: safeHostname(),
+      flags: settingFlags(cmd),
     });
+    if (opts.check) return await checkServe(config, opts.config);
+    setupLogging(config.logFormat, config.logLevel);
+    await serve(config);
+  });
 }
 
 function safeHostname(): string {
@@ -241,7 +160,7 @@ export async function serve(config: ServeConfig): Promise<void> {
         bound.map((b) => [b.role, `${b.host.includes(":") ? `[${b.host}]` : b.host}:${b.port}`]),
       ),
     });
-    // The readiness line (CONTRACT.md) is what supervisors and scripts wait for: written now,
+    // The readiness line (docs/cli.md) is what supervisors and scripts wait for: written now,
     // not with the next batch of log lines.
     flushLogs();
   } catch (err) {

@@ -15,7 +15,7 @@
 import { createServer, type Server } from "node:net";
 import { DatabaseSync } from "node:sqlite";
 import { dirname, join } from "node:path";
-import type { HostPort, ServeConfig } from "../config.ts";
+import { formatHostPort as show, type HostPort, type ServeConfig } from "../config.ts";
 import { CliError, EXIT } from "../exit_codes.ts";
 import { loadOrCreateCertificate, TlsConfigError } from "../server/tls_cert.ts";
 import {
@@ -36,8 +36,6 @@ const consoleOutput: CheckOutput = {
   line: (label, text) => console.log(`${label.padEnd(11)} ${text}`),
   warning: (text) => console.error(`mail: warning: ${text}`),
 };
-
-const show = (a: HostPort) => `${a.host.includes(":") ? `[${a.host}]` : a.host}:${a.port}`;
 
 async function exists(path: string): Promise<Deno.FileInfo | undefined> {
   try {

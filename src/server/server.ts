@@ -267,7 +267,7 @@ export class MailServer {
         command: this.#config.commandTimeout * 1000,
         data: this.#config.dataTimeout * 1000,
         lineDeadline: this.#config.lineDeadline * 1000,
-        greetWait: this.#config.greetWait,
+        greetWait: this.#config.greetWait * 1000,
       },
       this.#deadlines,
       connLog,

@@ -131,7 +131,7 @@ Deno.test("auth: the right password after failures works while not locked out", 
 });
 
 Deno.test("early talker: speaking before the greeting ends gets 554 and the door", async () => {
-  const live = await startLiveServer({ greetWait: 300 });
+  const live = await startLiveServer({ greetWait: 0.3 });
   try {
     const bot = await LineSocket.connect(live.port);
     await bot.send("EHLO bot.test\r\nMAIL FROM:<spam@remote.test>\r\n");
