@@ -7,10 +7,16 @@
  */
 import { Option } from "@commander-js/extra-typings";
 import { CliError, EXIT } from "../exit_codes.ts";
-import { listMaildir, MboxFormatError, readMbox } from "../mailbox_formats/mod.ts";
-import { summarize } from "../mime/summary.ts";
+import {
+  listMaildir,
+  type MaildirMessage,
+  MboxFormatError,
+  readMbox,
+} from "../mailbox_formats/mod.ts";
+import { summarize } from "../mime/mod.ts";
 import { newQueueId } from "../queue_id.ts";
 import { type MailboxAccess, type MailDelivery, openStore, type Store } from "../store/mod.ts";
+import { type ProgressMeter, terminalProgress } from "./progress.ts";
 import {
   addressArg,
   dataDir,
@@ -64,8 +70,8 @@ export interface ImportResult {
   readonly bytes: number;
 }
 
-async function* maildirMessages(dir: string): AsyncGenerator<ImportMessage> {
-  for (const m of await listMaildir(dir)) {
+async function* maildirMessages(list: readonly MaildirMessage[]): AsyncGenerator<ImportMessage> {
+  for (const m of list) {
     // Maildir keeps no envelope sender; Return-Path, which we write first, has it.
     const bytes = await Deno.readFile(m.path);
     yield { sender: returnPath(bytes), receivedAt: m.receivedAt, bytes, seen: m.seen };
@@ -78,9 +84,35 @@ export function returnPath(bytes: Uint8Array): string {
   return /^Return-Path:[ \t]*<([^>\r\n]*)>/i.exec(head)?.[1] ?? "";
 }
 
-async function openInput(path: string): Promise<ReadableStream<Uint8Array>> {
-  if (path === "-") return Deno.stdin.readable;
-  return (await Deno.open(path, { read: true })).readable;
+/** The input, and its size when it is a regular file (also stdin redirected from one). */
+async function openInput(
+  path: string,
+): Promise<{ stream: ReadableStream<Uint8Array>; size: number | undefined }> {
+  const file = path === "-" ? undefined : await Deno.open(path, { read: true });
+  let size: number | undefined;
+  try {
+    // /dev/stdin names whatever stdin is (Linux, macOS): a file when redirected from one.
+    const info = file ? await file.stat() : await Deno.stat("/dev/stdin");
+    if (info.isFile) size = info.size;
+  } catch {
+    // A pipe, a terminal, or no /dev/stdin: no size, no percentage.
+  }
+  return { stream: (file ?? Deno.stdin).readable, size };
+}
+
+/** STREAM, counting its bytes into COUNT as they are read. */
+function counted(
+  stream: ReadableStream<Uint8Array>,
+  count: { bytes: number },
+): ReadableStream<Uint8Array> {
+  return stream.pipeThrough(
+    new TransformStream({
+      transform(chunk, controller) {
+        count.bytes += chunk.length;
+        controller.enqueue(chunk);
+      },
+    }),
+  );
 }
 
 function inputError(path: string, e: unknown): never {
@@ -93,24 +125,44 @@ function inputError(path: string, e: unknown): never {
   throw e;
 }
 
-/** Imports from PATH (`-`: stdin, mbox only) into ADDRESS. */
+/**
+ * Imports from PATH (`-`: stdin, mbox only) into ADDRESS. PROGRESS, when given, counts the
+ * messages and the bytes read: of the mbox file (of which the size is known when it is a
+ * file), or of the Maildir's messages (of which the number is known).
+ */
 export async function importMailbox(
   store: MailDelivery & MailboxAccess,
   address: string,
   path: string,
   format: "mbox" | "maildir",
   createMailboxes: boolean,
+  progress?: ProgressMeter,
 ): Promise<ImportResult> {
   let messages = 0;
   let bytes = 0;
+  const input = { bytes: 0 };
   try {
-    const source = format === "maildir" ? maildirMessages(path) : readMbox(await openInput(path));
+    let source: AsyncGenerator<ImportMessage>;
+    if (format === "maildir") {
+      const list = await listMaildir(path);
+      progress?.setTotals({ messages: list.length });
+      source = maildirMessages(list);
+    } else {
+      const { stream, size } = await openInput(path);
+      progress?.setTotals({ bytes: size });
+      source = readMbox(progress ? counted(stream, input) : stream);
+    }
+    progress?.start();
     for await (const message of source) {
       importOne(store, address, message, createMailboxes);
       messages++;
       bytes += message.bytes.length;
+      progress?.update(messages, format === "maildir" ? bytes : input.bytes);
     }
+    progress?.done();
   } catch (e) {
+    // The line goes before any message, so that the message starts a line of its own.
+    progress?.done();
     if (messages > 0 && !(e instanceof CliError)) {
       // Say how far it got: what was added stays added.
       const why = e instanceof Error ? e.message : String(e);
@@ -163,7 +215,15 @@ export function importCommand() {
             EXIT.NOINPUT,
           );
         }
-        const result = await importMailbox(store, address, input, format, opts.create === true);
+        const progress = terminalProgress("Importing", opts.json === true);
+        const result = await importMailbox(
+          store,
+          address,
+          input,
+          format,
+          opts.create === true,
+          progress,
+        );
         if (opts.json) printJson(result);
         else {
           console.log(

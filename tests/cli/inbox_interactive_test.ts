@@ -1,36 +1,13 @@
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
-import { deliverFixtures, mail, mailArgs } from "./_run.ts";
+import { deliverFixtures, mail } from "./_run.ts";
+import { drive, hasPython } from "./_pty.ts";
 import { listChoices, parseAction } from "../../src/cli/inbox.ts";
 import { loadReader } from "../../src/mime/mod.ts";
 import type { MailboxEntry } from "../../src/store/mod.ts";
 
 const ADDRESS = "bob@example.test";
-const DRIVER = fileURLToPath(new URL("./pty_drive.py", import.meta.url));
 const DOWN = "\x1b[B";
 const ENTER = "\r";
-
-interface Driven {
-  status: number | null;
-  output: string;
-  error: string | null;
-}
-
-/** Runs `mail ARGS` on a pseudo-terminal, typing KEYS when the output matches each pattern. */
-async function drive(steps: [string, string][], args: string[]): Promise<Driven> {
-  const { stdout, stderr } = await new Deno.Command("python3", {
-    args: [DRIVER, JSON.stringify(steps), "--", Deno.execPath(), ...mailArgs(args)],
-    env: { TERM: "xterm-256color", NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder().decode(stdout);
-  assert.ok(text.trim() !== "", new TextDecoder().decode(stderr));
-  return JSON.parse(text);
-}
-
-const hasPython = await new Deno.Command("python3", { args: ["-c", "import pty"] }).output()
-  .then((o) => o.success, () => false);
 
 Deno.test({
   name: "mail inbox on a terminal: choose a message, read it, go back, quit",
