@@ -13,7 +13,12 @@
  */
 
 export type {
+  FolderChangeRows,
+  FolderEntry,
+  FolderRow,
+  FolderStatusRow,
   MailboxAccess,
+  MailFolders,
   MailboxEntry,
   MailDelivery,
   MessageSummaryHeaders,

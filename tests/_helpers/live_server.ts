@@ -1,6 +1,8 @@
 /** An in-process `mail serve` on port 0 over a real SQLite store in a temp directory. */
 import { defaults, type ServeConfig } from "../../src/config.ts";
 import { LocalBackend } from "../../src/server/local_backend.ts";
+import { Authenticator } from "../../src/server/authenticator.ts";
+import { StoreImapBackend } from "../../src/server/imap_backend.ts";
 import { MailServer } from "../../src/server/server.ts";
 import { openStore, type Store } from "../../src/store/mod.ts";
 import type { SecureContext } from "node:tls";
@@ -20,6 +22,9 @@ export interface LiveServer {
   /** The submission listener's port (0 when not configured). */
   readonly submissionPort: number;
   readonly smtpsPort: number;
+  /** The IMAP listeners' ports (0 when IMAP is off). */
+  readonly imapPort: number;
+  readonly imapsPort: number;
   readonly store: Store;
   readonly server: MailServer;
   /** Every stored message in order of arrival, as exact bytes. */
@@ -36,6 +41,7 @@ export async function startLiveServer(
   overrides: Partial<ServeConfig> = {},
   tls?: SecureContext,
   deadlines?: DeadlineSweeper,
+  imap: { imap?: boolean; imaps?: boolean } = {},
 ): Promise<LiveServer> {
   const dataDir = await Deno.makeTempDir({ prefix: "mail-live-" });
   const config: ServeConfig = {
@@ -49,11 +55,20 @@ export async function startLiveServer(
   const store = openStore(dataDir);
   const hash = await testPasswordHash();
   for (const u of TEST_USERS) store.addUser(u, hash);
+  const guard = testGuard(config.authMaxFailures);
+  const imapService = imap.imap || imap.imaps
+    ? {
+      backend: new StoreImapBackend(store, new Authenticator((u) => store.passwordHash(u), guard)),
+      ...(imap.imap ? { imap: { host: "127.0.0.1", port: 0 } } : {}),
+      ...(imap.imaps ? { imaps: { host: "127.0.0.1", port: 0 } } : {}),
+      autologout: 1800,
+    }
+    : undefined;
   const server = new MailServer(
     config,
-    new LocalBackend(store, config, testGuard(config.authMaxFailures)),
+    new LocalBackend(store, config, guard),
     tls,
-    deadlines ? { deadlines } : {},
+    { ...(deadlines ? { deadlines } : {}), ...(imapService ? { imap: imapService } : {}) },
   );
   const bound = await server.listen();
   const port = (role: string) => bound.find((b) => b.role === role)?.port ?? 0;
@@ -61,6 +76,8 @@ export async function startLiveServer(
     port: port("smtp"),
     submissionPort: port("submission"),
     smtpsPort: port("smtps"),
+    imapPort: port("imap"),
+    imapsPort: port("imaps"),
     store,
     server,
     messages() {
