@@ -27,7 +27,9 @@
  *
  * Client bytes are sent together up to the next line that is not a client line, so consecutive
  * client lines are pipelined. Output that `notify` delivers (IDLE updates) joins the same
- * stream of server lines. After the last line no server output may be left unread. A STARTTLS
+ * stream of server lines. After the last line no server output may be left unread, and no
+ * unexpected error may have happened inside the session (one that escapes `receive` is answered
+ * as the connection driver answers it: `* BYE Internal error, closing connection`). A STARTTLS
  * that the session accepts is "negotiated" at once (`tlsStarted()`), and client bytes of the same
  * batch after it are dropped, as the driver drops what it holds (RFC 9051 §6.2.1).
  *
@@ -217,10 +219,14 @@ export interface PlayMode {
 /** Event-loop turns a test waits for output that `notify` owes before it calls it missing. */
 const NOTIFY_TURNS = 200;
 
+const INTERNAL_ERROR = new TextEncoder().encode("* BYE Internal error, closing connection\r\n");
+
 /** A session under test and the server lines it wrote. */
 export class ImapPeer {
   readonly backend: MemoryImapBackend;
   readonly session: ImapSession;
+  /** Errors that escaped the session (the driver would log them) or that it reported. */
+  readonly errors: unknown[] = [];
   #lines: string[] = [];
   #partial = "";
   #closed = false;
@@ -229,7 +235,15 @@ export class ImapPeer {
 
   constructor(options: SessionOptions, mode: PlayMode, backend?: MemoryImapBackend) {
     this.backend = backend ?? new MemoryImapBackend({ async: mode.asyncBackend });
-    this.session = new ImapSession(options, this.backend, "192.0.2.1", (out) => this.#take(out));
+    this.session = new ImapSession(
+      options,
+      this.backend,
+      "192.0.2.1",
+      (out) => this.#take(out),
+      (e) => {
+        if (e.type === "error") this.errors.push(e.error);
+      },
+    );
     this.#take(this.session.greeting());
   }
 
@@ -251,8 +265,16 @@ export class ImapPeer {
     const chunks = byteByByte ? Array.from(bytes, (_, i) => bytes.subarray(i, i + 1)) : [bytes];
     for (const chunk of chunks) {
       if (this.#closed) return;
-      const out = this.session.receive(chunk);
-      this.#take(out instanceof Promise ? await out : out);
+      try {
+        const out = this.session.receive(chunk);
+        this.#take(out instanceof Promise ? await out : out);
+      } catch (err) {
+        // What the connection driver (src/server/imap_connection.ts) does with an error that
+        // escapes the session: log it and close with BYE.
+        this.errors.push(err);
+        this.#take({ write: [INTERNAL_ERROR], close: true });
+        return;
+      }
       if (this.#startTls) {
         // The handshake happens here; what the client sent after STARTTLS is dropped.
         this.#startTls = false;
@@ -345,6 +367,9 @@ export async function playImap(t: ImapTranscript, mode: PlayMode): Promise<ImapP
   const rest = await peer.leftover();
   if (rest.length > 0) {
     throw new Error(`${t.name}: unexpected server output at the end: ${JSON.stringify(rest)}`);
+  }
+  if (peer.errors.length > 0) {
+    throw new Error(`${t.name}: the session failed inside: ${String(peer.errors[0])}`);
   }
   peer.session.closed();
   return peer;
