@@ -12,12 +12,15 @@
  * - `CONFIG: word…` (before the first other line) the session's options: `plain` (a
  *   connection that is not TLS yet, with STARTTLS offered), `insecure-auth` (logins allowed
  *   without TLS), `maxsize=N` (largest message), `maxtext=N`, `maxliteral=N`, `maxerrors=N`.
- *   Without `plain` the connection is TLS already (implicit TLS).
+ *   Without `plain` the connection is TLS already (implicit TLS). `unwatched`: the store never
+ *   calls the session's `watch` listener (it learns of changes only by asking).
  * - `DELIVER: user folder "json string"` a message arrives from outside the session (SMTP, another
  *   process), flags none, internal date 02-Jan-2026 03:04:05 +0000.
  * - `DELIVER: user folder (flag flag) "json string"` the same, with flags.
  * - `FLAGS: user folder uid,uid add|remove|replace flag…` another session changes flags.
  * - `REMOVE: user folder uid,uid` another process removes messages (`mail inbox --delete`).
+ *   After each of these the store's change notifications are delivered before the client's
+ *   next bytes.
  * - `TIMEOUT:` / `SHUTDOWN:` the driver's autologout timer fires / the server stops.
  * - `CLOSED:` the session has asked for the connection to close.
  * - `KNOWN: n why` the session is known to answer otherwise than line N of the transcript says
@@ -67,6 +70,8 @@ export type ImapStep =
 export interface ImapTranscript {
   readonly name: string;
   readonly options: SessionOptions;
+  /** The store never calls `watch` listeners (CONFIG `unwatched`). */
+  readonly unwatched: boolean;
   /** Where and why the session is known to fail this transcript (see `KNOWN:`). */
   readonly known?: { readonly line: number; readonly why: string };
   readonly steps: readonly ImapStep[];
@@ -85,6 +90,7 @@ const enc = new TextEncoder();
 
 function parseConfig(words: readonly string[], where: string): SessionOptions {
   let opts: SessionOptions = { ...TRANSCRIPT_OPTIONS };
+  words = words.filter((w) => w !== "unwatched");
   const limits: Record<string, number> = {};
   for (const w of words) {
     const [key, value] = w.split("=");
@@ -105,6 +111,7 @@ const MODES = new Set(["add", "remove", "replace"]);
 export function parseImapTranscript(name: string, text: string): ImapTranscript {
   const steps: ImapStep[] = [];
   let options = TRANSCRIPT_OPTIONS;
+  let unwatched = false;
   let known: { line: number; why: string } | undefined;
   text.split("\n").forEach((raw, i) => {
     const line = raw.replace(/\r$/, "");
@@ -140,6 +147,7 @@ export function parseImapTranscript(name: string, text: string): ImapTranscript 
       case "CONFIG":
         if (steps.length > 0) throw new Error(`${where}: CONFIG must come first`);
         options = parseConfig(words, where);
+        unwatched = words.includes("unwatched");
         break;
       case "DELIVER": {
         const m = /^(\S+) (\S+) (?:\(([^)]*)\) )?("(?:[^"\\]|\\.)*")$/.exec(rest);
@@ -195,7 +203,8 @@ export function parseImapTranscript(name: string, text: string): ImapTranscript 
         throw new Error(`${where}: unknown line ${JSON.stringify(line)}`);
     }
   });
-  return known === undefined ? { name, options, steps } : { name, options, steps, known };
+  const t = { name, options, unwatched, steps };
+  return known === undefined ? t : { ...t, known };
 }
 
 /** Loads every `*.txt` in DIR, by name. */
@@ -233,8 +242,12 @@ export class ImapPeer {
   #startTls = false;
   readonly #decoder = new TextDecoder();
 
-  constructor(options: SessionOptions, mode: PlayMode, backend?: MemoryImapBackend) {
-    this.backend = backend ?? new MemoryImapBackend({ async: mode.asyncBackend });
+  constructor(
+    options: SessionOptions,
+    mode: PlayMode,
+    backend = new MemoryImapBackend({ async: mode.asyncBackend }),
+  ) {
+    this.backend = backend;
     this.session = new ImapSession(
       options,
       this.backend,
@@ -301,6 +314,14 @@ export class ImapPeer {
     return rest;
   }
 
+  /**
+   * One turn of the event loop: the store's change notifications (microtasks) reach the
+   * session before the client's next bytes, as they do when a change comes between two reads.
+   */
+  async settle(): Promise<void> {
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+
   takeOutput(out: Output): void {
     this.#take(out);
   }
@@ -308,7 +329,8 @@ export class ImapPeer {
 
 /** Plays T; throws an Error naming the file and line at the first difference. */
 export async function playImap(t: ImapTranscript, mode: PlayMode): Promise<ImapPeer> {
-  const peer = new ImapPeer(t.options, mode);
+  const backend = new MemoryImapBackend({ async: mode.asyncBackend, notify: !t.unwatched });
+  const peer = new ImapPeer(t.options, mode, backend);
   let pending: Uint8Array[] = [];
   const flush = async () => {
     if (pending.length === 0) return;
@@ -345,12 +367,15 @@ export async function playImap(t: ImapTranscript, mode: PlayMode): Promise<ImapP
       }
       case "deliver":
         peer.backend.deliver(step.user, step.folder, step.message, step.flags);
+        await peer.settle();
         break;
       case "flags":
         peer.backend.setFlags(step.user, step.folder, step.uids, step.mode, step.flags);
+        await peer.settle();
         break;
       case "remove":
         peer.backend.remove(step.user, step.folder, step.uids);
+        await peer.settle();
         break;
       case "timeout":
         peer.takeOutput(peer.session.timeout());

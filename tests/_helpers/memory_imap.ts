@@ -20,7 +20,8 @@
  *   only the header's bytes, so a caller that asks for too little finds out;
  * - `searchText` is case-insensitive substring search over the raw bytes read as UTF-8 (BODY:
  *   the body; TEXT: header and body);
- * - `watch` listeners are called in a microtask after each change to their folder.
+ * - `watch` listeners are called in a microtask after each change to their folder (unless
+ *   `notify: false`).
  *
  * With `async: true` every method answers with a promise, as a store that does I/O would.
  *
@@ -92,6 +93,11 @@ export interface MemoryImapOptions {
   readonly uidValidityStart?: number;
   /** Answer every call with a promise. */
   readonly async?: boolean;
+  /**
+   * Call `watch` listeners (default true). False: a store that learns of changes late or not
+   * at all (another process's writes), so a session must ask `changes` to see them.
+   */
+  readonly notify?: boolean;
 }
 
 /** The users of {@link MemoryImapBackend} unless told otherwise. */
@@ -106,6 +112,7 @@ export class MemoryImapBackend implements ImapBackend {
   readonly #folders = new Map<number, Folder>();
   readonly #listeners = new Map<number, Set<() => void>>();
   readonly #async: boolean;
+  readonly #notify: boolean;
   #nextId = 1;
   #nextUidValidity: number;
   /** Every call made, by method name (tests assert on what the session asked for). */
@@ -113,6 +120,7 @@ export class MemoryImapBackend implements ImapBackend {
 
   constructor(options: MemoryImapOptions = {}) {
     this.#async = options.async ?? false;
+    this.#notify = options.notify ?? true;
     this.#nextUidValidity = options.uidValidityStart ?? 1000;
     for (const [user, password] of Object.entries(options.users ?? MEMORY_USERS)) {
       const address = user.toLowerCase();
@@ -181,7 +189,7 @@ export class MemoryImapBackend implements ImapBackend {
   /** Tells the folder's watchers, after the current task step. */
   #changed(folder: Folder): void {
     const listeners = this.#listeners.get(folder.id);
-    if (!listeners || listeners.size === 0) return;
+    if (!this.#notify || !listeners || listeners.size === 0) return;
     queueMicrotask(() => {
       for (const l of [...listeners]) if (listeners.has(l)) l();
     });

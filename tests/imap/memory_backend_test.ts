@@ -495,3 +495,14 @@ Deno.test("memory backend: property: a snapshot plus changes() is the folder now
     { numRuns: 300 },
   );
 });
+
+Deno.test("memory backend: with notify false, changes are there but nobody is woken", async () => {
+  const b = new MemoryImapBackend({ notify: false });
+  const inbox = b.folderId("alice", "INBOX");
+  let woken = 0;
+  b.watch(alice, inbox, () => woken++);
+  b.deliver("alice", "INBOX", "Subject: x\r\n\r\ny\r\n");
+  await drain();
+  assert.equal(woken, 0);
+  assert.deepEqual(sync(b.changes(alice, inbox, 1)).changed.map((m) => m.uid), [1]);
+});
