@@ -80,6 +80,9 @@ const SAMPLES: Record<string, Sample> = {
   "smtp": { value: "0.0.0.0:25", expect: { host: "0.0.0.0", port: 25 } },
   "submission": { value: "off", expect: undefined },
   "smtps": { value: "[::1]:465", expect: { host: "::1", port: 465 } },
+  "imap": { value: "0.0.0.0:143", expect: { host: "0.0.0.0", port: 143 } },
+  "imaps": { value: "[::]:993", expect: { host: "::", port: 993 } },
+  "imap-autologout": { value: "3600", expect: 3600 },
   "tls-cert": { value: "/c.pem", expect: "/c.pem", with: { "tls-key": "/k.pem" } },
   "tls-key": { value: "/k.pem", expect: "/k.pem", with: { "tls-cert": "/c.pem" } },
   "no-tls": { value: true, expect: true },
@@ -165,7 +168,11 @@ async function loadWith(
 }
 
 Deno.test("every setting is read alike from its TOML key, its variable and its flag", async () => {
-  assert.deepEqual(Object.keys(SAMPLES).sort(), SETTINGS.map((s) => s.key).sort());
+  assert.deepEqual(
+    Object.keys(SAMPLES).sort(),
+    SETTINGS.map((s) => s.key).sort(),
+    "every setting needs a sample value in SAMPLES (a new setting: add one)",
+  );
   const defaults = await loadWith("", {}, []);
   for (const s of SETTINGS) {
     const sample = SAMPLES[s.key]!;
