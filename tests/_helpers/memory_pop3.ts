@@ -62,6 +62,8 @@ export class MemoryPop3Backend implements Pop3Backend {
   /** Opens and closes of maildrops. */
   opens = 0;
   closes = 0;
+  /** Messages handed out by `content`. */
+  contentCalls = 0;
 
   constructor(options: MemoryPop3Options = {}) {
     const users = options.users ?? { alice: "pw", bob: "pw" };
@@ -136,7 +138,10 @@ export class MemoryPop3Backend implements Pop3Backend {
     return {
       messages,
       content: (m) =>
-        this.#answer("content", () => inbox.messages.find((s) => s.uid === m.handle)?.bytes),
+        this.#answer("content", () => {
+          this.contentCalls++;
+          return inbox.messages.find((s) => s.uid === m.handle)?.bytes;
+        }),
       update: (changes) =>
         this.#answer("update", () => {
           if (closed) throw new Error("update after close");
