@@ -105,6 +105,9 @@ export async function loadConfig(src: ConfigSources): Promise<ServeConfig> {
   if (c.smtps && c.noTls) {
     throw new CliError("smtps needs TLS: remove no-tls", EXIT.CONFIG);
   }
+  if (c.imaps && c.noTls) {
+    throw new CliError("imaps needs TLS: remove no-tls", EXIT.CONFIG);
+  }
   if ((c.smarthostUser === undefined) !== (c.smarthostPasswordFile === undefined)) {
     throw new CliError(
       "smarthost-user and smarthost-password-file must be given together",
@@ -120,8 +123,11 @@ export async function loadConfig(src: ConfigSources): Promise<ServeConfig> {
   if (c.queueMinBackoff > c.queueMaxBackoff) {
     throw new CliError("queue-min-backoff must not be more than queue-max-backoff", EXIT.CONFIG);
   }
-  if (!c.smtp && !c.submission && !c.smtps) {
-    throw new CliError("No listener: set at least one of smtp, submission, smtps", EXIT.CONFIG);
+  if (!c.smtp && !c.submission && !c.smtps && !c.imap && !c.imaps) {
+    throw new CliError(
+      "No listener: set at least one of smtp, submission, smtps, imap, imaps",
+      EXIT.CONFIG,
+    );
   }
   return Object.freeze(c);
 }

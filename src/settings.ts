@@ -36,6 +36,12 @@ export interface ServeConfig {
   readonly smtp: HostPort | undefined;
   readonly submission: HostPort | undefined;
   readonly smtps: HostPort | undefined;
+  /** IMAP with STARTTLS (143 role). */
+  readonly imap: HostPort | undefined;
+  /** IMAP over implicit TLS (993 role, RFC 8314). */
+  readonly imaps: HostPort | undefined;
+  /** Seconds an IMAP client may be silent, IDLE included, before it is logged out. */
+  readonly imapAutologout: number;
   readonly tlsCert: string | undefined;
   readonly tlsKey: string | undefined;
   /** DOMAIN (or `*`) to next hop. */
@@ -200,6 +206,29 @@ export const SETTINGS: readonly Setting[] = [
     default: undefined,
     help: "implicit-TLS submission listener HOST:PORT, or off",
     docs: "implicit-TLS submission listener (RFC 8314)",
+  }),
+  setting("imap", {
+    field: "imap",
+    type: ADDRESS_OR_OFF,
+    default: { host: "127.0.0.1", port: 2143 },
+    help: "IMAP listener HOST:PORT (STARTTLS), or off",
+    docs: "IMAP listener (IMAP4rev2 and IMAP4rev1, STARTTLS; 143 in production)",
+  }),
+  setting("imaps", {
+    field: "imaps",
+    type: ADDRESS_OR_OFF,
+    default: undefined,
+    help: "implicit-TLS IMAP listener HOST:PORT, or off",
+    docs: "implicit-TLS IMAP listener (RFC 8314; 993 in production)",
+  }),
+  setting("imap-autologout", {
+    field: "imapAutologout",
+    // RFC 9051 §5.4: an autologout timer must be at least 30 minutes.
+    type: seconds(1800, 86400),
+    default: 1800,
+    help: "seconds an IMAP client may be silent (IDLE included) before it is logged out",
+    docs:
+      "how long an IMAP client may be silent, IDLE included (RFC 9051 §5.4: 30 minutes at least)",
   }),
   setting("tls-cert", {
     field: "tlsCert",

@@ -139,7 +139,9 @@ Deno.test("config: every bad input stops start-up naming the key (exit 78)", asy
     [undefined, {}, { "route": ["nohost"] }, /--route: expected DOMAIN=HOST:PORT/],
     [undefined, {}, { "max-recipients": "50" }, /max-recipients: must be between 100/],
     [undefined, {}, { "tls-cert": "/x.pem" }, /tls-cert and tls-key must be given together/],
-    [undefined, {}, { "smtp": "off", "submission": "off" }, /No listener/],
+    [undefined, {}, { "smtp": "off", "submission": "off", "imap": "off" }, /No listener/],
+    [undefined, {}, { "imaps": "127.0.0.1:993", "no-tls": true }, /imaps needs TLS/],
+    [undefined, {}, { "imap-autologout": "60" }, /imap-autologout: must be between 1800/],
   ];
   for (const [toml, env, flags, pattern] of cases) {
     await assert.rejects(load(toml, env, flags), (err: unknown) => {

@@ -9,6 +9,9 @@ import { CONFIG_FLAG, helpText, type Setting, SETTINGS } from "../settings.ts";
 import { CliError, EXIT } from "../exit_codes.ts";
 import { flushLogs, getLogger, setupLogging } from "../log.ts";
 import { AuthGuard, DEFAULT_AUTH_GUARD } from "../server/auth_guard.ts";
+import { AuthLimiter } from "../server/auth_limiter.ts";
+import { Authenticator } from "../server/authenticator.ts";
+import { StoreImapBackend } from "../server/imap_backend.ts";
 import { LocalBackend } from "../server/local_backend.ts";
 import {
   type CertificateInfo,
@@ -141,6 +144,8 @@ export async function serve(config: ServeConfig): Promise<void> {
     lockoutMs: config.authLockout * 1000,
     baseDelayMs: config.authDelay * 1000,
   });
+  // One bound on password checks for every listener; a turn is waited for as long as a command.
+  const limiter = new AuthLimiter({ waitMs: config.commandTimeout * 1000 });
   const backend = new LocalBackend(
     store,
     { domains: config.domains, catchAll: config.catchAll },
@@ -148,8 +153,25 @@ export async function serve(config: ServeConfig): Promise<void> {
     () => runner.wake(),
     // A batch being committed holds at least one connection: any other may have work.
     (): boolean => server.connections > 1,
+    limiter,
   );
-  const server = new MailServer(config, backend, tls ? secureContext(tls) : undefined);
+  const imap = config.imap || config.imaps
+    ? {
+      backend: new StoreImapBackend(
+        store,
+        new Authenticator((user) => store.passwordHash(user), guard, limiter),
+      ),
+      ...(config.imap ? { imap: config.imap } : {}),
+      ...(config.imaps ? { imaps: config.imaps } : {}),
+      autologout: config.imapAutologout,
+    }
+    : undefined;
+  const server = new MailServer(
+    config,
+    backend,
+    tls ? secureContext(tls) : undefined,
+    imap ? { imap } : {},
+  );
   try {
     const bound = await server.listen();
     log.info("Listening", {

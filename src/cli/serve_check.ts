@@ -184,6 +184,8 @@ async function checkListeners(config: ServeConfig, out: CheckOutput): Promise<vo
   if (config.smtp) wanted.push(["smtp", config.smtp]);
   if (config.submission) wanted.push(["submission", config.submission]);
   if (config.smtps) wanted.push(["smtps", config.smtps]);
+  if (config.imap) wanted.push(["imap", config.imap]);
+  if (config.imaps) wanted.push(["imaps", config.imaps]);
   const seen = new Map<string, string>();
   for (const [role, addr] of wanted) {
     const key = show(addr);

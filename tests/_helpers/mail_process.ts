@@ -80,6 +80,7 @@ export function assertNoStackTrace(err: string): void {
 export interface ServeProcess {
   readonly smtpPort: number;
   readonly submissionPort: number;
+  readonly imapPort: number;
   readonly dataDir: string;
   /** Everything logged so far. */
   log(): string;
@@ -105,6 +106,8 @@ export const TEST_SERVE_FLAGS = [
   "--smtp",
   "127.0.0.1:0",
   "--submission",
+  "127.0.0.1:0",
+  "--imap",
   "127.0.0.1:0",
 ];
 
@@ -158,6 +161,7 @@ export async function startServe(
   return {
     smtpPort: port("smtp"),
     submissionPort: port("submission"),
+    imapPort: port("imap"),
     dataDir,
     log: () => text,
     async stop(signal: Deno.Signal = "SIGTERM") {
