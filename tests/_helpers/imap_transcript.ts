@@ -23,6 +23,7 @@
  *   next bytes.
  * - `TIMEOUT:` / `SHUTDOWN:` the driver's autologout timer fires / the server stops.
  * - `CLOSED:` the session has asked for the connection to close.
+ * - `MODES: name…` play the transcript only in these of the {@link PLAY_MODES} (default: all).
  * - `KNOWN: n why` the session is known to answer otherwise than line N of the transcript says
  *   (a disagreement with the RFC, reported and awaiting a fix): the test then expects the
  *   transcript to fail there, and fails itself once it passes, so the line goes with the fix.
@@ -72,6 +73,8 @@ export interface ImapTranscript {
   readonly options: SessionOptions;
   /** The store never calls `watch` listeners (CONFIG `unwatched`). */
   readonly unwatched: boolean;
+  /** The names of the {@link PLAY_MODES} it is played in. */
+  readonly modes: readonly string[];
   /** Where and why the session is known to fail this transcript (see `KNOWN:`). */
   readonly known?: { readonly line: number; readonly why: string };
   readonly steps: readonly ImapStep[];
@@ -112,6 +115,7 @@ export function parseImapTranscript(name: string, text: string): ImapTranscript 
   const steps: ImapStep[] = [];
   let options = TRANSCRIPT_OPTIONS;
   let unwatched = false;
+  let modes: string[] = Object.keys(PLAY_MODES);
   let known: { line: number; why: string } | undefined;
   text.split("\n").forEach((raw, i) => {
     const line = raw.replace(/\r$/, "");
@@ -184,6 +188,10 @@ export function parseImapTranscript(name: string, text: string): ImapTranscript 
         steps.push({ kind: "remove", user, folder, uids: uids.split(",").map(Number), lineNo });
         break;
       }
+      case "MODES":
+        if (!words.every((w) => w in PLAY_MODES)) throw new Error(`${where}: unknown mode`);
+        modes = words;
+        break;
       case "KNOWN": {
         const m = /^(\d+) (.+)$/.exec(rest);
         if (!m) throw new Error(`${where}: KNOWN line-number why`);
@@ -203,7 +211,7 @@ export function parseImapTranscript(name: string, text: string): ImapTranscript 
         throw new Error(`${where}: unknown line ${JSON.stringify(line)}`);
     }
   });
-  const t = { name, options, unwatched, steps };
+  const t = { name, options, unwatched, modes, steps };
   return known === undefined ? t : { ...t, known };
 }
 
@@ -221,9 +229,21 @@ export async function loadImapTranscripts(dir: URL): Promise<ImapTranscript[]> {
 export interface PlayMode {
   /** Feed the client's bytes one at a time. */
   readonly byteByByte: boolean;
-  /** The backend answers with promises. */
-  readonly asyncBackend: boolean;
+  /** The backend answers with promises (`late`: in a later event-loop turn). */
+  readonly asyncBackend: boolean | "late";
 }
+
+/**
+ * The ways every transcript is played: whole reads, one byte per read, a store that answers
+ * with promises, and a store that answers in a later event-loop turn (so that client bytes and
+ * store notifications can overtake its answers, as with a store doing real I/O).
+ */
+export const PLAY_MODES: Readonly<Record<string, PlayMode>> = {
+  whole: { byteByByte: false, asyncBackend: false },
+  bytes: { byteByByte: true, asyncBackend: false },
+  async: { byteByByte: false, asyncBackend: true },
+  late: { byteByByte: false, asyncBackend: "late" },
+};
 
 /** Event-loop turns a test waits for output that `notify` owes before it calls it missing. */
 const NOTIFY_TURNS = 200;

@@ -23,7 +23,9 @@
  * - `watch` listeners are called in a microtask after each change to their folder (unless
  *   `notify: false`).
  *
- * With `async: true` every method answers with a promise, as a store that does I/O would.
+ * With `async: true` every method answers with a promise, as a store that does I/O would; with
+ * `async: "late"` the work itself waits for a later turn of the event loop, as a store whose
+ * queries run elsewhere (a worker, another process) would: other events can come first.
  *
  * @module
  */
@@ -91,8 +93,8 @@ export interface MemoryImapOptions {
   readonly users?: Readonly<Record<string, string>>;
   /** The UIDVALIDITY of the first folder created; each further folder gets the next one. */
   readonly uidValidityStart?: number;
-  /** Answer every call with a promise. */
-  readonly async?: boolean;
+  /** Answer every call with a promise (`late`: done and answered in a later event-loop turn). */
+  readonly async?: boolean | "late";
   /**
    * Call `watch` listeners (default true). False: a store that learns of changes late or not
    * at all (another process's writes), so a session must ask `changes` to see them.
@@ -111,7 +113,7 @@ export class MemoryImapBackend implements ImapBackend {
   readonly #accounts = new Map<string, AccountData>();
   readonly #folders = new Map<number, Folder>();
   readonly #listeners = new Map<number, Set<() => void>>();
-  readonly #async: boolean;
+  readonly #async: boolean | "late";
   readonly #notify: boolean;
   #nextId = 1;
   #nextUidValidity: number;
@@ -140,6 +142,17 @@ export class MemoryImapBackend implements ImapBackend {
 
   #answer<T>(f: () => T): Maybe<T> {
     if (!this.#async) return f();
+    if (this.#async === "late") {
+      return new Promise((resolve, reject) =>
+        setImmediate(() => {
+          try {
+            resolve(f());
+          } catch (e) {
+            reject(e);
+          }
+        })
+      );
+    }
     try {
       return Promise.resolve(f());
     } catch (e) {

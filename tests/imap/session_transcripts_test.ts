@@ -1,12 +1,14 @@
 /**
  * Every transcript in tests/imap/transcripts against the pure IMAP session over the in-memory
- * backend: whole, byte by byte, and with a backend that answers with promises. A transcript
+ * backend, in each of the PLAY_MODES (whole, byte by byte, a store answering with promises, a
+ * store answering in a later event-loop turn). A transcript
  * marked `KNOWN:` records a disagreement with the RFC that awaits a fix in the session: it must
  * still fail, and this test says so once it passes.
  */
 import {
   type ImapTranscript,
   loadImapTranscripts,
+  PLAY_MODES,
   playImap,
   type PlayMode,
 } from "../_helpers/imap_transcript.ts";
@@ -31,10 +33,7 @@ async function run(t: ImapTranscript, mode: PlayMode): Promise<void> {
 
 for (const t of await loadImapTranscripts(dir)) {
   const known = t.known === undefined ? "" : " [known disagreement]";
-  Deno.test(`imap transcript ${t.name}${known}`, () =>
-    run(t, { byteByByte: false, asyncBackend: false }));
-  Deno.test(`imap transcript ${t.name}${known} (byte by byte)`, () =>
-    run(t, { byteByByte: true, asyncBackend: false }));
-  Deno.test(`imap transcript ${t.name}${known} (async backend)`, () =>
-    run(t, { byteByByte: false, asyncBackend: true }));
+  for (const name of t.modes) {
+    Deno.test(`imap transcript ${t.name}${known} (${name})`, () => run(t, PLAY_MODES[name]!));
+  }
 }
