@@ -198,7 +198,7 @@ export class Pop3Session {
    */
   #guard(name: string, run: () => Output | Promise<Output>): Output | Promise<Output> {
     const fail = (e: unknown): Output => {
-      if (e instanceof Pop3BackendError) return { write: [err(e.message, e.code)] };
+      if (e instanceof Pop3BackendError) return { write: [err(said(e), e.code)] };
       if (e instanceof Pop3CommandError) return this.#bad(e.message);
       this.#onEvent({ type: "error", command: name, error: e });
       this.#abandon();
@@ -448,7 +448,7 @@ export class Pop3Session {
       maildrop.close();
       // RFC 1939 §6: the update is one transaction, so nothing was deleted.
       if (e instanceof Pop3BackendError) {
-        return { write: [err(`Deleted messages not removed: ${e.message}`, e.code)], close: true };
+        return { write: [err(`Deleted messages not removed: ${said(e)}`, e.code)], close: true };
       }
       this.#onEvent({ type: "error", command: "QUIT", error: e });
       return {
@@ -494,6 +494,11 @@ export class Pop3Session {
       report(e);
     }
   }
+}
+
+/** A backend's refusal as one short line of text (it is the store's, not ours to trust). */
+function said(e: Pop3BackendError): string {
+  return e.message.replace(/[\x00-\x1f\x7f]+/g, " ").slice(0, 200);
 }
 
 /** F applied to V, at once when V is a value, once it resolves when it is a promise. */

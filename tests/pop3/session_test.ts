@@ -702,6 +702,17 @@ both("an open that fails unexpectedly ends the connection; a refusal does not", 
     S: -ERR [SYS/PERM] Mailbox is damaged
   `,
   );
+  // The store's text is the store's: a line break in it cannot forge a response.
+  backend.failNext("open", new Pop3BackendError("SYS/TEMP", "Busy\r\n+OK Logged in"));
+  await play(
+    session,
+    `
+    C: USER alice
+    S: +OK Send PASS
+    C: PASS pw
+    S: -ERR [SYS/TEMP] Busy +OK Logged in
+  `,
+  );
   backend.failNext("open", new Error("no such table"));
   await play(
     session,
