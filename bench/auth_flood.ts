@@ -293,6 +293,8 @@ async function main(connections: number): Promise<void> {
           "off",
           "--submission",
           "127.0.0.1:0",
+          "--imap",
+          "off",
           "--domain",
           "example.test",
           "--hostname",

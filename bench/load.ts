@@ -112,6 +112,8 @@ async function startServer(dir: string) {
       "127.0.0.1:0",
       "--submission",
       "off",
+      "--imap",
+      "off",
       "--domain",
       "example.test",
       "--catch-all",

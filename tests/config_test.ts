@@ -87,7 +87,18 @@ Deno.test("mail serve --check: greet-wait = 500 (milliseconds once) exits 78 nam
   try {
     await Deno.writeTextFile(join(dir, "mail.toml"), "greet-wait = 500\n");
     const r = await mail(
-      ["serve", "--check", "--data", dir, "--smtp", "127.0.0.1:0", "--submission", "off"],
+      [
+        "serve",
+        "--check",
+        "--data",
+        dir,
+        "--smtp",
+        "127.0.0.1:0",
+        "--submission",
+        "off",
+        "--imap",
+        "off",
+      ],
     );
     assert.equal(r.code, 78, r.out + r.err);
     assert.equal(r.err.trim().split("\n").length, 1, r.err);
@@ -181,6 +192,8 @@ Deno.test("mail serve: a port in use is a one-line error, exit 69", async () => 
       "--smtp",
       `127.0.0.1:${busy.addr.port}`,
       "--submission",
+      "off",
+      "--imap",
       "off",
     ]);
     assert.equal(r.code, 69);

@@ -35,6 +35,8 @@ export function serveDomain(
     smtp,
     "--submission",
     "127.0.0.1:0",
+    "--imap",
+    "off",
     "--no-tls",
     "--allow-insecure-auth",
     "--queue-min-backoff",

@@ -81,6 +81,8 @@ Deno.test("mail serve: a queue configuration error is one line on stderr and exi
       "127.0.0.1:0",
       "--submission",
       "off",
+      "--imap",
+      "off",
       "--route",
       "*=127.0.0.1:2600",
       "--smarthost-user",

@@ -70,6 +70,8 @@ Deno.test("smarthost with a private CA: its certificate is verified against --sm
     "127.0.0.1:0",
     "--submission",
     "127.0.0.1:0",
+    "--imap",
+    "off",
     "--tls-cert",
     join(bDir, "cert.pem"),
     "--tls-key",

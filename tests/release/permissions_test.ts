@@ -78,7 +78,18 @@ Deno.test("main.ts with exactly the task's flags serves, sends and reads", async
       // Backup and the check, with the same flags, while the server runs.
       const exported = await mail(["export", "alice@example.test", `${dir}/x.mbox`, "--data", dir]);
       assert.equal(exported.code, 0, exported.err);
-      const check = await mail(["serve", "--check", "--data", dir, "--smtp", "127.0.0.1:0"]);
+      const check = await mail([
+        "serve",
+        "--check",
+        "--data",
+        dir,
+        "--smtp",
+        "127.0.0.1:0",
+        "--submission",
+        "127.0.0.1:0",
+        "--imap",
+        "127.0.0.1:0",
+      ]);
       assert.equal(check.code, 0, check.err);
     } finally {
       assert.equal(await serve.stop(), 0, serve.log());

@@ -8,7 +8,16 @@ import { withTempDir } from "./_helpers.ts";
 const TLS = new URL("../fixtures/tls/", import.meta.url);
 const CERT = fileURLToPath(new URL("cert.pem", TLS));
 const KEY = fileURLToPath(new URL("key.pem", TLS));
-const FREE = ["--smtp", "127.0.0.1:0", "--submission", "127.0.0.1:0", "--smtps", "127.0.0.1:0"];
+const FREE = [
+  "--smtp",
+  "127.0.0.1:0",
+  "--submission",
+  "127.0.0.1:0",
+  "--smtps",
+  "127.0.0.1:0",
+  "--imap",
+  "127.0.0.1:0",
+];
 
 async function check(dir: string, args: string[] = []) {
   const r = await mail(["serve", "--check", "--data", dir, ...args]);
@@ -92,7 +101,14 @@ Deno.test("serve --check: a port in use exits 69", async () => {
     const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     try {
       const port = (taken.addr as Deno.NetAddr).port;
-      const r = await check(dir, ["--smtp", `127.0.0.1:${port}`, "--submission", "127.0.0.1:0"]);
+      const r = await check(dir, [
+        "--smtp",
+        `127.0.0.1:${port}`,
+        "--submission",
+        "127.0.0.1:0",
+        "--imap",
+        "off",
+      ]);
       assert.equal(r.code, 69);
       assert.match(
         r.err,
@@ -106,7 +122,14 @@ Deno.test("serve --check: a port in use exits 69", async () => {
 
 Deno.test("serve --check: two listeners on one address exit 78", async () => {
   await withTempDir(async (dir) => {
-    const r = await check(dir, ["--smtp", "127.0.0.1:2999", "--submission", "127.0.0.1:2999"]);
+    const r = await check(dir, [
+      "--smtp",
+      "127.0.0.1:2999",
+      "--submission",
+      "127.0.0.1:2999",
+      "--imap",
+      "off",
+    ]);
     assert.equal(r.code, 78);
     assert.match(r.err, /smtp and submission are both set to 127\.0\.0\.1:2999/);
   });
