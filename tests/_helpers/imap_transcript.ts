@@ -17,6 +17,8 @@
  * - `DELIVER: user folder "json string"` a message arrives from outside the session (SMTP, another
  *   process), flags none, internal date 02-Jan-2026 03:04:05 +0000.
  * - `DELIVER: user folder (flag flag) "json string"` the same, with flags.
+ * - `RACE-DELIVER: user folder "json string"` the same delivery, landing right after the store
+ *   has answered the session's next `changes` call (while the session applies that answer).
  * - `FLAGS: user folder uid,uid add|remove|replace flag…` another session changes flags.
  * - `REMOVE: user folder uid,uid` another process removes messages (`mail inbox --delete`).
  *   After each of these the store's change notifications are delivered before the client's
@@ -49,7 +51,7 @@ export type ImapStep =
   | { kind: "send"; bytes: Uint8Array; lineNo: number }
   | { kind: "expect"; line: string; prefix: boolean; lineNo: number }
   | {
-    kind: "deliver";
+    kind: "deliver" | "race-deliver";
     user: string;
     folder: string;
     flags: string[];
@@ -153,11 +155,12 @@ export function parseImapTranscript(name: string, text: string): ImapTranscript 
         options = parseConfig(words, where);
         unwatched = words.includes("unwatched");
         break;
-      case "DELIVER": {
+      case "DELIVER":
+      case "RACE-DELIVER": {
         const m = /^(\S+) (\S+) (?:\(([^)]*)\) )?("(?:[^"\\]|\\.)*")$/.exec(rest);
-        if (!m) throw new Error(`${where}: DELIVER user folder [(flags)] "json"`);
+        if (!m) throw new Error(`${where}: ${tag} user folder [(flags)] "json"`);
         steps.push({
-          kind: "deliver",
+          kind: tag === "DELIVER" ? "deliver" : "race-deliver",
           user: m[1]!,
           folder: m[2]!,
           flags: (m[3] ?? "").split(" ").filter((f) => f !== ""),
@@ -388,6 +391,11 @@ export async function playImap(t: ImapTranscript, mode: PlayMode): Promise<ImapP
       case "deliver":
         peer.backend.deliver(step.user, step.folder, step.message, step.flags);
         await peer.settle();
+        break;
+      case "race-deliver":
+        peer.backend.afterNextChanges(() =>
+          peer.backend.deliver(step.user, step.folder, step.message, step.flags)
+        );
         break;
       case "flags":
         peer.backend.setFlags(step.user, step.folder, step.uids, step.mode, step.flags);

@@ -470,13 +470,26 @@ export class MemoryImapBackend implements ImapBackend {
       const folder = this.#byId(this.#account(account), id, true);
       const expunged = [...folder.expunged].filter(([, m]) => m > modseq).map(([uid]) => uid)
         .sort((a, b) => a - b);
-      return {
+      const answer = {
         highestModseq: folder.highestModseq,
         uidNext: folder.uidNext,
         changed: folder.messages.filter((m) => m.modseq > modseq).map((m) => this.#meta(m)),
         expunged,
       };
+      const hook = this.#afterChanges.shift();
+      hook?.();
+      return answer;
     });
+  }
+
+  readonly #afterChanges: (() => void)[] = [];
+
+  /**
+   * Runs F once, right after the store has answered the next `changes` call and before the
+   * caller sees the answer: a change that lands while a session is applying what it was told.
+   */
+  afterNextChanges(f: () => void): void {
+    this.#afterChanges.push(f);
   }
 
   content(
