@@ -506,3 +506,29 @@ Deno.test("memory backend: with notify false, changes are there but nobody is wo
   assert.equal(woken, 0);
   assert.deepEqual(sync(b.changes(alice, inbox, 1)).changed.map((m) => m.uid), [1]);
 });
+
+Deno.test("memory backend: afterNextChanges runs once, after the answer is computed", () => {
+  const { b, inbox } = backend();
+  b.afterNextChanges(() => b.deliver("alice", "INBOX", "Subject: late\r\n\r\nx\r\n"));
+  const first = sync(b.changes(alice, inbox, 1));
+  assert.deepEqual(first.changed, [], "the answer does not include the change made after it");
+  assert.deepEqual(sync(b.changes(alice, inbox, 1)).changed.map((m) => m.uid), [1]);
+  assert.equal(sync(b.status(alice, "INBOX")).messages, 1, "and the hook ran only once");
+});
+
+Deno.test("memory backend: late mode does the work in a later event-loop turn", async () => {
+  const b = new MemoryImapBackend({ async: "late" });
+  let done = false;
+  const p = Promise.resolve(b.append(alice, "INBOX", msg("x"), [], date)).then((r) => {
+    done = true;
+    return r;
+  });
+  for (let i = 0; i < 5; i++) await Promise.resolve();
+  assert.equal(done, false, "microtasks alone do not get it done");
+  assert.equal((await p).uid, 1);
+  assert.equal((await b.status(alice, "INBOX")).messages, 1);
+  await assert.rejects(
+    Promise.resolve(b.open(alice, "Nope")),
+    (e) => e instanceof ImapBackendError && e.code === "NONEXISTENT",
+  );
+});
