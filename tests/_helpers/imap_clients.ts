@@ -25,14 +25,18 @@ export function fixtureTls(): SecureContext {
 
 /** RFC 5321 §4.5.2: a line that starts with a dot gets one more. */
 function dotStuff(message: Uint8Array): Uint8Array {
-  const out: number[] = [];
-  let lineStart = true;
-  for (const b of message) {
-    if (lineStart && b === 0x2e) out.push(0x2e);
-    out.push(b);
-    lineStart = b === 0x0a;
+  let dots = 0;
+  for (let i = 0; i < message.length; i++) {
+    if (message[i] === 0x2e && (i === 0 || message[i - 1] === 0x0a)) dots++;
   }
-  return new Uint8Array(out);
+  if (dots === 0) return message;
+  const out = new Uint8Array(message.length + dots);
+  let o = 0;
+  for (let i = 0; i < message.length; i++) {
+    if (message[i] === 0x2e && (i === 0 || message[i - 1] === 0x0a)) out[o++] = 0x2e;
+    out[o++] = message[i]!;
+  }
+  return out;
 }
 
 /**
