@@ -295,6 +295,8 @@ async function main(connections: number): Promise<void> {
           "127.0.0.1:0",
           "--imap",
           "off",
+          "--pop3",
+          "off",
           "--domain",
           "example.test",
           "--hostname",

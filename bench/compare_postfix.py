@@ -230,7 +230,7 @@ class MailServe(Target):
 
     def start(self):
         argv = self.argv_prefix + [
-            "--data", self.data, "--smtp", f"{HOST}:{self.port}", "--submission", "off", "--imap", "off",
+            "--data", self.data, "--smtp", f"{HOST}:{self.port}", "--submission", "off", "--imap", "off", "--pop3", "off",
             "--domain", DOMAIN, "--catch-all", "--hostname", "mail.bench.example.test",
             # smtp-source connects from one address; the per-address cap is a defence, not load.
             "--max-connections-per-ip", "5000",

@@ -114,6 +114,8 @@ async function startServer(dir: string) {
       "off",
       "--imap",
       "off",
+      "--pop3",
+      "off",
       "--domain",
       "example.test",
       "--catch-all",

@@ -108,6 +108,9 @@ export async function loadConfig(src: ConfigSources): Promise<ServeConfig> {
   if (c.imaps && c.noTls) {
     throw new CliError("imaps needs TLS: remove no-tls", EXIT.CONFIG);
   }
+  if (c.pop3s && c.noTls) {
+    throw new CliError("pop3s needs TLS: remove no-tls", EXIT.CONFIG);
+  }
   if ((c.smarthostUser === undefined) !== (c.smarthostPasswordFile === undefined)) {
     throw new CliError(
       "smarthost-user and smarthost-password-file must be given together",
@@ -123,9 +126,9 @@ export async function loadConfig(src: ConfigSources): Promise<ServeConfig> {
   if (c.queueMinBackoff > c.queueMaxBackoff) {
     throw new CliError("queue-min-backoff must not be more than queue-max-backoff", EXIT.CONFIG);
   }
-  if (!c.smtp && !c.submission && !c.smtps && !c.imap && !c.imaps) {
+  if (!c.smtp && !c.submission && !c.smtps && !c.imap && !c.imaps && !c.pop3 && !c.pop3s) {
     throw new CliError(
-      "No listener: set at least one of smtp, submission, smtps, imap, imaps",
+      "No listener: set at least one of smtp, submission, smtps, imap, imaps, pop3, pop3s",
       EXIT.CONFIG,
     );
   }

@@ -42,6 +42,12 @@ export interface ServeConfig {
   readonly imaps: HostPort | undefined;
   /** Seconds an IMAP client may be silent, IDLE included, before it is logged out. */
   readonly imapAutologout: number;
+  /** POP3 with STLS (110 role). */
+  readonly pop3: HostPort | undefined;
+  /** POP3 over implicit TLS (995 role, RFC 8314). */
+  readonly pop3s: HostPort | undefined;
+  /** Seconds a POP3 client may be silent before it is logged out. */
+  readonly pop3Autologout: number;
   readonly tlsCert: string | undefined;
   readonly tlsKey: string | undefined;
   /** DOMAIN (or `*`) to next hop. */
@@ -229,6 +235,28 @@ export const SETTINGS: readonly Setting[] = [
     help: "seconds an IMAP client may be silent (IDLE included) before it is logged out",
     docs:
       "how long an IMAP client may be silent, IDLE included (RFC 9051 §5.4: 30 minutes at least)",
+  }),
+  setting("pop3", {
+    field: "pop3",
+    type: ADDRESS_OR_OFF,
+    default: { host: "127.0.0.1", port: 2110 },
+    help: "POP3 listener HOST:PORT (STLS), or off",
+    docs: "POP3 listener (RFC 1939, STLS; 110 in production), on the same INBOX",
+  }),
+  setting("pop3s", {
+    field: "pop3s",
+    type: ADDRESS_OR_OFF,
+    default: undefined,
+    help: "implicit-TLS POP3 listener HOST:PORT, or off",
+    docs: "implicit-TLS POP3 listener (RFC 8314; 995 in production)",
+  }),
+  setting("pop3-autologout", {
+    field: "pop3Autologout",
+    // RFC 1939 §3: the autologout timer must be at least 10 minutes.
+    type: seconds(600, 86400),
+    default: 600,
+    help: "seconds a POP3 client may be silent before it is logged out",
+    docs: "how long a POP3 client may be silent (RFC 1939 §3: 10 minutes at least)",
   }),
   setting("tls-cert", {
     field: "tlsCert",

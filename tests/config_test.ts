@@ -98,6 +98,8 @@ Deno.test("mail serve --check: greet-wait = 500 (milliseconds once) exits 78 nam
         "off",
         "--imap",
         "off",
+        "--pop3",
+        "off",
       ],
     );
     assert.equal(r.code, 78, r.out + r.err);
@@ -150,7 +152,13 @@ Deno.test("config: every bad input stops start-up naming the key (exit 78)", asy
     [undefined, {}, { "route": ["nohost"] }, /--route: expected DOMAIN=HOST:PORT/],
     [undefined, {}, { "max-recipients": "50" }, /max-recipients: must be between 100/],
     [undefined, {}, { "tls-cert": "/x.pem" }, /tls-cert and tls-key must be given together/],
-    [undefined, {}, { "smtp": "off", "submission": "off", "imap": "off" }, /No listener/],
+    [
+      undefined,
+      {},
+      { "smtp": "off", "submission": "off", "imap": "off", "pop3": "off" },
+      /No listener/,
+    ],
+    [undefined, {}, { "pop3-autologout": "60" }, /pop3-autologout: must be between 600/],
     [undefined, {}, { "imaps": "127.0.0.1:993", "no-tls": true }, /imaps needs TLS/],
     [undefined, {}, { "imap-autologout": "60" }, /imap-autologout: must be between 1800/],
   ];
@@ -194,6 +202,8 @@ Deno.test("mail serve: a port in use is a one-line error, exit 69", async () => 
       "--submission",
       "off",
       "--imap",
+      "off",
+      "--pop3",
       "off",
     ]);
     assert.equal(r.code, 69);

@@ -379,6 +379,18 @@ async function interactive(store: MailboxAccess, address: string, first: Page): 
   }
 }
 
+/**
+ * The view of folder NAME of ADDRESS's mailbox (INBOX, or another IMAP folder); a folder that
+ * does not exist is exit 66. INBOX is named in any case, as in IMAP.
+ */
+function folderOrFail(store: Store, address: string, name: string): MailboxAccess {
+  if (name.toUpperCase() === "INBOX") return store;
+  if (!store.folders.folderList(address).some((f) => f.name === name)) {
+    throw new CliError(`No folder ${name} in ${address}`, EXIT.NOINPUT);
+  }
+  return store.inFolder(name);
+}
+
 /** The `mail inbox` command. */
 export function inboxCommand() {
   return newCommand("inbox", "List a mailbox, or show, export or delete one message")
@@ -393,6 +405,11 @@ export function inboxCommand() {
       nonNegativeInt("--limit", 1),
     )
     .option("--offset <n>", "skip the N newest entries", nonNegativeInt("--offset", 0))
+    .option(
+      "--folder <name>",
+      "the folder to read (as IMAP names it: Sent, Archive/2026, …)",
+      "INBOX",
+    )
     .option(
       "--page <n>",
       "page number, 1 for the newest (with --limit)",
@@ -421,32 +438,33 @@ export function inboxCommand() {
       }
       try {
         mailboxOrFail(store, address);
+        const box = folderOrFail(store, address, opts.folder);
         if (id === undefined) {
           const json = opts.json === true;
           if (!json && Deno.stdin.isTerminal() && Deno.stdout.isTerminal()) {
-            await interactive(store, address, page);
+            await interactive(box, address, page);
           } else {
-            await printList(store, address, page, opts, json);
+            await printList(box, address, page, opts, json);
           }
           return;
         }
-        const entry = entryOrFail(store, address, id);
+        const entry = entryOrFail(box, address, id);
         if (opts.raw) {
           // Exact bytes, no newline added. Not marked seen: this is an export (like IMAP's
           // BODY.PEEK), e.g. to pipe into another program.
-          const bytes = store.read(address, id);
+          const bytes = box.read(address, id);
           if (bytes === undefined) {
             throw new CliError(`No message ${id} in ${address}`, EXIT.NOINPUT);
           }
           await writeStdout(bytes);
         } else if (opts.delete) {
-          if (!store.remove(address, id)) {
+          if (!box.remove(address, id)) {
             throw new CliError(`No message ${id} in ${address}`, EXIT.NOINPUT);
           }
           if (opts.json) printJson({ id, deleted: true });
           else console.error(`Deleted message ${id} from ${address}`);
         } else {
-          await showMessage(store, address, entry, opts.json === true);
+          await showMessage(box, address, entry, opts.json === true);
         }
       } catch (err) {
         storeFailure(err);

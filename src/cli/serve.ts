@@ -12,6 +12,7 @@ import { AuthGuard, DEFAULT_AUTH_GUARD } from "../server/auth_guard.ts";
 import { AuthLimiter } from "../server/auth_limiter.ts";
 import { Authenticator } from "../server/authenticator.ts";
 import { StoreImapBackend } from "../server/imap_backend.ts";
+import { StorePop3Backend } from "../server/pop3_backend.ts";
 import { LocalBackend } from "../server/local_backend.ts";
 import {
   type CertificateInfo,
@@ -155,22 +156,28 @@ export async function serve(config: ServeConfig): Promise<void> {
     (): boolean => server.connections > 1,
     limiter,
   );
+  const auth = new Authenticator((user) => store.passwordHash(user), guard, limiter);
   const imap = config.imap || config.imaps
     ? {
-      backend: new StoreImapBackend(
-        store,
-        new Authenticator((user) => store.passwordHash(user), guard, limiter),
-      ),
+      backend: new StoreImapBackend(store, auth),
       ...(config.imap ? { imap: config.imap } : {}),
       ...(config.imaps ? { imaps: config.imaps } : {}),
       autologout: config.imapAutologout,
+    }
+    : undefined;
+  const pop3 = config.pop3 || config.pop3s
+    ? {
+      backend: new StorePop3Backend(store, auth),
+      ...(config.pop3 ? { pop3: config.pop3 } : {}),
+      ...(config.pop3s ? { pop3s: config.pop3s } : {}),
+      autologout: config.pop3Autologout,
     }
     : undefined;
   const server = new MailServer(
     config,
     backend,
     tls ? secureContext(tls) : undefined,
-    imap ? { imap } : {},
+    { ...(imap ? { imap } : {}), ...(pop3 ? { pop3 } : {}) },
   );
   try {
     const bound = await server.listen();

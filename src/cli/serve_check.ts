@@ -186,6 +186,8 @@ async function checkListeners(config: ServeConfig, out: CheckOutput): Promise<vo
   if (config.smtps) wanted.push(["smtps", config.smtps]);
   if (config.imap) wanted.push(["imap", config.imap]);
   if (config.imaps) wanted.push(["imaps", config.imaps]);
+  if (config.pop3) wanted.push(["pop3", config.pop3]);
+  if (config.pop3s) wanted.push(["pop3s", config.pop3s]);
   const seen = new Map<string, string>();
   for (const [role, addr] of wanted) {
     const key = show(addr);

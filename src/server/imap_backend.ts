@@ -10,8 +10,7 @@
  *
  * @module
  */
-import { Buffer } from "node:buffer";
-import { clearInterval, setInterval } from "node:timers";
+import { clearInterval, setImmediate, setInterval } from "node:timers";
 import {
   type Account,
   type CopyResult,
@@ -28,14 +27,35 @@ import {
 } from "../imap/backend.ts";
 import type { MessageContent } from "../imap/fetch_data.ts";
 import { parseStructure, type Part } from "../imap/message_parts.ts";
-import { binaryContent } from "../imap/sections.ts";
 import { summarize } from "../mime/mod.ts";
 import { newQueueId } from "../queue_id.ts";
-import { type FolderEntry, type Store, StoreError } from "../store/mod.ts";
+import {
+  type FolderEntry,
+  indexable,
+  type MessageText,
+  type Store,
+  StoreError,
+} from "../store/mod.ts";
 import type { Authenticator } from "./authenticator.ts";
+import { searchableText, textHas } from "./message_text.ts";
 
 /** How often watched folders are looked at for changes made elsewhere. */
 export const POLL_MS = 500;
+
+/** Messages indexed per transaction, and the most bytes of messages read for one. */
+const INDEX_BATCH = 256;
+const INDEX_BATCH_BYTES = 4 * 1024 * 1024;
+/** Folders remembered as indexed (beyond it the memory is dropped, and rebuilt by a query). */
+const MAX_INDEXED_FOLDERS = 10_000;
+
+/** A kept structure, or undefined when it does not parse. */
+function parsedStructure(json: string): Part | undefined {
+  try {
+    return JSON.parse(json) as Part;
+  } catch {
+    return undefined;
+  }
+}
 
 function meta(e: FolderEntry): MessageMeta {
   return {
@@ -61,47 +81,18 @@ function mapped<T>(fn: () => T): T {
   }
 }
 
-/** Text of the text parts of a message (decoded transfer encoding and charset), for SEARCH. */
-function searchableText(bytes: Uint8Array, root: Part, withHeader: boolean): string {
-  const out: string[] = [];
-  if (withHeader) out.push(Buffer.from(bytes.subarray(root.headerStart, root.bodyStart)).toString("latin1"));
-  const walk = (p: Part, numbers: number[]) => {
-    if (p.children) {
-      p.children.forEach((c, i) => walk(c, [...numbers, i + 1]));
-      return;
-    }
-    if (p.message) {
-      const m = p.message;
-      out.push(Buffer.from(bytes.subarray(m.headerStart, m.bodyStart)).toString("latin1"));
-      walk(m, numbers);
-      return;
-    }
-    if (p.type !== "text") return;
-    let content: Uint8Array;
-    try {
-      content = binaryContent(bytes, root, numbers.length ? numbers : [1])?.bytes ?? new Uint8Array();
-    } catch {
-      content = bytes.subarray(p.bodyStart, p.bodyEnd);
-    }
-    const charset = p.params.find(([k]) => k.toLowerCase() === "charset")?.[1] ?? "utf-8";
-    let text: string;
-    try {
-      text = new TextDecoder(charset).decode(content);
-    } catch {
-      text = new TextDecoder().decode(content);
-    }
-    out.push(text);
-  };
-  walk(root, []);
-  return out.join("\n").toLowerCase();
-}
-
 /** {@link ImapBackend} over the store. */
 export class StoreImapBackend implements ImapBackend {
   readonly #store: Store;
   readonly #auth: Authenticator;
   readonly #watchers = new Map<number, Set<() => void>>();
   readonly #seen = new Map<number, number>();
+  /** Folders whose messages are all in the text index, with the mod-sequence they had then. */
+  readonly #indexedAt = new Map<number, number>();
+  /** Structures parsed in this turn of the event loop, saved at its end. */
+  #unsaved = new Map<number, string>();
+  /** The indexing under way, by folder: a second search waits for it instead of repeating it. */
+  readonly #indexing = new Map<number, Promise<void>>();
   #timer: ReturnType<typeof setInterval> | undefined;
 
   constructor(store: Store, auth: Authenticator) {
@@ -217,23 +208,39 @@ export class StoreImapBackend implements ImapBackend {
     };
   }
 
-  content(_account: Account, id: number, uid: number): MessageContent | undefined {
+  content(
+    _account: Account,
+    id: number,
+    uid: number,
+    _headerOnly = false,
+  ): MessageContent | undefined {
     const found = this.#store.folders.folderContent(id, uid);
     if (!found) return undefined;
-    let structure: Part | undefined;
-    if (found.structure) {
-      try {
-        structure = JSON.parse(found.structure) as Part;
-      } catch {
-        structure = undefined;
-      }
-    }
+    let structure = found.structure === undefined ? undefined : parsedStructure(found.structure);
     if (!structure) {
       // Parsed once, at the first FETCH that needs it, and kept with the message.
       structure = parseStructure(found.bytes);
-      this.#store.folders.saveStructure(found.messageId, JSON.stringify(structure));
+      this.#keepStructure(found.messageId, structure);
     }
     return { bytes: found.bytes, structure };
+  }
+
+  /**
+   * Keeps a parsed structure, with the others parsed in the same turn of the event loop: one
+   * transaction for a FETCH of many messages rather than one each.
+   */
+  #keepStructure(messageId: number, structure: Part): void {
+    this.#unsaved.set(messageId, JSON.stringify(structure));
+    if (this.#unsaved.size > 1) return;
+    setImmediate(() => {
+      const batch = this.#unsaved;
+      this.#unsaved = new Map();
+      try {
+        this.#store.folders.saveStructures(batch);
+      } catch {
+        // A cache: the next FETCH parses those again.
+      }
+    });
   }
 
   store(
@@ -257,7 +264,13 @@ export class StoreImapBackend implements ImapBackend {
     return this.#copy(account, id, uids, target, true);
   }
 
-  #copy(account: Account, id: number, uids: readonly number[], target: string, move: boolean): CopyResult {
+  #copy(
+    account: Account,
+    id: number,
+    uids: readonly number[],
+    target: string,
+    move: boolean,
+  ): CopyResult {
     let r;
     try {
       r = this.#store.folders.copyMessages(id, uids, account.address, target, move);
@@ -277,27 +290,68 @@ export class StoreImapBackend implements ImapBackend {
     return r;
   }
 
-  searchText(
+  async searchText(
     account: Account,
     id: number,
     uids: readonly number[],
     terms: readonly { where: "body" | "text"; value: string }[],
-  ): number[] {
-    const wanted = terms.map((t) => ({ ...t, value: t.value.toLowerCase() }));
-    const found: number[] = [];
-    for (const uid of uids) {
-      const content = this.content(account, id, uid);
-      if (!content) continue;
-      const body = searchableText(content.bytes, content.structure, false);
-      let text: string | undefined;
-      const ok = wanted.every((t) => {
-        if (t.where === "body") return body.includes(t.value);
-        text ??= searchableText(content.bytes, content.structure, true);
-        return text.includes(t.value);
-      });
-      if (ok) found.push(uid);
+  ): Promise<number[]> {
+    let found: number[] = [...uids];
+    const scanned: typeof terms[number][] = [];
+    for (const t of terms) {
+      if (!indexable(t.value, t.where)) {
+        scanned.push(t);
+        continue;
+      }
+      await this.#indexFolder(id);
+      const hits = new Set(this.#store.folders.searchIndexedText(id, t.where, t.value));
+      found = found.filter((u) => hits.has(u));
     }
-    return found;
+    if (scanned.length === 0) return found;
+    // What the index cannot answer (short terms, some characters; see store/fts.ts): a scan.
+    return found.filter((uid) => {
+      const content = this.content(account, id, uid, false);
+      if (!content) return false;
+      const text = searchableText(content.bytes, content.structure);
+      return scanned.every((t) => textHas(text, t.where, t.value));
+    });
+  }
+
+  /**
+   * Brings folder ID's messages into the text index: those not in it yet, a batch at a time,
+   * yielding to other clients between batches. Once a folder is indexed it is not looked at
+   * again until its mod-sequence moves.
+   */
+  #indexFolder(id: number): Promise<void> {
+    const running = this.#indexing.get(id);
+    if (running) return running;
+    const work = this.#fillIndex(id).finally(() => this.#indexing.delete(id));
+    this.#indexing.set(id, work);
+    return work;
+  }
+
+  async #fillIndex(id: number): Promise<void> {
+    const folders = this.#store.folders;
+    const modseq = folders.folderModseqs([id]).get(id);
+    if (modseq === undefined || this.#indexedAt.get(id) === modseq) return;
+    for (;;) {
+      const batch = folders.unindexedMessages(id, INDEX_BATCH, INDEX_BATCH_BYTES);
+      if (batch.length === 0) break;
+      const texts: MessageText[] = [];
+      const structures = new Map<number, string>();
+      for (const m of batch) {
+        let structure = m.structure === undefined ? undefined : parsedStructure(m.structure);
+        if (!structure) {
+          structure = parseStructure(m.bytes);
+          structures.set(m.messageId, JSON.stringify(structure));
+        }
+        texts.push({ messageId: m.messageId, ...searchableText(m.bytes, structure) });
+      }
+      folders.indexTexts(texts, structures);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    if (this.#indexedAt.size >= MAX_INDEXED_FOLDERS) this.#indexedAt.clear();
+    this.#indexedAt.set(id, modseq);
   }
 
   watch(_account: Account, id: number, listener: () => void): () => void {

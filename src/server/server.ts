@@ -18,11 +18,25 @@ import { isLoopbackAddress } from "../net.ts";
 import type { ImapBackend } from "../imap/backend.ts";
 import { ImapSession } from "../imap/session.ts";
 import { ImapConnection } from "./imap_connection.ts";
+import type { Pop3Backend } from "../pop3/backend.ts";
+import { Pop3Session } from "../pop3/session.ts";
+import { Pop3Connection } from "./pop3_connection.ts";
 
 const log = getLogger(["mail", "server"]);
 
 /** The roles a listener plays. */
-export type ListenerRole = "smtp" | "submission" | "smtps" | "imap" | "imaps";
+export type ListenerRole = "smtp" | "submission" | "smtps" | "imap" | "imaps" | "pop3" | "pop3s";
+
+/** The POP3 service: its store, its listeners and its autologout. */
+export interface Pop3Service {
+  readonly backend: Pop3Backend;
+  /** STLS listener (110 role); undefined: off. */
+  readonly pop3?: HostPort;
+  /** Implicit-TLS listener (995 role, RFC 8314); undefined: off. */
+  readonly pop3s?: HostPort;
+  /** Autologout in seconds (RFC 1939 §3: at least 10 minutes). */
+  readonly autologout: number;
+}
 
 /** The IMAP service: its store, its listeners and its autologout. */
 export interface ImapService {
@@ -40,6 +54,7 @@ export interface ServerOptions {
   /** Checks every connection's timeouts (tests pass one with a clock of their own). */
   readonly deadlines?: DeadlineSweeper;
   readonly imap?: ImapService;
+  readonly pop3?: Pop3Service;
 }
 
 /** What the server needs of each connection, whatever its protocol. */
@@ -78,6 +93,7 @@ export class MailServer {
   readonly #servers: Server[] = [];
   readonly #connections = new Set<Driven>();
   readonly #imap: ImapService | undefined;
+  readonly #pop3: Pop3Service | undefined;
   readonly #perIp = new Map<string, number>();
   readonly #refused = new Set<Socket>();
   readonly #deadlines: DeadlineSweeper;
@@ -95,6 +111,7 @@ export class MailServer {
     this.#tls = tls;
     this.#deadlines = options.deadlines ?? new DeadlineSweeper();
     this.#imap = options.imap;
+    this.#pop3 = options.pop3;
   }
 
   /** Installs a new certificate for connections from now on (certificate renewal). */
@@ -110,6 +127,8 @@ export class MailServer {
       ["smtps", this.#config.smtps],
       ["imap", this.#imap?.imap],
       ["imaps", this.#imap?.imaps],
+      ["pop3", this.#pop3?.pop3],
+      ["pop3s", this.#pop3?.pop3s],
     ];
     const bound: BoundListener[] = [];
     for (const [role, addr] of wanted) {
@@ -121,7 +140,7 @@ export class MailServer {
 
   #bind(role: ListenerRole, addr: HostPort): Promise<BoundListener> {
     const server = createServer((socket) => {
-      if (role === "smtps" || role === "imaps") this.#acceptTls(socket, role);
+      if (role === "smtps" || role === "imaps" || role === "pop3s") this.#acceptTls(socket, role);
       else this.#accept(socket, role, undefined, socket);
     });
     this.#servers.push(server);
@@ -148,7 +167,7 @@ export class MailServer {
    * plain socket is wrapped by hand: on Deno 2.9, `tls.createServer({ secureContext })` serves
    * no certificate, while a wrapped socket does (and picks up a reloaded certificate).
    */
-  #acceptTls(plain: Socket, role: "smtps" | "imaps"): void {
+  #acceptTls(plain: Socket, role: "smtps" | "imaps" | "pop3s"): void {
     const secure = new TLSSocket(plain, { isServer: true, secureContext: this.#tls! });
     const fail = (why: string) => {
       cancel();
@@ -212,6 +231,10 @@ export class MailServer {
     this.#perIp.set(ip, count + 1);
     if (role === "imap" || role === "imaps") {
       this.#acceptImap(socket, role, tls, ip, port);
+      return;
+    }
+    if (role === "pop3" || role === "pop3s") {
+      this.#acceptPop3(socket, role, tls, ip, port);
       return;
     }
     const started = Date.now();
@@ -337,6 +360,59 @@ export class MailServer {
     conn.start(session);
   }
 
+  /** A POP3 session over SOCKET (counted in the caps already). */
+  #acceptPop3(
+    socket: Socket,
+    role: "pop3" | "pop3s",
+    tls: string | undefined,
+    ip: string,
+    port: number,
+  ): void {
+    const pop3 = this.#pop3!;
+    const started = Date.now();
+    const connLog = log.with({ client: ip, port, role });
+    const conn = new Pop3Connection(
+      socket,
+      { idle: pop3.autologout * 1000, line: this.#config.lineDeadline * 1000 },
+      this.#deadlines,
+      connLog,
+      this.#tls ? () => this.#tls! : undefined,
+    );
+    const session = new Pop3Session(
+      {
+        hostname: this.#config.hostname,
+        startTls: this.#tls !== undefined && tls === undefined,
+        tls: tls !== undefined,
+        // Never for a remote client, whatever the configuration says.
+        allowInsecureAuth: this.#config.allowInsecureAuth && isLoopbackAddress(ip),
+      },
+      pop3.backend,
+      ip,
+      (e) => {
+        if (e.type === "login") connLog.info(e.ok ? "Login" : "Login failed", { user: e.user });
+        else if (e.type === "open") {
+          connLog.info("Maildrop opened", { messages: e.messages, size: e.size });
+        } else if (e.type === "update") {
+          connLog.info("Maildrop updated", { seen: e.seen, expunged: e.expunged });
+        } else if (e.type === "error") {
+          connLog.error("Internal error", {
+            error: e.error instanceof Error ? e.error.message : String(e.error),
+            stack: e.error instanceof Error ? e.error.stack : undefined,
+          });
+        }
+      },
+    );
+    this.#connections.add(conn);
+    void conn.closed.then(() => {
+      this.#connections.delete(conn);
+      const left = (this.#perIp.get(ip) ?? 1) - 1;
+      if (left > 0) this.#perIp.set(ip, left);
+      else this.#perIp.delete(ip);
+      connLog.info("Disconnected", { duration_ms: Date.now() - started });
+    });
+    conn.start(session);
+  }
+
   /**
    * Answers a connection we will not serve and closes it (SMTP: the reply R; IMAP: `* BYE`
    * with its text). The socket is destroyed once the peer closes its side, or after a short
@@ -350,6 +426,11 @@ export class MailServer {
       cancel();
       this.#refused.delete(socket);
     });
+    if (role === "pop3" || role === "pop3s") {
+      // RFC 2449 §8.1.2: SYS/TEMP, a temporary refusal.
+      socket.end(`-ERR [SYS/TEMP] ${r.lines.join(" ")}\r\n`);
+      return;
+    }
     if (role === "imap" || role === "imaps") {
       // RFC 9051 §7.1.5: BYE as the greeting refuses the connection.
       socket.end(`* BYE [UNAVAILABLE] ${r.lines.join(" ")}\r\n`);

@@ -9,7 +9,8 @@
 import type { Connection } from "./connection.ts";
 import { StoreError } from "./errors.ts";
 import type { Folders } from "./folders.ts";
-import { collectMessage, insertMessage, messageContent } from "./messages.ts";
+import { indexable, type MessageText, TextIndex, type TextWhere } from "./fts.ts";
+import { collectMessage, type ContentRow, insertMessage, messageContent } from "./messages.ts";
 import type {
   FolderChangeRows,
   FolderEntry,
@@ -37,10 +38,12 @@ function hasDeleted(e: FolderEntry): boolean {
 export class SqliteFolders implements MailFolders {
   readonly #conn: Connection;
   readonly #f: Folders;
+  readonly #text: TextIndex;
 
   constructor(conn: Connection) {
     this.#conn = conn;
     this.#f = conn.folders;
+    this.#text = new TextIndex(conn.folders.db);
   }
 
   #mailbox(address: string): number {
@@ -185,9 +188,11 @@ export class SqliteFolders implements MailFolders {
     }, true);
   }
 
-  saveStructure(messageId: number, json: string): void {
-    // A cache: written outside any transaction of the caller's, and harmless to lose.
-    this.#conn.run(() => this.#f.setStructure(messageId, json));
+  saveStructures(structures: ReadonlyMap<number, string>): void {
+    // A cache: written in a transaction of its own, and harmless to lose.
+    this.#conn.write(() => {
+      for (const [id, json] of structures) this.#f.setStructure(id, json);
+    });
   }
 
   setFolderFlags(
@@ -264,6 +269,24 @@ export class SqliteFolders implements MailFolders {
     });
   }
 
+  applyDownload(folderId: number, seen: readonly number[], expunge: readonly number[]): void {
+    this.#conn.write(() => {
+      const gone = new Set(expunge);
+      const marked = seen.filter((u) => !gone.has(u))
+        .map((u) => this.#f.entry(folderId, u))
+        .filter((e): e is FolderEntry => !!e && !e.flags.includes("\\Seen"));
+      const doomed = expunge.map((u) => this.#f.entry(folderId, u))
+        .filter((e): e is FolderEntry => !!e);
+      if (marked.length === 0 && doomed.length === 0) return;
+      const { modseq } = this.#f.take(folderId, 0);
+      for (const e of marked) this.#f.setFlags(e.entryId, ["\\Seen", ...e.flags], modseq);
+      for (const e of doomed) {
+        this.#f.expunge(folderId, e.entryId, e.uid, modseq);
+        collectMessage(this.#conn, e.messageId);
+      }
+    });
+  }
+
   expungeMessages(folderId: number, uids: readonly number[]): number[] {
     return this.#conn.write(() => {
       const doomed = uids.map((u) => this.#f.entry(folderId, u)).filter((e): e is FolderEntry =>
@@ -277,6 +300,35 @@ export class SqliteFolders implements MailFolders {
       }
       return doomed.map((e) => e.uid);
     });
+  }
+
+  unindexedMessages(folderId: number, limit: number, maxBytes: number) {
+    return this.#conn.run(() => {
+      const out: { messageId: number; bytes: Uint8Array; structure: string | undefined }[] = [];
+      let bytes = 0;
+      for (const messageId of this.#text.unindexed(folderId, limit)) {
+        if (out.length > 0 && bytes >= maxBytes) break;
+        const row = this.#conn.stmt.messageContent.get(messageId) as ContentRow | undefined;
+        if (!row) continue;
+        const content = messageContent(this.#conn, messageId, row);
+        bytes += content.length;
+        out.push({ messageId, bytes: content, structure: this.#f.structure(messageId) });
+      }
+      return out;
+    }, true);
+  }
+
+  indexTexts(texts: readonly MessageText[], structures: ReadonlyMap<number, string>): void {
+    // A cache, like the structures: commits as it is, and another session may have done some.
+    this.#conn.write(() => {
+      for (const t of texts) this.#text.add(t);
+      for (const [id, json] of structures) this.#f.setStructure(id, json);
+    });
+  }
+
+  searchIndexedText(folderId: number, where: TextWhere, term: string): number[] | undefined {
+    if (!indexable(term, where)) return undefined;
+    return this.#conn.run(() => this.#text.search(folderId, where, term));
   }
 
   folderModseqs(ids: readonly number[]): Map<number, number> {

@@ -58,8 +58,16 @@ function toEntry(row: EntryRow): MailboxEntry {
 export class SqliteMailboxes implements MailboxAccess {
   readonly #conn: Connection;
 
-  constructor(conn: Connection) {
+  readonly #folder: string;
+
+  /** FOLDER is the folder this view reads: INBOX unless another is asked for. */
+  constructor(conn: Connection, folder = INBOX) {
     this.#conn = conn;
+    this.#folder = folder;
+  }
+
+  inFolder(name: string): MailboxAccess {
+    return new SqliteMailboxes(this.#conn, name);
   }
 
   mailboxExists(address: string): boolean {
@@ -82,14 +90,19 @@ export class SqliteMailboxes implements MailboxAccess {
       throw new RangeError(`Invalid limit: ${limit}`);
     }
     return this.#conn.run(() =>
-      (this.#conn.stmt.list.all({ address, folder: INBOX, limit, offset }) as unknown as EntryRow[])
+      (this.#conn.stmt.list.all({
+        address,
+        folder: this.#folder,
+        limit,
+        offset,
+      }) as unknown as EntryRow[])
         .map(toEntry)
     );
   }
 
   count(address: string): { total: number; unseen: number } {
     return this.#conn.run(() => {
-      const row = this.#conn.stmt.count.get({ address, folder: INBOX }) as
+      const row = this.#conn.stmt.count.get({ address, folder: this.#folder }) as
         | { total: number; unseen: number }
         | undefined;
       return { total: row?.total ?? 0, unseen: row?.unseen ?? 0 };
@@ -98,7 +111,9 @@ export class SqliteMailboxes implements MailboxAccess {
 
   entry(address: string, id: number): MailboxEntry | undefined {
     return this.#conn.run(() => {
-      const row = this.#conn.stmt.entry.get({ address, folder: INBOX, id }) as EntryRow | undefined;
+      const row = this.#conn.stmt.entry.get({ address, folder: this.#folder, id }) as
+        | EntryRow
+        | undefined;
       return row === undefined ? undefined : toEntry(row);
     });
   }
@@ -108,7 +123,7 @@ export class SqliteMailboxes implements MailboxAccess {
     // One read transaction: the chunks come from the same snapshot as the entry, even if
     // another process removes the message meanwhile.
     return conn.run(() => {
-      const found = conn.stmt.entryMessage.get({ address, folder: INBOX, id }) as
+      const found = conn.stmt.entryMessage.get({ address, folder: this.#folder, id }) as
         | (ContentRow & { message_id: number })
         | undefined;
       if (found === undefined) return undefined;
@@ -146,7 +161,7 @@ export class SqliteMailboxes implements MailboxAccess {
   }
 
   #find(address: string, id: number): FolderEntryRow | undefined {
-    return this.#conn.stmt.entryInFolder.get({ address, folder: INBOX, id }) as
+    return this.#conn.stmt.entryInFolder.get({ address, folder: this.#folder, id }) as
       | FolderEntryRow
       | undefined;
   }

@@ -18,9 +18,9 @@ export type {
   FolderRow,
   FolderStatusRow,
   MailboxAccess,
-  MailFolders,
   MailboxEntry,
   MailDelivery,
+  MailFolders,
   MessageSummaryHeaders,
   NewMessage,
   OutboundQueue,
@@ -39,4 +39,5 @@ export {
 } from "./open.ts";
 export { StoreError, toStoreError } from "./errors.ts";
 export { SCHEMA_VERSION, schemaVersion } from "./schema.ts";
+export { foldText, indexable, type MessageText, type TextWhere } from "./fts.ts";
 export { hashPassword, verifyPassword } from "./password.ts";

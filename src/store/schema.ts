@@ -10,6 +10,7 @@
  */
 import type { DatabaseSync } from "node:sqlite";
 import { FOLDERS_MIGRATION } from "./folders.ts";
+import { TEXT_INDEX_MIGRATION } from "./fts.ts";
 
 /** Migration N (1-based) is `MIGRATIONS[N - 1]`; `user_version` = number applied. */
 export const MIGRATIONS: readonly string[] = [
@@ -102,6 +103,8 @@ export const MIGRATIONS: readonly string[] = [
   `,
   // 4: folders, UIDs, flags and mod-sequences for IMAP (./folders.ts); existing mail is INBOX's.
   FOLDERS_MIGRATION,
+  // 5: the full-text index of message text for IMAP SEARCH (./fts.ts), filled when first used.
+  TEXT_INDEX_MIGRATION,
 ];
 
 /** The schema version this program writes. */

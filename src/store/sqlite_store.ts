@@ -11,6 +11,7 @@ import { SqliteDelivery } from "./delivery.ts";
 import { SqliteMailboxes } from "./mailboxes.ts";
 import { SqliteQueue } from "./outbound_queue.ts";
 import type {
+  MailboxAccess,
   MailboxEntry,
   NewMessage,
   QueueEntry,
@@ -63,6 +64,9 @@ export class SqliteStore implements Store {
   }
   mailboxes(): string[] {
     return this.#mailboxes.mailboxes();
+  }
+  inFolder(name: string): MailboxAccess {
+    return this.#mailboxes.inFolder(name);
   }
   list(address: string, page?: { offset?: number; limit?: number }): MailboxEntry[] {
     return this.#mailboxes.list(address, page);

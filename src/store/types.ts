@@ -5,6 +5,8 @@
  *
  * @module
  */
+import type { MessageText, TextWhere } from "./fts.ts";
+
 /** A message ready to be committed: envelope and exact bytes. */
 export interface NewMessage {
   /** Queue id shown to the client in `250 2.0.0 queued as ID` and in Received. */
@@ -141,6 +143,8 @@ export interface MailDelivery {
  * (folders, UIDs, flags) grows this role; delivery and the queue need not change for it.
  */
 export interface MailboxAccess {
+  /** The same access to folder NAME of each mailbox instead of INBOX (`mail inbox --folder`). */
+  inFolder(name: string): MailboxAccess;
   /** Whether ADDRESS has a mailbox (a user's, or one created by catch-all delivery). */
   mailboxExists(address: string): boolean;
   /** All mailbox addresses, sorted. */
@@ -277,7 +281,8 @@ export interface MailFolders {
     folderId: number,
     uid: number,
   ): { bytes: Uint8Array; structure: string | undefined; messageId: number } | undefined;
-  saveStructure(messageId: number, json: string): void;
+  /** Keeps parsed structures (JSON by message id), a cache, in one transaction. */
+  saveStructures(structures: ReadonlyMap<number, string>): void;
   setFolderFlags(
     folderId: number,
     uids: readonly number[],
@@ -293,8 +298,29 @@ export interface MailFolders {
     target: string,
     move: boolean,
   ): { uidValidity: number; source: number[]; target: number[] };
+  /**
+   * A POP3 session's end (RFC 1939 §6), in one transaction: \Seen on SEEN, and EXPUNGE removed
+   * whatever their flags (those already gone are no error).
+   */
+  applyDownload(folderId: number, seen: readonly number[], expunge: readonly number[]): void;
   /** Expunges those of UIDS that have \Deleted; returns them. */
   expungeMessages(folderId: number, uids: readonly number[]): number[];
   /** The highest mod-sequence of each folder (those that exist). */
   folderModseqs(ids: readonly number[]): Map<number, number>;
+  /**
+   * Up to LIMIT messages of folder FOLDERID that the text index (./fts.ts) lacks, in UID order,
+   * stopping once MAXBYTES are read: their bytes and kept structure (JSON).
+   */
+  unindexedMessages(
+    folderId: number,
+    limit: number,
+    maxBytes: number,
+  ): { messageId: number; bytes: Uint8Array; structure: string | undefined }[];
+  /** Adds decoded texts to the text index, and STRUCTURES (JSON by message id), at once. */
+  indexTexts(texts: readonly MessageText[], structures: ReadonlyMap<number, string>): void;
+  /**
+   * UIDs of folder FOLDERID whose indexed message contains TERM (case-insensitively) in WHERE;
+   * undefined when the index cannot answer TERM exactly (see fts.ts's indexable): then scan.
+   */
+  searchIndexedText(folderId: number, where: TextWhere, term: string): number[] | undefined;
 }

@@ -81,6 +81,7 @@ export interface ServeProcess {
   readonly smtpPort: number;
   readonly submissionPort: number;
   readonly imapPort: number;
+  readonly pop3Port: number;
   readonly dataDir: string;
   /** Everything logged so far. */
   log(): string;
@@ -108,6 +109,8 @@ export const TEST_SERVE_FLAGS = [
   "--submission",
   "127.0.0.1:0",
   "--imap",
+  "127.0.0.1:0",
+  "--pop3",
   "127.0.0.1:0",
 ];
 
@@ -162,6 +165,7 @@ export async function startServe(
     smtpPort: port("smtp"),
     submissionPort: port("submission"),
     imapPort: port("imap"),
+    pop3Port: port("pop3"),
     dataDir,
     log: () => text,
     async stop(signal: Deno.Signal = "SIGTERM") {

@@ -37,6 +37,8 @@ export function serveDomain(
     "127.0.0.1:0",
     "--imap",
     "off",
+    "--pop3",
+    "off",
     "--no-tls",
     "--allow-insecure-auth",
     "--queue-min-backoff",

@@ -83,6 +83,8 @@ Deno.test("mail serve: a queue configuration error is one line on stderr and exi
       "off",
       "--imap",
       "off",
+      "--pop3",
+      "off",
       "--route",
       "*=127.0.0.1:2600",
       "--smarthost-user",

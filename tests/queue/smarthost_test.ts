@@ -72,6 +72,8 @@ Deno.test("smarthost with a private CA: its certificate is verified against --sm
     "127.0.0.1:0",
     "--imap",
     "off",
+    "--pop3",
+    "off",
     "--tls-cert",
     join(bDir, "cert.pem"),
     "--tls-key",

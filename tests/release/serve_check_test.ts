@@ -17,6 +17,8 @@ const FREE = [
   "127.0.0.1:0",
   "--imap",
   "127.0.0.1:0",
+  "--pop3",
+  "127.0.0.1:0",
 ];
 
 async function check(dir: string, args: string[] = []) {
@@ -108,6 +110,8 @@ Deno.test("serve --check: a port in use exits 69", async () => {
         "127.0.0.1:0",
         "--imap",
         "off",
+        "--pop3",
+        "off",
       ]);
       assert.equal(r.code, 69);
       assert.match(
@@ -128,6 +132,8 @@ Deno.test("serve --check: two listeners on one address exit 78", async () => {
       "--submission",
       "127.0.0.1:2999",
       "--imap",
+      "off",
+      "--pop3",
       "off",
     ]);
     assert.equal(r.code, 78);

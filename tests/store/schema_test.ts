@@ -34,6 +34,13 @@ Deno.test("a fresh database gets every migration and WAL mode", () =>
         "folders",
         "mailboxes",
         "message_chunks",
+        // The text index (FTS5) and its own tables.
+        "message_text",
+        "message_text_config",
+        "message_text_data",
+        "message_text_docsize",
+        "message_text_done",
+        "message_text_idx",
         "messages",
         "queue",
         "users",

@@ -1,0 +1,136 @@
+/**
+ * The full-text index of messages for IMAP's SEARCH BODY and TEXT (RFC 9051 §6.4.4): a
+ * case-insensitive substring match over a message's decoded text, answered by SQLite's FTS5
+ * with its trigram tokenizer (https://www.sqlite.org/fts5.html#the_trigram_tokenizer), which
+ * finds any substring of three characters or more.
+ *
+ * The index is a cache of what a scan would compute, and answers exactly as the scan does:
+ *
+ * - Case: the text is kept folded with {@link foldText} (JavaScript's `toLowerCase`, the scan's
+ *   own fold), and the tokenizer is case-sensitive, so a match is a substring of the folded
+ *   text, neither more nor less.
+ * - Characters the tokenizer cannot keep apart: it drops U+0000 and reads U+FFFE and U+FFFF as
+ *   U+FFFD, so text keeps U+0000 as U+FFFD too, and a term with any of the four goes to the scan
+ *   ({@link indexable}). So do terms of fewer than three characters (no trigram), terms that
+ *   are not well-formed UTF-16, and for TEXT terms with a line break (the one place where a
+ *   match could span the header and the body, which are kept apart).
+ *
+ * Text is not decoded here (the store knows no MIME): the caller hands in each message's header
+ * and body text. A message is indexed once however many folders hold it; its rows go when the
+ * message does (a trigger). Nothing is indexed at delivery: see docs/performance.md.
+ *
+ * @module
+ */
+import type { DatabaseSync, StatementSync } from "node:sqlite";
+
+/** Migration 5 (appended to schema.ts's list): the text index and what it holds. */
+export const TEXT_INDEX_MIGRATION = `
+  -- The folded text of each indexed message, by messages.id: its header (as TEXT sees it) and
+  -- its body text. Contentless: only the index is kept, not a second copy of the text.
+  CREATE VIRTUAL TABLE message_text USING fts5(
+    head, body, tokenize = 'trigram case_sensitive 1', content = '', contentless_delete = 1
+  );
+  -- Which messages are in message_text (a contentless table cannot be asked cheaply).
+  CREATE TABLE message_text_done (message_id INTEGER PRIMARY KEY);
+  CREATE TRIGGER message_text_gone AFTER DELETE ON messages
+    WHEN EXISTS (SELECT 1 FROM message_text_done WHERE message_id = old.id)
+  BEGIN
+    DELETE FROM message_text WHERE rowid = old.id;
+    DELETE FROM message_text_done WHERE message_id = old.id;
+  END;
+`;
+
+/** Where a term is looked for: BODY (the body's text) or TEXT (the header too). */
+export type TextWhere = "body" | "text";
+
+/** The text of one message, as the caller decoded it. */
+export interface MessageText {
+  readonly messageId: number;
+  /** The message's header, as TEXT searches it. */
+  readonly head: string;
+  /** The text of its body, as BODY searches it. */
+  readonly body: string;
+}
+
+/** The case fold of search: the same for the index and for a scan. */
+export function foldText(text: string): string {
+  return text.toLowerCase();
+}
+
+/** The fewest characters (code points) a term needs for the trigram index. */
+export const MIN_INDEXED_TERM = 3;
+
+/** Code points the tokenizer drops or merges (see the module's doc). */
+const MERGED = /[\u0000\ufffd\ufffe\uffff]/;
+
+/**
+ * Whether the index can answer a search for TERM (as given, not yet folded) in WHERE exactly
+ * as a scan would; when not, the caller scans.
+ */
+export function indexable(term: string, where: TextWhere): boolean {
+  const folded = foldText(term);
+  if (!folded.isWellFormed() || MERGED.test(folded)) return false;
+  if (where === "text" && /[\r\n]/.test(folded)) return false;
+  let n = 0;
+  for (const _ of folded) if (++n >= MIN_INDEXED_TERM) return true;
+  return false;
+}
+
+/** Text as the index keeps it: folded, U+0000 as U+FFFD. */
+function indexedForm(text: string): string {
+  return foldText(text).replaceAll("\u0000", "\ufffd");
+}
+
+const SQL = {
+  /** Messages of a folder not yet indexed, in UID order. */
+  unindexed: `SELECT e.message_id AS id FROM entries e
+    WHERE e.folder_id = ? AND NOT EXISTS
+      (SELECT 1 FROM message_text_done d WHERE d.message_id = e.message_id)
+    ORDER BY e.uid LIMIT ?`,
+  /** Marks a message indexed: no change when it is already, or when it is gone. */
+  markDone: `INSERT OR IGNORE INTO message_text_done (message_id)
+    SELECT id FROM messages WHERE id = ?`,
+  insert: `INSERT INTO message_text (rowid, head, body) VALUES (?, ?, ?)`,
+  /** The UIDs of folder ?2 whose message matches the FTS5 query ?1. */
+  search: `SELECT e.uid AS uid FROM message_text t JOIN entries e ON e.message_id = t.rowid
+    WHERE message_text MATCH ?1 AND e.folder_id = ?2 ORDER BY e.uid`,
+} as const;
+
+/** The text index over one connection. Callers own the transactions. */
+export class TextIndex {
+  readonly #s: { [K in keyof typeof SQL]: StatementSync };
+
+  constructor(db: DatabaseSync) {
+    this.#s = Object.fromEntries(
+      Object.entries(SQL).map(([k, v]) => [k, db.prepare(v)]),
+    ) as { [K in keyof typeof SQL]: StatementSync };
+  }
+
+  /** Up to LIMIT ids of messages in folder FOLDERID that are not indexed yet. */
+  unindexed(folderId: number, limit: number): number[] {
+    return (this.#s.unindexed.all(folderId, limit) as { id: number }[]).map((r) => r.id);
+  }
+
+  /**
+   * Indexes TEXT, unless its message is indexed already (another session got there first) or
+   * gone (expunged meanwhile). Inside a write transaction.
+   */
+  add(text: MessageText): boolean {
+    if (this.#s.markDone.run(text.messageId).changes === 0) return false;
+    this.#s.insert.run(text.messageId, indexedForm(text.head), indexedForm(text.body));
+    return true;
+  }
+
+  /**
+   * UIDs of folder FOLDERID whose indexed message contains TERM in WHERE, ascending. Only for
+   * a term that is {@link indexable}, and only messages indexed so far are found.
+   */
+  search(folderId: number, where: TextWhere, term: string): number[] {
+    if (!indexable(term, where)) throw new RangeError("The text index cannot answer this term");
+    // An FTS5 phrase: the term's trigrams one after another, so a substring of the text
+    // (https://www.sqlite.org/fts5.html#fts5_phrases); a quote inside is doubled.
+    const phrase = `"${foldText(term).replaceAll('"', '""')}"`;
+    const query = where === "body" ? `body : ${phrase}` : phrase;
+    return (this.#s.search.all(query, folderId) as { uid: number }[]).map((r) => r.uid);
+  }
+}
