@@ -431,8 +431,11 @@ function parseAppend(c: Cursor): Command {
     date = c.dateTime();
     c.sp();
   }
+  // RFC 6855 §4: `UTF8 (~{n}…)` carries a message with UTF-8 header fields.
+  const utf8 = c.take("UTF8 (");
   if (!c.atLiteral()) throw c.error("Expected the message as a literal");
   const { bytes, binary } = c.literal();
+  if (utf8) c.expect(")");
   return {
     name: "APPEND",
     mailbox,

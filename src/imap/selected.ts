@@ -87,6 +87,11 @@ export class SelectedView {
     return this.#uids;
   }
 
+  /** Whether expunges are waiting to be announced. */
+  get expungesPending(): boolean {
+    return this.#pendingExpunge.size > 0;
+  }
+
   /** Whether UID was expunged but not yet announced (its content may be gone). */
   isExpungedPending(uid: number): boolean {
     return this.#pendingExpunge.has(uid);

@@ -91,6 +91,10 @@ export class ImapSession implements SessionContext {
   #unwatch: (() => void) | undefined;
   /** A command (or an IDLE update) is being answered: updates wait for its end. */
   #busy = false;
+  /** The look for changes under way during IDLE, which DONE waits for. */
+  #looking: Promise<void> | undefined;
+  /** Updates found during IDLE that could not be sent before it ended: they go before DONE's OK. */
+  #owed: Uint8Array[][] = [];
 
   constructor(
     options: SessionOptions,
@@ -328,9 +332,11 @@ export class ImapSession implements SessionContext {
     try {
       const r = this.#dispatch(tag, command);
       if (r instanceof Promise) {
-        return r.then((res) => this.#afterCommand(tag, res), fail);
+        // Failures of the answer (the updates after it too) end here, never in the driver.
+        return r.then((res) => this.#afterCommand(tag, res)).catch(fail);
       }
-      return this.#afterCommand(tag, r);
+      const out = this.#afterCommand(tag, r);
+      return out instanceof Promise ? out.catch(fail) : out;
     } catch (err) {
       return fail(err);
     }
@@ -341,11 +347,17 @@ export class ImapSession implements SessionContext {
       this.#busy = false;
       return r;
     }
-    if (this.#selected && (this.#dirty || r.refresh)) {
-      return this.#updates(r.expungesAllowed ?? false).then(
+    // RFC 9051 §7.5.1: expunges may go with the answer to any command but FETCH, STORE and
+    // SEARCH by sequence number (their handlers say so).
+    const expunges = r.expungesAllowed ?? true;
+    const owed = this.#owed;
+    this.#owed = [];
+    const view = this.#selected;
+    if (view && (this.#dirty || r.refresh || (expunges && view.expungesPending))) {
+      return this.#updates(expunges).then(
         (updates) => {
           this.#busy = false;
-          return this.#finish(tag, { ...r, data: [...r.data, ...updates] });
+          return this.#finish(tag, { ...r, data: [...r.data, ...owed, ...updates] });
         },
         (err) => {
           this.#busy = false;
@@ -354,7 +366,7 @@ export class ImapSession implements SessionContext {
       );
     }
     this.#busy = false;
-    return this.#finish(tag, r);
+    return this.#finish(tag, { ...r, data: [...r.data, ...owed] });
   }
 
   #finish(tag: string, r: Result): Output {
@@ -389,17 +401,22 @@ export class ImapSession implements SessionContext {
     this.#dirty = true;
     if (this.#pending?.kind !== "idle" || this.#busy) return;
     this.#busy = true;
-    this.#updates(true).then(
+    this.#looking = this.#updates(true).then(
       (updates) => {
         this.#busy = false;
-        if (updates.length > 0 && this.#pending?.kind === "idle") {
-          this.#notify({ write: updates.flat() });
+        this.#looking = undefined;
+        if (updates.length > 0) {
+          // The view has taken these changes: they must reach the client, now if it still
+          // idles, else before the answer to its DONE.
+          if (this.#pending?.kind === "idle") this.#notify({ write: updates.flat() });
+          else this.#owed.push(...updates);
         }
         // A change that came while we looked is looked at too.
         if (this.#dirty && this.#pending?.kind === "idle") this.#changed();
       },
       (err) => {
         this.#busy = false;
+        this.#looking = undefined;
         this.#onEvent({ type: "error", command: "IDLE", error: err });
       },
     );
@@ -415,7 +432,8 @@ export class ImapSession implements SessionContext {
         };
       case "NOOP":
       case "CHECK":
-        return { data: [], status: "OK", text: `${c.name} completed`, expungesAllowed: true };
+        // RFC 9051 §6.1.2: NOOP is the client's poll: always look, announced or not.
+        return { data: [], status: "OK", text: `${c.name} completed`, refresh: true };
       case "LOGOUT":
         this.#end();
         return {
@@ -617,21 +635,34 @@ export class ImapSession implements SessionContext {
 
   #startIdle(): Output | Promise<Output> {
     const write = continuation("idling");
-    if (!this.#selected || !this.#dirty) return { write };
-    // Changes already waiting are told at once.
-    return this.#updates(true).then((updates) => ({ write: [...write, ...updates.flat()] }));
+    const view = this.#selected;
+    if (!view || (!this.#dirty && !view.expungesPending)) return { write };
+    // Changes already waiting are told at once, in the same answer; one that comes while we
+    // look (#changed then finds us busy and only marks the folder dirty) is looked at too.
+    return (async () => {
+      const out = [...write];
+      for (let looks = 0; looks < 10 && (looks === 0 || this.#dirty); looks++) {
+        out.push(...(await this.#updates(true)).flat());
+      }
+      return { write: out };
+    })();
   }
 
   #idleDone(tag: string, line: Uint8Array): Output | Promise<Output> {
     this.#pending = undefined;
     const text = new TextDecoder().decode(line).trim().toUpperCase();
-    if (text !== "DONE") return this.#countError({ write: tagged(tag, "BAD", "Expected DONE") });
-    const r = this.#afterCommand(tag, {
-      data: [],
-      status: "OK",
-      text: "IDLE terminated",
-      expungesAllowed: true,
-    });
-    return r;
+    const finish = (): Output | Promise<Output> => {
+      if (text !== "DONE") {
+        const owed = this.#owed;
+        this.#owed = [];
+        return this.#countError({
+          write: [...owed.flat(), ...tagged(tag, "BAD", "Expected DONE")],
+        });
+      }
+      return this.#afterCommand(tag, { data: [], status: "OK", text: "IDLE terminated" });
+    };
+    // A look under way when DONE came ends first: what it found goes before the OK.
+    const looking = this.#looking;
+    return looking ? looking.then(finish) : finish();
   }
 }

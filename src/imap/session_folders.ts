@@ -40,6 +40,10 @@ export async function select(
 ): Promise<Result> {
   const data: Uint8Array[][] = [];
   const enc = ctx.encoding;
+  // RFC 7162 §3.2.5: QRESYNC parameters only after ENABLE QRESYNC.
+  if (cmd.qresync && !ctx.qresync) {
+    return { data, status: "BAD", text: "QRESYNC needs ENABLE QRESYNC first" };
+  }
   if (ctx.selected) {
     ctx.select(undefined);
     // RFC 9051 §7.1: CLOSED says the previous folder is closed (QRESYNC and rev2 clients).
@@ -49,7 +53,16 @@ export async function select(
   }
   if (cmd.condstore) ctx.useCondstore();
   const name = ctx.folderName(cmd.mailbox);
-  const folder = await ctx.backend.open(ctx.account, name);
+  let folder;
+  try {
+    folder = await ctx.backend.open(ctx.account, name);
+  } catch (e) {
+    // The previous folder is closed either way (RFC 9051 §6.3.2): CLOSED, then the refusal.
+    if (e instanceof ImapBackendError) {
+      return { data, status: "NO", text: e.message, code: { name: e.code } };
+    }
+    throw e;
+  }
   const readOnly = cmd.name === "EXAMINE";
   const view = new SelectedView(folder, name, readOnly);
   const flags = [...SYSTEM_FLAGS, ...folder.keywords].map((f) => atom(f));
@@ -82,7 +95,7 @@ export async function select(
   if (ctx.rev2) {
     data.push(untagged([atom("LIST"), list([]), str(DELIMITER), astr(ctx.wireName(name))], enc));
   }
-  if (cmd.qresync && ctx.qresync && cmd.qresync.uidValidity === view.uidValidity) {
+  if (cmd.qresync && cmd.qresync.uidValidity === view.uidValidity) {
     // RFC 7162 §3.2.5.1: what changed since the client's mod-sequence, without its asking.
     const changes = await ctx.backend.changes(ctx.account, view.id, cmd.qresync.modseq);
     if (changes.expunged.length > 0) {
@@ -168,15 +181,26 @@ export async function rename(ctx: SessionContext, cmd: CommandOf<"RENAME">): Pro
   if (!validFolderName(to)) return no("Invalid folder name", "CANNOT");
   if (to.startsWith(from + DELIMITER)) return no("Cannot rename a folder into itself", "CANNOT");
   await ctx.backend.renameFolder(ctx.account, from, to);
-  return ok("RENAME completed");
+  // Renaming the selected INBOX empties it: the answer carries the expunges (RFC 9051 §6.3.6).
+  return ok("RENAME completed", [], { refresh: true });
 }
 
-/** SUBSCRIBE and UNSUBSCRIBE (RFC 9051 §6.3.7, §6.3.8). */
+/**
+ * SUBSCRIBE and UNSUBSCRIBE (RFC 9051 §6.3.7, §6.3.8). Subscribing to a folder that does not
+ * exist is refused, as Dovecot does (the RFC lets a server validate the name).
+ */
 export async function subscribe(
   ctx: SessionContext,
   cmd: CommandOf<"SUBSCRIBE" | "UNSUBSCRIBE">,
 ): Promise<Result> {
-  await ctx.backend.subscribe(ctx.account, ctx.folderName(cmd.mailbox), cmd.name === "SUBSCRIBE");
+  const name = ctx.folderName(cmd.mailbox);
+  if (
+    cmd.name === "SUBSCRIBE" &&
+    !(await ctx.backend.folders(ctx.account)).some((f) => f.name === name)
+  ) {
+    return no("Mailbox doesn't exist", "NONEXISTENT");
+  }
+  await ctx.backend.subscribe(ctx.account, name, cmd.name === "SUBSCRIBE");
   return ok(`${cmd.name} completed`);
 }
 
@@ -247,7 +271,14 @@ export async function listFolders(
   const hasChildren = (name: string) => folders.some((f) => f.name.startsWith(name + DELIMITER));
   const data: Uint8Array[][] = [];
   const listed: FolderInfo[] = [];
-  const candidates = subscribedOnly ? folders.filter((f) => f.subscribed) : folders;
+  // RFC 5258 §3.1 RECURSIVEMATCH: a folder that is not subscribed is listed too when one below
+  // it is, with CHILDINFO saying so.
+  const recursive = subscribedOnly && selection.includes("RECURSIVEMATCH");
+  const subscribedBelow = (name: string) =>
+    folders.some((d) => d.subscribed && d.name.startsWith(name + DELIMITER));
+  const candidates = subscribedOnly
+    ? folders.filter((f) => f.subscribed || (recursive && subscribedBelow(f.name)))
+    : folders;
   for (const f of candidates) {
     const match = names.some((p) =>
       matchesPattern(f.name, p, DELIMITER) ||
@@ -276,13 +307,29 @@ export async function listFolders(
   );
   for (const f of listed) {
     const attrs: Item[] = [];
+    const childInfo = recursive && subscribedBelow(f.name);
+    if (childInfo && !f.subscribed) {
+      // Listed only for its subscribed child: no attributes of its own (as Dovecot answers).
+      data.push(untagged([
+        atom("LIST"),
+        list([]),
+        str(DELIMITER),
+        astr(ctx.wireName(f.name)),
+        list([str("CHILDINFO"), list([str("SUBSCRIBED")])]),
+      ], enc));
+      continue;
+    }
     attrs.push(atom(hasChildren(f.name) ? "\\HasChildren" : "\\HasNoChildren"));
     if (f.specialUse && (cmd.name === "LIST")) attrs.push(atom(f.specialUse));
     if ((returns.subscribed || subscribedOnly) && f.subscribed && byName.has(f.name)) {
       attrs.push(atom("\\Subscribed"));
     }
+    const extra = childInfo ? [list([str("CHILDINFO"), list([str("SUBSCRIBED")])])] : [];
     data.push(
-      untagged([atom(cmd.name), list(attrs), str(DELIMITER), astr(ctx.wireName(f.name))], enc),
+      untagged(
+        [atom(cmd.name), list(attrs), str(DELIMITER), astr(ctx.wireName(f.name)), ...extra],
+        enc,
+      ),
     );
     if (cmd.name === "LIST" && cmd.returns.status) {
       // RFC 5819: STATUS follows each LIST of a selectable folder; errors are not reported.

@@ -135,6 +135,26 @@ export async function fetch(ctx: SessionContext, cmd: CommandOf<"FETCH">): Promi
     );
   const need = contentNeeds(items);
   const data: Uint8Array[][] = [];
+  let vanished = new Set<number>();
+  if (cmd.vanished && cmd.changedSince !== undefined) {
+    // RFC 7162 §3.2.6: first the UIDs of the set expunged since CHANGEDSINCE; those are not
+    // fetched, even while this client's view still holds them.
+    const gone = (await ctx.backend.changes(ctx.account, view.id, cmd.changedSince)).expunged;
+    vanished = new Set(gone);
+    const set = cmd.set.kind === "ranges"
+      ? resolveRanges(cmd.set, Math.max(view.maxUid, ...gone))
+      : [];
+    const named = gone.filter((u) => set.some(([a, b]) => u >= a && u <= b));
+    if (named.length > 0) {
+      data.push(
+        untagged([
+          atom("VANISHED"),
+          list([atom("EARLIER")]),
+          atom(formatSequenceSet(compactSet(named))),
+        ], ctx.encoding),
+      );
+    }
+  }
   let missing = false;
   if (setsSeen) {
     const unseen = r.pairs.filter(([, u]) => !view.meta(u)?.flags.includes("\\Seen")).map(([, u]) =>
@@ -147,7 +167,7 @@ export async function fetch(ctx: SessionContext, cmd: CommandOf<"FETCH">): Promi
   }
   for (const [seq, uid] of r.pairs) {
     const meta = view.meta(uid);
-    if (!meta) continue;
+    if (!meta || vanished.has(uid)) continue;
     if (cmd.changedSince !== undefined && meta.modseq <= cmd.changedSince) continue;
     const out: Item[] = [];
     let content = undefined;
@@ -352,6 +372,14 @@ export async function copyOrMove(
   const res = cmd.name === "MOVE"
     ? await ctx.backend.move(ctx.account, view.id, uids, target)
     : await ctx.backend.copy(ctx.account, view.id, uids, target);
+  // Messages expunged meanwhile (still in this client's view) cannot be copied: say so, as
+  // Dovecot does (RFC 5530 EXPUNGEISSUED); with none copied there is no COPYUID to give.
+  if (res.sourceUids.length === 0) {
+    return {
+      ...no("Some of the requested messages no longer exist", "EXPUNGEISSUED"),
+      expungesAllowed: cmd.uid,
+    };
+  }
   const code = {
     name: "COPYUID",
     args: [
@@ -367,6 +395,8 @@ export async function copyOrMove(
       expungesAllowed: true,
     });
   }
+  // Like FETCH and STORE, COPY by number holds expunges back: the client's pipelined commands
+  // may still use the numbers it knows (the reason of RFC 9051 §7.5.1).
   return ok("COPY completed", [], { code, expungesAllowed: cmd.uid });
 }
 
