@@ -237,13 +237,19 @@ export class ImapConnection implements Expiring {
       return;
     }
     this.#ended = true;
-    socket.cork();
-    for (const chunk of out.write) socket.write(chunk);
-    socket.uncork();
-    socket.write("", () => {
+    // RFC 9051 §6.1.3: the last words (BYE, LOGOUT's OK), then the close. The close waits for
+    // the callback of the last real write: on Deno 2.9 a TLS socket never calls back an empty
+    // write, which left every TLS session open after LOGOUT until the linger deadline.
+    const flushed = () => {
       this.#finished.resolve();
+      // Not from inside the write's own callback (the stream is still finishing that write).
       setImmediate(() => socket.destroy());
-    });
+    };
+    const chunks = out.write.filter((c) => c.length > 0);
+    socket.cork();
+    chunks.forEach((c, i) => socket.write(c, i === chunks.length - 1 ? flushed : undefined));
+    socket.uncork();
+    if (chunks.length === 0) socket.end(flushed);
     // A peer that never reads would keep the write, and the socket, pending.
     this.#lingerUntil = this.#deadlines.now() + LINGER_MS;
   }
