@@ -9,6 +9,7 @@
 import { Buffer } from "node:buffer";
 import type { Partial, Section } from "./fetch_items.ts";
 import { findPart, octetString, type Part } from "./message_parts.ts";
+import { concatBytes } from "../bytes.ts";
 
 const CRLF = new Uint8Array([0x0d, 0x0a]);
 const EMPTY = new Uint8Array(0);
@@ -76,15 +77,7 @@ export function headerFields(
   // The blank line that ends a header follows the fields; with no fields there is nothing.
   if (kept.length === 0) return EMPTY;
   kept.push(CRLF);
-  let size = 0;
-  for (const k of kept) size += k.length;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const k of kept) {
-    out.set(k, at);
-    at += k.length;
-  }
-  return out;
+  return concatBytes(kept);
 }
 
 /** The octets of PARTIAL (`<start.count>`) of DATA: empty past the end (RFC 9051 §6.4.5). */

@@ -8,7 +8,7 @@
  */
 import { createServer, type Server, type Socket } from "node:net";
 import { type SecureContext, TLSSocket } from "node:tls";
-import { getLogger } from "../log.ts";
+import { getLogger, type Logger } from "../log.ts";
 import type { HostPort, ServeConfig } from "../config.ts";
 import { formatReply, type Reply, reply } from "../smtp/reply.ts";
 import { type SessionBackend, type SessionEvent, SmtpSession } from "../smtp/session.ts";
@@ -296,15 +296,38 @@ export class MailServer {
       connLog,
       this.#tls ? () => this.#tls! : undefined,
     );
+    this.#track(conn, ip, connLog, started, () => ({ messages }));
+    conn.start();
+  }
+
+  /**
+   * Counts CONN among the open connections (and its address's) until it closes, then logs how
+   * long it lasted, with what EXTRA says by then.
+   */
+  #track(
+    conn: Driven,
+    ip: string,
+    connLog: Logger,
+    started: number,
+    extra: () => Record<string, unknown> = () => ({}),
+  ): void {
     this.#connections.add(conn);
     void conn.closed.then(() => {
       this.#connections.delete(conn);
       const left = (this.#perIp.get(ip) ?? 1) - 1;
       if (left > 0) this.#perIp.set(ip, left);
       else this.#perIp.delete(ip);
-      connLog.info("Disconnected", { duration_ms: Date.now() - started, messages });
+      connLog.info("Disconnected", { duration_ms: Date.now() - started, ...extra() });
     });
-    conn.start();
+  }
+
+  /** The error event of a session, logged with its stack. */
+  #logError(connLog: Logger, e: { command?: string; error: unknown }): void {
+    connLog.error("Internal error", {
+      ...(e.command ? { command: e.command } : {}),
+      error: e.error instanceof Error ? e.error.message : String(e.error),
+      stack: e.error instanceof Error ? e.error.stack : undefined,
+    });
   }
 
   /** An IMAP session over SOCKET (counted in the caps already). */
@@ -340,23 +363,10 @@ export class MailServer {
       conn.notify,
       (e) => {
         if (e.type === "login") connLog.info(e.ok ? "Login" : "Login failed", { user: e.user });
-        else {
-          connLog.error("Internal error", {
-            command: e.command,
-            error: e.error instanceof Error ? e.error.message : String(e.error),
-            stack: e.error instanceof Error ? e.error.stack : undefined,
-          });
-        }
+        else this.#logError(connLog, e);
       },
     );
-    this.#connections.add(conn);
-    void conn.closed.then(() => {
-      this.#connections.delete(conn);
-      const left = (this.#perIp.get(ip) ?? 1) - 1;
-      if (left > 0) this.#perIp.set(ip, left);
-      else this.#perIp.delete(ip);
-      connLog.info("Disconnected", { duration_ms: Date.now() - started });
-    });
+    this.#track(conn, ip, connLog, started);
     conn.start(session);
   }
 
@@ -394,22 +404,10 @@ export class MailServer {
           connLog.info("Maildrop opened", { messages: e.messages, size: e.size });
         } else if (e.type === "update") {
           connLog.info("Maildrop updated", { seen: e.seen, expunged: e.expunged });
-        } else if (e.type === "error") {
-          connLog.error("Internal error", {
-            error: e.error instanceof Error ? e.error.message : String(e.error),
-            stack: e.error instanceof Error ? e.error.stack : undefined,
-          });
-        }
+        } else if (e.type === "error") this.#logError(connLog, e);
       },
     );
-    this.#connections.add(conn);
-    void conn.closed.then(() => {
-      this.#connections.delete(conn);
-      const left = (this.#perIp.get(ip) ?? 1) - 1;
-      if (left > 0) this.#perIp.set(ip, left);
-      else this.#perIp.delete(ip);
-      connLog.info("Disconnected", { duration_ms: Date.now() - started });
-    });
+    this.#track(conn, ip, connLog, started);
     conn.start(session);
   }
 
