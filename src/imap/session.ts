@@ -76,6 +76,8 @@ export class ImapSession implements SessionContext {
   readonly #opts: SessionOptions;
   readonly #client: string;
   readonly #notify: (out: Output) => void;
+  /** Resolves once the client has taken what was written (the socket has room again). */
+  readonly #drained: () => Promise<void>;
   readonly #onEvent: (e: SessionEvent) => void;
   #framer: CommandFramer;
   #state: State = "not-authenticated";
@@ -102,12 +104,14 @@ export class ImapSession implements SessionContext {
     client: string,
     notify: (out: Output) => void = () => {},
     onEvent: (e: SessionEvent) => void = () => {},
+    drained: () => Promise<void> = () => Promise.resolve(),
   ) {
     this.#opts = options;
     this.backend = backend;
     this.#client = client;
     this.#notify = notify;
     this.#onEvent = onEvent;
+    this.#drained = drained;
     this.#tls = options.tls;
     this.#framer = this.#newFramer();
   }
@@ -184,6 +188,12 @@ export class ImapSession implements SessionContext {
 
   useCondstore(): void {
     this.#condstore = true;
+  }
+
+  async flush(data: Uint8Array[][]): Promise<void> {
+    if (data.length === 0) return;
+    this.#notify({ write: data.flat() });
+    await this.#drained();
   }
 
   // --- The driver's side ------------------------------------------------------------------

@@ -44,6 +44,11 @@ export interface SessionContext {
   select(view: SelectedView | undefined): void;
   /** Marks CONDSTORE in effect (a command used it). */
   useCondstore(): void;
+  /**
+   * Writes untagged responses now, ahead of the command's answer, and resolves once the client
+   * has taken them: a long FETCH goes out as it is made, never held whole in memory.
+   */
+  flush(data: Uint8Array[][]): Promise<void>;
 }
 
 /** A result with status OK and TEXT. */

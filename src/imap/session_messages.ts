@@ -40,6 +40,12 @@ export function flagItems(flags: readonly string[]): Item {
   return list(flags.map((f) => atom(f)));
 }
 
+/**
+ * Octets of FETCH responses held before they are written out: a FETCH of a whole large folder
+ * costs this much memory, not the folder's size.
+ */
+const FLUSH_BYTES = 256 * 1024;
+
 /** The messages a set names: [sequence number, UID] pairs, ascending; BAD text if invalid. */
 function resolve(
   view: SelectedView,
@@ -135,6 +141,8 @@ export async function fetch(ctx: SessionContext, cmd: CommandOf<"FETCH">): Promi
     );
   const need = contentNeeds(items);
   const data: Uint8Array[][] = [];
+  /** Octets of responses made and not yet written. */
+  let pending = 0;
   let vanished = new Set<number>();
   if (cmd.vanished && cmd.changedSince !== undefined) {
     // RFC 7162 §3.2.6: first the UIDs of the set expunged since CHANGEDSINCE; those are not
@@ -209,7 +217,13 @@ export async function fetch(ctx: SessionContext, cmd: CommandOf<"FETCH">): Promi
       }
     }
     if (setsSeen && !flagsSent) out.push(atom("FLAGS"), flagItems(meta.flags));
-    data.push(fetchLine(ctx, seq, out));
+    const line = fetchLine(ctx, seq, out);
+    data.push(line);
+    pending += line.reduce((n, c) => n + c.length, 0);
+    if (pending >= FLUSH_BYTES) {
+      await ctx.flush(data.splice(0));
+      pending = 0;
+    }
   }
   if (missing) {
     return {

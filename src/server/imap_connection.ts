@@ -68,8 +68,23 @@ export class ImapConnection implements Expiring {
     this.#lastInput = deadlines.now();
   }
 
-  /** The session's way to speak unasked (IDLE updates): written at once. */
+  /** The session's way to speak unasked (IDLE updates, a long FETCH): written at once. */
   readonly notify = (out: Output): void => this.#emit(out);
+
+  /** Resolves once the socket has room for more output (or is gone). */
+  readonly drained = (): Promise<void> => {
+    const s = this.#socket;
+    if (!s.writableNeedDrain || this.#ended) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        s.off("drain", done);
+        s.off("close", done);
+        resolve();
+      };
+      s.on("drain", done);
+      s.on("close", done);
+    });
+  };
 
   /** Resolves once the socket is closed. */
   get closed(): Promise<void> {

@@ -365,6 +365,7 @@ export class MailServer {
         if (e.type === "login") connLog.info(e.ok ? "Login" : "Login failed", { user: e.user });
         else this.#logError(connLog, e);
       },
+      conn.drained,
     );
     this.#track(conn, ip, connLog, started);
     conn.start(session);
