@@ -262,3 +262,53 @@ Deno.test("imapflow: a delivery over SMTP is announced in IDLE; flags from anoth
     await live.close();
   }
 });
+
+Deno.test("imapflow with QRESYNC: an expunge by another session comes as VANISHED in IDLE; a reselect is told what vanished", async () => {
+  const live = await startLiveServer({ allowInsecureAuth: true }, tls, undefined, { imap: true });
+  const clients: Client[] = [];
+  const plain = { port: live.imapPort, secure: false, doSTARTTLS: false, disableAutoIdle: true };
+  try {
+    for (const n of [1, 2, 3]) {
+      await deliver(live.port, "alice@example.test", `Subject: m${n}\r\n\r\nmessage ${n}\r\n`);
+    }
+    const watcher = new Client({ ...plain, qresync: true });
+    const other = new Client(plain);
+    clients.push(watcher, other);
+    await watcher.flow.connect();
+    assert.ok(
+      watcher.commands().some((c) => /^ENABLE .*QRESYNC/.test(c)),
+      watcher.commands().join("\n"),
+    );
+    const opened = await watcher.flow.mailboxOpen("INBOX");
+    const modseq = opened.highestModseq!;
+    const uidValidity = opened.uidValidity;
+    const gone = Promise.withResolvers<{ uid?: number; vanished: boolean }>();
+    watcher.flow.on("expunge", (e: { uid?: number; vanished: boolean }) => gone.resolve(e));
+    const idle = watcher.flow.idle();
+    await watcher.serverSays(/^\+ /);
+
+    await other.flow.connect();
+    await other.flow.mailboxOpen("INBOX");
+    assert.ok(await other.flow.messageDelete("2", { uid: true }));
+    // RFC 7162 §3.2.10: with QRESYNC enabled, expunges are told as VANISHED, by UID.
+    const e = await bounded(gone.promise, "the VANISHED in IDLE");
+    assert.deepEqual({ uid: e.uid, vanished: e.vanished }, { uid: 2, vanished: true });
+    await watcher.flow.mailboxClose();
+    await bounded(idle, "IDLE to end");
+
+    // SELECT (QRESYNC (uidvalidity modseq)): what changed since, and VANISHED (EARLIER).
+    await other.flow.messageFlagsAdd("3", ["\\Answered"], { uid: true });
+    await watcher.flow.mailboxOpen("INBOX", { changedSince: modseq, uidValidity });
+    const said = watcher.said.map((l) => `${l.src} ${l.msg}`);
+    const select = said.findLastIndex((l) => /^c \S+ SELECT INBOX \(QRESYNC/.test(l));
+    assert.ok(select >= 0, said.join("\n"));
+    const reply = said.slice(select);
+    assert.ok(reply.includes("s * VANISHED (EARLIER) 2"), reply.join("\n"));
+    assert.ok(reply.some((l) => /^s \* 2 FETCH \(.*UID 3.*\\Answered/.test(l)), reply.join("\n"));
+    await watcher.flow.logout();
+    await other.flow.logout();
+  } finally {
+    for (const c of clients) c.flow.close();
+    await live.close();
+  }
+});
