@@ -95,6 +95,8 @@ export class ImapSession implements SessionContext {
   #busy = false;
   /** The look for changes under way during IDLE, which DONE waits for. */
   #looking: Promise<void> | undefined;
+  /** Answers made in the current {@link receive} and not yet handed to the driver. */
+  #unwritten: Uint8Array[] = [];
   /** Updates found during IDLE that could not be sent before it ended: they go before DONE's OK. */
   #owed: Uint8Array[][] = [];
 
@@ -192,7 +194,9 @@ export class ImapSession implements SessionContext {
 
   async flush(data: Uint8Array[][]): Promise<void> {
     if (data.length === 0) return;
-    this.#notify({ write: data.flat() });
+    // The answers to earlier commands of the same read go first.
+    const earlier = this.#unwritten.splice(0);
+    this.#notify({ write: [...earlier, ...data.flat()] });
     await this.#drained();
   }
 
@@ -237,7 +241,9 @@ export class ImapSession implements SessionContext {
   receive(bytes: Uint8Array): Output | Promise<Output> {
     if (this.#state === "logout") return { write: [] };
     const events = this.#framer.push(bytes);
+    // Answers to the commands of this read so far; a flush writes them first, keeping order.
     const write: Uint8Array[] = [];
+    this.#unwritten = write;
     let close = false;
     let startTls = false;
     const take = (o: Output) => {

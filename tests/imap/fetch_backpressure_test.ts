@@ -53,3 +53,29 @@ Deno.test("FETCH 1:* BODY[] to a client that reads nothing holds one batch, then
   assert.match(text, /\r\na3 OK FETCH completed\r\n$/);
   assert.ok(written + out.write.reduce((n, c) => n + c.length, 0) > 40 * 100 * 1024);
 });
+
+Deno.test("pipelined commands keep their order when a later FETCH writes ahead", async () => {
+  const backend = new MemoryImapBackend();
+  backend.deliver("alice", "INBOX", `Subject: big\r\n\r\n${"y".repeat(400 * 1024)}\r\n`);
+  const chunks: Uint8Array[] = [];
+  const session = new ImapSession(
+    {
+      hostname: "mx.test",
+      startTls: false,
+      tls: false,
+      allowInsecureAuth: true,
+      maxMessageSize: 1 << 24,
+    },
+    backend,
+    "127.0.0.1",
+    (out: Output) => void chunks.push(...out.write),
+  );
+  const enc = (s: string) => new TextEncoder().encode(s);
+  await session.receive(enc("a1 LOGIN alice pw\r\na2 SELECT INBOX\r\n"));
+  // NOOP's answer is made first; the FETCH that follows in the same read writes a batch early.
+  const out = await session.receive(enc("a3 NOOP\r\na4 FETCH 1 BODY.PEEK[]\r\n"));
+  chunks.push(...out.write);
+  const text = new TextDecoder().decode(concatBytes(chunks));
+  assert.ok(text.indexOf("a3 OK") < text.indexOf("* 1 FETCH"), text.slice(0, 200));
+  assert.match(text, /a4 OK FETCH completed\r\n$/);
+});
