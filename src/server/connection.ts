@@ -7,7 +7,8 @@
  */
 import type { Socket } from "node:net";
 import { setImmediate } from "node:timers";
-import { type SecureContext, TLSSocket } from "node:tls";
+import type { SecureContext, TLSSocket } from "node:tls";
+import { upgradeToTls } from "./starttls.ts";
 import type { Logger } from "../log.ts";
 import type { Output, SmtpSession } from "../smtp/session.ts";
 import { formatReply, reply } from "../smtp/reply.ts";
@@ -252,16 +253,15 @@ export class Connection implements Expiring {
     this.#queue.length = 0;
     this.#upgradeUntil = this.#deadlines.now() + this.#timers.command;
     this.#lineSince = undefined;
-    plain.removeAllListeners("data");
-    plain.pause();
-    // Under Deno the wrap must happen after the 220 is flushed, or the handshake never starts.
-    plain.write("", () => {
-      if (this.#ended) return;
-      const secure = new TLSSocket(plain, { isServer: true, secureContext: this.#tls!() });
-      this.#socket = secure;
-      // Nothing the client sent in the clear may be read as a command after the handshake.
-      this.#queue.length = 0;
-      secure.once("secure", () => {
+    upgradeToTls(plain, this.#log, {
+      context: this.#tls!,
+      ended: () => this.#ended,
+      wrapped: (secure) => {
+        this.#socket = secure;
+        // Nothing the client sent in the clear may be read as a command after the handshake.
+        this.#queue.length = 0;
+      },
+      secure: (secure) => {
         this.#upgradeUntil = undefined;
         this.#lastInput = this.#deadlines.now();
         const tls = describeTls(secure);
@@ -269,13 +269,7 @@ export class Connection implements Expiring {
         this.#session.tlsStarted(tls);
         this.#attach(secure);
         secure.resume();
-      });
-      secure.on("error", (err) => {
-        this.#log.info("TLS handshake failed", { error: err.message });
-        secure.destroy();
-        plain.destroy();
-      });
-      secure.once("close", () => plain.destroy());
+      },
     });
   }
 

@@ -7,7 +7,8 @@
  */
 import type { Socket } from "node:net";
 import { setImmediate } from "node:timers";
-import { type SecureContext, TLSSocket } from "node:tls";
+import type { SecureContext } from "node:tls";
+import { upgradeToTls } from "./starttls.ts";
 import type { Logger } from "../log.ts";
 import type { ImapSession } from "../imap/session.ts";
 import type { Output } from "../imap/session_types.ts";
@@ -215,28 +216,21 @@ export class ImapConnection implements Expiring {
     this.#queue.length = 0;
     this.#upgradeUntil = this.#deadlines.now() + this.#timers.progress;
     this.#progressSince = undefined;
-    plain.removeAllListeners("data");
-    plain.pause();
-    // Under Deno the wrap must happen after the OK is flushed, or the handshake never starts.
-    plain.write("", () => {
-      if (this.#ended) return;
-      const secure = new TLSSocket(plain, { isServer: true, secureContext: this.#tls!() });
-      this.#socket = secure;
-      this.#queue.length = 0;
-      secure.once("secure", () => {
+    upgradeToTls(plain, this.#log, {
+      context: this.#tls!,
+      ended: () => this.#ended,
+      wrapped: (secure) => {
+        this.#socket = secure;
+        this.#queue.length = 0;
+      },
+      secure: (secure) => {
         this.#upgradeUntil = undefined;
         this.#lastInput = this.#deadlines.now();
         this.#log.debug("TLS started", { tls: describeTls(secure) });
         this.#session.tlsStarted();
         this.#attach(secure);
         secure.resume();
-      });
-      secure.on("error", (err) => {
-        this.#log.info("TLS handshake failed", { error: err.message });
-        secure.destroy();
-        plain.destroy();
-      });
-      secure.once("close", () => plain.destroy());
+      },
     });
   }
 

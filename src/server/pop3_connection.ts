@@ -16,7 +16,8 @@
  */
 import type { Socket } from "node:net";
 import { setImmediate } from "node:timers";
-import { type SecureContext, TLSSocket } from "node:tls";
+import type { SecureContext } from "node:tls";
+import { upgradeToTls } from "./starttls.ts";
 import type { Logger } from "../log.ts";
 import { err } from "../pop3/response.ts";
 import type { Pop3Session } from "../pop3/session.ts";
@@ -237,28 +238,21 @@ export class Pop3Connection implements Expiring {
     this.#more = false;
     this.#upgradeUntil = this.#deadlines.now() + this.#timers.line;
     this.#lineSince = undefined;
-    plain.removeAllListeners("data");
-    plain.pause();
-    // Under Deno the wrap must happen after the +OK is flushed, or the handshake never starts.
-    plain.write("", () => {
-      if (this.#ended) return;
-      const secure = new TLSSocket(plain, { isServer: true, secureContext: this.#tls!() });
-      this.#socket = secure;
-      this.#queue.length = 0;
-      secure.once("secure", () => {
+    upgradeToTls(plain, this.#log, {
+      context: this.#tls!,
+      ended: () => this.#ended,
+      wrapped: (secure) => {
+        this.#socket = secure;
+        this.#queue.length = 0;
+      },
+      secure: (secure) => {
         this.#upgradeUntil = undefined;
         this.#lastInput = this.#deadlines.now();
         this.#log.debug("TLS started", { tls: describeTls(secure) });
         this.#session.tlsStarted();
         this.#attach(secure);
         secure.resume();
-      });
-      secure.on("error", (e) => {
-        this.#log.info("TLS handshake failed", { error: e.message });
-        secure.destroy();
-        plain.destroy();
-      });
-      secure.once("close", () => plain.destroy());
+      },
     });
   }
 
