@@ -11,8 +11,8 @@
  *
  * @module
  */
-import { Buffer } from "node:buffer";
 import { type Account, type ImapBackend, ImapBackendError } from "./backend.ts";
+import { decodePlain } from "../sasl_plain.ts";
 import { type Command, CommandError, parseCommand } from "./command.ts";
 import { canonicalName, decodeMutf7, encodeMutf7 } from "./folder_names.ts";
 import { CommandFramer, DEFAULT_FRAMER_LIMITS, type FrameEvent } from "./framer.ts";
@@ -629,14 +629,10 @@ export class ImapSession implements SessionContext {
 
   /** RFC 4616: [authzid] NUL authcid NUL passwd, base64; `=` is empty (RFC 4959). */
   #plain(b64: string): Result | Promise<Result> {
-    const bad = (): Result => ({ data: [], status: "BAD", text: "Invalid SASL response" });
-    if (b64 !== "=" && !/^[A-Za-z0-9+/]*={0,2}$/.test(b64)) return bad();
-    const decoded = b64 === "=" ? "" : Buffer.from(b64, "base64").toString("utf8");
-    const parts = decoded.split("\0");
-    if (parts.length !== 3) return bad();
-    const [authzid = "", user = "", password = ""] = parts;
+    const r = decodePlain(b64);
+    if (r.kind === "malformed") return { data: [], status: "BAD", text: "Invalid SASL response" };
     // No acting for another user: an authorization identity must be the user itself.
-    if (authzid !== "" && authzid.toLowerCase() !== user.toLowerCase()) {
+    if (r.kind === "other-identity") {
       return {
         data: [],
         status: "NO",
@@ -644,7 +640,7 @@ export class ImapSession implements SessionContext {
         code: { name: "AUTHORIZATIONFAILED" },
       };
     }
-    return this.#login(user, password);
+    return this.#login(r.user, r.password);
   }
 
   // --- IDLE (RFC 2177, RFC 9051 §6.3.13) ---------------------------------------------------

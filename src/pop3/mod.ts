@@ -9,7 +9,7 @@
  *   RFC 3206), multi-line responses, and messages for RETR and TOP dot-stuffed as chunks of
  *   their stored bytes.
  * - capabilities.ts: the CAPA list (RFC 2449).
- * - sasl.ts: AUTH PLAIN's response (RFC 5034, RFC 4616).
+ * - AUTH PLAIN's response is decoded by ../sasl_plain.ts, shared with IMAP (RFC 5034, RFC 4616).
  * - backend.ts: the contract with the store (the maildrop, its lock, its update at QUIT).
  * - session.ts, session_types.ts: the AUTHORIZATION → TRANSACTION → UPDATE state machine with
  *   one table of what each state accepts.
@@ -30,7 +30,6 @@ export * from "./command.ts";
 export * from "./response.ts";
 export * from "./message_data.ts";
 export * from "./capabilities.ts";
-export * from "./sasl.ts";
 export * from "./backend.ts";
 export * from "./session_types.ts";
 export * from "./session.ts";

@@ -30,7 +30,7 @@ import {
 } from "./command.ts";
 import { type LineEvent, LineReader, MAX_COMMAND_LINE, MAX_SASL_LINE } from "./line_reader.ts";
 import { continuation, err, messageResponse, multiline, ok, topResponse } from "./response.ts";
-import { decodePlain } from "./sasl.ts";
+import { decodePlain } from "../sasl_plain.ts";
 import {
   ACCEPTS,
   type Output,

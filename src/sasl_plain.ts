@@ -1,6 +1,7 @@
 /**
- * The PLAIN mechanism (RFC 4616) as POP3 AUTH carries it (RFC 5034): the client's response,
- * base64, is `[authzid] NUL authcid NUL passwd`; `=` is an empty response (RFC 5034 §4).
+ * The PLAIN mechanism (RFC 4616) as every protocol here carries it (SMTP AUTH, RFC 4954; IMAP
+ * AUTHENTICATE, RFC 9051 §6.2.2; POP3 AUTH, RFC 5034): the client's response, base64, is
+ * `[authzid] NUL authcid NUL passwd`; `=` is an empty response.
  *
  * @module
  */
