@@ -44,4 +44,5 @@ export * from "./search.ts";
 export * from "./selected.ts";
 export * from "./session_types.ts";
 export * from "./session_context.ts";
+export * from "./capabilities.ts";
 export * from "./session.ts";

@@ -13,6 +13,7 @@
  */
 import { type Account, type ImapBackend, ImapBackendError } from "./backend.ts";
 import { decodePlain } from "../sasl_plain.ts";
+import { capabilities } from "./capabilities.ts";
 import { type Command, CommandError, parseCommand } from "./command.ts";
 import { canonicalName, decodeMutf7, encodeMutf7 } from "./folder_names.ts";
 import { CommandFramer, DEFAULT_FRAMER_LIMITS, type FrameEvent } from "./framer.ts";
@@ -547,33 +548,11 @@ export class ImapSession implements SessionContext {
   }
 
   #capabilities(): string[] {
-    const caps = ["IMAP4rev1", "IMAP4rev2", "LITERAL+", "SASL-IR", "ID", "ENABLE", "IDLE"];
-    if (this.#state === "not-authenticated") {
-      if (this.#opts.startTls && !this.#tls) caps.push("STARTTLS");
-      if (this.#loginAllowed()) caps.push("AUTH=PLAIN");
-      else caps.push("LOGINDISABLED");
-      return caps;
-    }
-    caps.push(
-      "NAMESPACE",
-      "UNSELECT",
-      "UIDPLUS",
-      "ESEARCH",
-      "SEARCHRES",
-      "LIST-EXTENDED",
-      "LIST-STATUS",
-      "MOVE",
-      "SPECIAL-USE",
-      "CREATE-SPECIAL-USE",
-      "CHILDREN",
-      "BINARY",
-      "CONDSTORE",
-      "QRESYNC",
-      "UTF8=ACCEPT",
-      "STATUS=SIZE",
-      `APPENDLIMIT=${this.#opts.maxMessageSize}`,
-    );
-    return caps;
+    return capabilities(this.#state === "not-authenticated", {
+      startTls: this.#opts.startTls && !this.#tls,
+      loginAllowed: this.#loginAllowed(),
+      maxMessageSize: this.#opts.maxMessageSize,
+    });
   }
 
   #capabilityCode(): ResponseCode {
