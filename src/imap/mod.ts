@@ -45,4 +45,5 @@ export * from "./selected.ts";
 export * from "./session_types.ts";
 export * from "./session_context.ts";
 export * from "./capabilities.ts";
+export * from "./flags.ts";
 export * from "./session.ts";

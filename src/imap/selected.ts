@@ -29,6 +29,8 @@ export class SelectedView {
   #pendingExpunge = new Set<number>();
   /** The result of SEARCH … SAVE (RFC 5182), as UIDs. */
   saved: number[] = [];
+  /** The keywords the client has been told of (in FLAGS and PERMANENTFLAGS). */
+  readonly #keywords: Set<string>;
 
   constructor(folder: OpenedFolder, name: string, readOnly: boolean) {
     this.id = folder.id;
@@ -39,6 +41,29 @@ export class SelectedView {
     this.#meta = new Map(folder.list.map((m) => [m.uid, m]));
     this.#highestModseq = folder.highestModseq;
     this.#uidNext = folder.uidNext;
+    this.#keywords = new Set(folder.keywords);
+  }
+
+  /** The keywords known to the client. */
+  get keywords(): readonly string[] {
+    return [...this.#keywords];
+  }
+
+  /**
+   * Takes note of the keywords of METAS; true when one is new to the client, which must then
+   * be told the folder's FLAGS again (RFC 9051 §7.3.5).
+   */
+  learnKeywords(metas: readonly MessageMeta[]): boolean {
+    let fresh = false;
+    for (const m of metas) {
+      for (const f of m.flags) {
+        if (!f.startsWith("\\") && !this.#keywords.has(f)) {
+          this.#keywords.add(f);
+          fresh = true;
+        }
+      }
+    }
+    return fresh;
   }
 
   get exists(): number {

@@ -51,6 +51,7 @@ import {
   store,
   updateFetch,
 } from "./session_messages.ts";
+import { flagsResponses } from "./flags.ts";
 import {
   ACCEPTS,
   type Output,
@@ -400,6 +401,10 @@ export class ImapSession implements SessionContext {
     this.#dirty = false;
     const changes = await this.backend.changes(this.account, view.id, view.highestModseq);
     const out: Uint8Array[][] = [];
+    // A keyword another session set is announced before the messages that carry it.
+    if (view.learnKeywords(changes.changed)) {
+      out.push(...flagsResponses(view.keywords, view.readOnly, this.encoding));
+    }
     for (const u of view.apply(changes, expunges, this.qresync)) {
       if (u.kind === "exists") out.push(untagged([num(u.count), atom("EXISTS")], this.encoding));
       else if (u.kind === "expunge") {

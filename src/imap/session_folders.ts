@@ -11,7 +11,6 @@ import {
   type FolderStatus,
   ImapBackendError,
   type SpecialUse,
-  SYSTEM_FLAGS,
 } from "./backend.ts";
 import type { StatusItem } from "./command.ts";
 import { matchesPattern, validFolderName } from "./folder_names.ts";
@@ -29,7 +28,7 @@ import {
 import { SelectedView } from "./selected.ts";
 import { type CommandOf, no, ok, type Result, type SessionContext } from "./session_context.ts";
 import { compactSet, formatSequenceSet } from "./sequence_set.ts";
-import { flagItems, validStoreFlags } from "./session_messages.ts";
+import { flagItems, flagsResponses, validStoreFlags } from "./flags.ts";
 
 const SPECIAL_USES = ["\\Sent", "\\Drafts", "\\Trash", "\\Junk", "\\Archive", "\\All", "\\Flagged"];
 
@@ -65,12 +64,7 @@ export async function select(
   }
   const readOnly = cmd.name === "EXAMINE";
   const view = new SelectedView(folder, name, readOnly);
-  const flags = [...SYSTEM_FLAGS, ...folder.keywords].map((f) => atom(f));
-  data.push(untagged([atom("FLAGS"), list(flags)], enc));
-  data.push(untaggedStatus("OK", readOnly ? "No permanent flags permitted" : "Flags permitted", {
-    name: "PERMANENTFLAGS",
-    args: [list(readOnly ? [] : [...flags, atom("\\*")])],
-  }));
+  data.push(...flagsResponses(folder.keywords, readOnly, enc));
   data.push(untagged([num(view.exists), atom("EXISTS")], enc));
   if (!ctx.rev2) {
     data.push(untagged([num(0), atom("RECENT")], enc));

@@ -16,29 +16,7 @@ import type { SelectedView } from "./selected.ts";
 import { compactSet, formatSequenceSet, resolveRanges, type SequenceSet } from "./sequence_set.ts";
 import { type CommandOf, no, ok, type Result, type SessionContext } from "./session_context.ts";
 import { UnknownEncodingError } from "./sections.ts";
-
-const SYSTEM = new Map(
-  ["\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft"].map((f) => [f.toLowerCase(), f]),
-);
-
-/** Flags a client may set: system flags (canonical case) and keywords; undefined if invalid. */
-export function validStoreFlags(flags: readonly string[]): string[] | undefined {
-  const out: string[] = [];
-  for (const f of flags) {
-    if (f.startsWith("\\")) {
-      const system = SYSTEM.get(f.toLowerCase());
-      // \Recent cannot be set (RFC 3501 §6.4.6); other backslash flags are not ours to keep.
-      if (!system) return undefined;
-      out.push(system);
-    } else out.push(f);
-  }
-  return [...new Set(out)];
-}
-
-/** The FLAGS list of a message. */
-export function flagItems(flags: readonly string[]): Item {
-  return list(flags.map((f) => atom(f)));
-}
+import { flagItems, flagsResponses, validStoreFlags } from "./flags.ts";
 
 /**
  * Octets of FETCH responses held before they are written out: a FETCH of a whole large folder
@@ -257,6 +235,9 @@ export async function store(ctx: SessionContext, cmd: CommandOf<"STORE">): Promi
   );
   view.record(res.updated);
   const data: Uint8Array[][] = [];
+  if (view.learnKeywords(res.updated)) {
+    data.push(...flagsResponses(view.keywords, view.readOnly, ctx.encoding));
+  }
   for (const m of res.updated) {
     const seq = view.seqOf(m.uid);
     if (seq === 0) continue;
