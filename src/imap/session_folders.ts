@@ -162,9 +162,12 @@ export async function del(ctx: SessionContext, cmd: CommandOf<"DELETE">): Promis
   if (folders.some((f) => f.name.startsWith(name + DELIMITER))) {
     return no("Folder has children, delete them first", "HASCHILDREN");
   }
-  if (ctx.selected?.name === name) ctx.select(undefined);
   await ctx.backend.deleteFolder(ctx.account, name);
-  return ok("DELETE completed");
+  if (ctx.selected?.name !== name) return ok("DELETE completed");
+  // Deleting the selected folder closes it: say so (RFC 9051 §7.1 CLOSED) rather than leave
+  // the client with a view of nothing.
+  ctx.select(undefined);
+  return ok("DELETE completed", [untaggedStatus("OK", "Mailbox closed", { name: "CLOSED" })]);
 }
 
 /** RENAME (RFC 9051 §6.3.6); INBOX's messages move and INBOX stays. */
