@@ -120,21 +120,18 @@ export function* mailboxPages(
   if (!Number.isSafeInteger(pageSize) || pageSize < 2) {
     throw new RangeError(`Invalid page size: ${pageSize}`);
   }
-  let offset = 0;
-  /** Entries with ids below this one are still to come. */
-  let below = Infinity;
+  // Keyset pages: each starts below the last entry already given, so a walk costs the size of
+  // the mailbox (no entries skipped again and again, as an offset would), and deliveries and
+  // removals meanwhile neither repeat nor hide an entry that stays.
+  let below: number | undefined;
   for (;;) {
-    const page = store.list(address, { offset, limit: pageSize });
-    const head = page[0];
-    if (offset > 0 && (head === undefined || head.id < below)) {
-      offset = Math.max(0, offset - pageSize);
-      continue;
-    }
-    const fresh = page.filter((e) => e.id < below);
-    if (fresh.length > 0) yield fresh;
+    const page = store.list(address, {
+      limit: pageSize,
+      ...(below !== undefined ? { before: below } : {}),
+    });
+    if (page.length > 0) yield page;
     const tail = page[page.length - 1];
     if (page.length < pageSize || tail === undefined) return;
-    below = Math.min(below, tail.id);
-    offset += page.length - 1;
+    below = tail.id;
   }
 }

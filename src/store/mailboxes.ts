@@ -9,7 +9,7 @@
 import type { Connection } from "./connection.ts";
 import { collectMessage, type ContentRow, messageContent } from "./messages.ts";
 import { entryFlags } from "./folders.ts";
-import type { MailboxAccess, MailboxEntry } from "./types.ts";
+import type { ListPage, MailboxAccess, MailboxEntry } from "./types.ts";
 
 /** Default page size of {@link MailboxAccess.list}. */
 const DEFAULT_LIMIT = 50;
@@ -80,21 +80,24 @@ export class SqliteMailboxes implements MailboxAccess {
     );
   }
 
-  list(address: string, page: { offset?: number; limit?: number } = {}): MailboxEntry[] {
+  list(address: string, page: ListPage = {}): MailboxEntry[] {
     const offset = page.offset ?? 0;
     const limit = page.limit ?? DEFAULT_LIMIT;
+    const before = page.before ?? Number.MAX_SAFE_INTEGER;
     if (!Number.isSafeInteger(offset) || offset < 0) {
       throw new RangeError(`Invalid offset: ${offset}`);
     }
     if (!Number.isSafeInteger(limit) || limit < 0) {
       throw new RangeError(`Invalid limit: ${limit}`);
     }
+    if (!Number.isSafeInteger(before)) throw new RangeError(`Invalid id: ${before}`);
     return this.#conn.run(() =>
       (this.#conn.stmt.list.all({
         address,
         folder: this.#folder,
         limit,
         offset,
+        before,
       }) as unknown as EntryRow[])
         .map(toEntry)
     );

@@ -17,6 +17,7 @@ export type {
   FolderEntry,
   FolderRow,
   FolderStatusRow,
+  ListPage,
   MailboxAccess,
   MailboxEntry,
   MailDelivery,

@@ -51,7 +51,7 @@ export const SQL = {
    */
   list: `SELECT ${ENTRY_COLUMNS}
     FROM entries e JOIN messages m ON m.id = e.message_id
-    WHERE e.folder_id = ${FOLDER_ID}
+    WHERE e.folder_id = ${FOLDER_ID} AND e.id < :before
     ORDER BY e.uid DESC LIMIT :limit OFFSET :offset`,
   count: `SELECT
       (SELECT count(*) FROM entries WHERE folder_id = f.id) AS total,

@@ -11,6 +11,7 @@ import { SqliteDelivery } from "./delivery.ts";
 import { SqliteMailboxes } from "./mailboxes.ts";
 import { SqliteQueue } from "./outbound_queue.ts";
 import type {
+  ListPage,
   MailboxAccess,
   MailboxEntry,
   NewMessage,
@@ -68,7 +69,7 @@ export class SqliteStore implements Store {
   inFolder(name: string): MailboxAccess {
     return this.#mailboxes.inFolder(name);
   }
-  list(address: string, page?: { offset?: number; limit?: number }): MailboxEntry[] {
+  list(address: string, page?: ListPage): MailboxEntry[] {
     return this.#mailboxes.list(address, page);
   }
   count(address: string): { total: number; unseen: number } {

@@ -142,6 +142,16 @@ export interface MailDelivery {
  * its address; an entry is one message in one mailbox, named by its id. Mailbox access for IMAP
  * (folders, UIDs, flags) grows this role; delivery and the queue need not change for it.
  */
+/** A page of a mailbox listing, newest first. */
+export interface ListPage {
+  /** Entries to skip. */
+  readonly offset?: number;
+  /** Entries at most (default 50). */
+  readonly limit?: number;
+  /** Only entries older than the one with this id (a keyset page: no skipping). */
+  readonly before?: number;
+}
+
 export interface MailboxAccess {
   /** The same access to folder NAME of each mailbox instead of INBOX (`mail inbox --folder`). */
   inFolder(name: string): MailboxAccess;
@@ -150,7 +160,7 @@ export interface MailboxAccess {
   /** All mailbox addresses, sorted. */
   mailboxes(): string[];
   /** Entries newest first; `offset`/`limit` paginate (limit default 50). Uses an index, never parses. */
-  list(address: string, page?: { offset?: number; limit?: number }): MailboxEntry[];
+  list(address: string, page?: ListPage): MailboxEntry[];
   /** Number of entries and unseen entries in the mailbox. */
   count(address: string): { total: number; unseen: number };
   /** One entry of that mailbox, or undefined. */

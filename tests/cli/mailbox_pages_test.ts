@@ -29,9 +29,11 @@ function changingStore(initial: number, changes: Change[][]) {
   let calls = 0;
   return {
     ids: () => ids,
-    list(_address: string, page: { offset?: number; limit?: number } = {}) {
+    list(_address: string, page: { offset?: number; limit?: number; before?: number } = {}) {
       const offset = page.offset ?? 0;
-      const result = ids.slice(offset, offset + (page.limit ?? 50)).map(entry);
+      const before = page.before ?? Infinity;
+      const result = ids.filter((id) => id < before).slice(offset, offset + (page.limit ?? 50))
+        .map(entry);
       for (const change of changes[calls++] ?? []) {
         if ("deliver" in change) {
           for (let i = 0; i < change.deliver; i++) ids = [next++, ...ids];
