@@ -6,9 +6,8 @@
  * @module
  */
 import type { Socket } from "node:net";
-import { setImmediate } from "node:timers";
 import type { SecureContext } from "node:tls";
-import { upgradeToTls } from "./starttls.ts";
+import { upgradeToTls, writeLastWords } from "./starttls.ts";
 import type { Logger } from "../log.ts";
 import type { ImapSession } from "../imap/session.ts";
 import type { Output } from "../imap/session_types.ts";
@@ -246,19 +245,8 @@ export class ImapConnection implements Expiring {
       return;
     }
     this.#ended = true;
-    // RFC 9051 §6.1.3: the last words (BYE, LOGOUT's OK), then the close. The close waits for
-    // the callback of the last real write: on Deno 2.9 a TLS socket never calls back an empty
-    // write, which left every TLS session open after LOGOUT until the linger deadline.
-    const flushed = () => {
-      this.#finished.resolve();
-      // Not from inside the write's own callback (the stream is still finishing that write).
-      setImmediate(() => socket.destroy());
-    };
-    const chunks = out.write.filter((c) => c.length > 0);
-    socket.cork();
-    chunks.forEach((c, i) => socket.write(c, i === chunks.length - 1 ? flushed : undefined));
-    socket.uncork();
-    if (chunks.length === 0) socket.end(flushed);
+    // RFC 9051 §6.1.3: the last words (BYE, LOGOUT's OK), then the close.
+    writeLastWords(socket, out.write, () => this.#finished.resolve());
     // A peer that never reads would keep the write, and the socket, pending.
     this.#lingerUntil = this.#deadlines.now() + LINGER_MS;
   }

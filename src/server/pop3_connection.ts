@@ -15,9 +15,8 @@
  * @module
  */
 import type { Socket } from "node:net";
-import { setImmediate } from "node:timers";
 import type { SecureContext } from "node:tls";
-import { upgradeToTls } from "./starttls.ts";
+import { upgradeToTls, writeLastWords } from "./starttls.ts";
 import type { Logger } from "../log.ts";
 import { err } from "../pop3/response.ts";
 import type { Pop3Session } from "../pop3/session.ts";
@@ -268,10 +267,8 @@ export class Pop3Connection implements Expiring {
     }
     if (!out.close) return;
     this.#ended = true;
-    socket.write("", () => {
-      this.#finished.resolve();
-      setImmediate(() => socket.destroy());
-    });
+    // The words were written above; the close waits for them (RFC 1939 §6: QUIT's +OK).
+    writeLastWords(socket, [], () => this.#finished.resolve());
     // A peer that never reads would keep the write, and the socket, pending.
     this.#lingerUntil = this.#deadlines.now() + LINGER_MS;
   }

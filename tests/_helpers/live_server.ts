@@ -3,6 +3,7 @@ import { defaults, type ServeConfig } from "../../src/config.ts";
 import { LocalBackend } from "../../src/server/local_backend.ts";
 import { Authenticator } from "../../src/server/authenticator.ts";
 import { StoreImapBackend } from "../../src/server/imap_backend.ts";
+import { StorePop3Backend } from "../../src/server/pop3_backend.ts";
 import { MailServer } from "../../src/server/server.ts";
 import { openStore, type Store } from "../../src/store/mod.ts";
 import type { SecureContext } from "node:tls";
@@ -25,6 +26,9 @@ export interface LiveServer {
   /** The IMAP listeners' ports (0 when IMAP is off). */
   readonly imapPort: number;
   readonly imapsPort: number;
+  /** The POP3 listeners' ports (0 when POP3 is off). */
+  readonly pop3Port: number;
+  readonly pop3sPort: number;
   readonly store: Store;
   readonly server: MailServer;
   /** Every stored message in order of arrival, as exact bytes. */
@@ -41,7 +45,7 @@ export async function startLiveServer(
   overrides: Partial<ServeConfig> = {},
   tls?: SecureContext,
   deadlines?: DeadlineSweeper,
-  imap: { imap?: boolean; imaps?: boolean } = {},
+  imap: { imap?: boolean; imaps?: boolean; pop3?: boolean; pop3s?: boolean } = {},
 ): Promise<LiveServer> {
   const dataDir = await Deno.makeTempDir({ prefix: "mail-live-" });
   const config: ServeConfig = {
@@ -64,11 +68,24 @@ export async function startLiveServer(
       autologout: 1800,
     }
     : undefined;
+  const auth = new Authenticator((u) => store.passwordHash(u), guard);
+  const pop3Service = imap.pop3 || imap.pop3s
+    ? {
+      backend: new StorePop3Backend(store, auth),
+      ...(imap.pop3 ? { pop3: { host: "127.0.0.1", port: 0 } } : {}),
+      ...(imap.pop3s ? { pop3s: { host: "127.0.0.1", port: 0 } } : {}),
+      autologout: 600,
+    }
+    : undefined;
   const server = new MailServer(
     config,
     new LocalBackend(store, config, guard),
     tls,
-    { ...(deadlines ? { deadlines } : {}), ...(imapService ? { imap: imapService } : {}) },
+    {
+      ...(deadlines ? { deadlines } : {}),
+      ...(imapService ? { imap: imapService } : {}),
+      ...(pop3Service ? { pop3: pop3Service } : {}),
+    },
   );
   const bound = await server.listen();
   const port = (role: string) => bound.find((b) => b.role === role)?.port ?? 0;
@@ -78,6 +95,8 @@ export async function startLiveServer(
     smtpsPort: port("smtps"),
     imapPort: port("imap"),
     imapsPort: port("imaps"),
+    pop3Port: port("pop3"),
+    pop3sPort: port("pop3s"),
     store,
     server,
     messages() {

@@ -72,3 +72,26 @@ Deno.test("IMAP: LOGOUT after STARTTLS closes the connection at once", async () 
     await live.close();
   }
 });
+
+Deno.test("POP3: QUIT over implicit TLS closes the connection at once", async () => {
+  const clock = new ManualClock();
+  const live = await startLiveServer({}, fixtureTls(), clock.deadlines, { pop3s: true });
+  try {
+    const s = tls.connect({ host: "127.0.0.1", port: live.pop3sPort, ca: [CA_PEM] });
+    const closed = new Promise<string>((resolve) => {
+      let text = "";
+      s.on("data", (d: Uint8Array) => {
+        text += new TextDecoder().decode(d);
+        if (text.startsWith("+OK") && text.endsWith("\r\n") && !text.includes("QUIT")) {
+          s.write("QUIT\r\n");
+          text += "QUIT";
+        }
+      });
+      s.on("error", () => {});
+      s.on("close", () => resolve(text));
+    });
+    assert.match(await bounded(closed, "the server to close after QUIT"), /QUIT\+OK[^\r]*\r\n$/);
+  } finally {
+    await live.close();
+  }
+});
