@@ -60,7 +60,7 @@ export async function startPop3Serve(
   }
 }
 
-/** The INBOX of ADDRESS in the order of arrival, each message as `mail inbox ID --raw` prints it. */
+/** The INBOX of ADDRESS in order of arrival, each message as `mail inbox ID --raw` prints it. */
 export async function storedMessages(dir: string): Promise<Uint8Array[]> {
   const list = await mail(["inbox", ADDRESS, "--data", dir, "--json"]);
   assert.equal(list.code, 0, list.err);
