@@ -59,6 +59,10 @@ export const FOLDERS_MIGRATION = `
   CREATE INDEX entries_folder_modseq ON entries (folder_id, modseq);
   -- Counting a folder's unseen mail touches only its unseen entries.
   CREATE INDEX entries_folder_unseen ON entries (folder_id) WHERE seen = 0;
+  -- Listing and counting go by folder now: the mailbox-wide indexes would only cost every
+  -- delivery two more index writes.
+  DROP INDEX entries_mailbox;
+  DROP INDEX entries_unseen;
 `;
 
 const SQL = {
