@@ -296,24 +296,27 @@ export class StoreImapBackend implements ImapBackend {
     uids: readonly number[],
     terms: readonly { where: "body" | "text"; value: string }[],
   ): Promise<number[]> {
-    let found: number[] = [...uids];
-    const scanned: typeof terms[number][] = [];
+    let found: readonly number[] = uids;
+    // Terms the index cannot answer, and those it narrowed to messages that may hold them:
+    // both are settled by looking at the text of the messages left.
+    const check: typeof terms[number][] = [];
     for (const t of terms) {
       if (!indexable(t.value, t.where)) {
-        scanned.push(t);
+        check.push(t);
         continue;
       }
       await this.#indexFolder(id);
-      const hits = new Set(this.#store.folders.searchIndexedText(id, t.where, t.value));
+      const answer = this.#store.folders.searchIndexedText(id, t.where, t.value)!;
+      const hits = new Set(answer.uids);
       found = found.filter((u) => hits.has(u));
+      if (!answer.exact) check.push(t);
     }
-    if (scanned.length === 0) return found;
-    // What the index cannot answer (short terms, some characters; see store/fts.ts): a scan.
+    if (check.length === 0) return [...found];
     return found.filter((uid) => {
       const content = this.content(account, id, uid, false);
       if (!content) return false;
       const text = searchableText(content.bytes, content.structure);
-      return scanned.every((t) => textHas(text, t.where, t.value));
+      return check.every((t) => textHas(text, t.where, t.value));
     });
   }
 
@@ -322,12 +325,13 @@ export class StoreImapBackend implements ImapBackend {
    * yielding to other clients between batches. Once a folder is indexed it is not looked at
    * again until its mod-sequence moves.
    */
-  #indexFolder(id: number): Promise<void> {
-    const running = this.#indexing.get(id);
-    if (running) return running;
+  async #indexFolder(id: number): Promise<void> {
+    // One pass at a time per folder; one that was under way may have missed what this caller
+    // already sees, so a pass of its own follows (quick when nothing changed).
+    for (let running; (running = this.#indexing.get(id));) await running;
     const work = this.#fillIndex(id).finally(() => this.#indexing.delete(id));
     this.#indexing.set(id, work);
-    return work;
+    await work;
   }
 
   async #fillIndex(id: number): Promise<void> {

@@ -1,14 +1,17 @@
 /**
  * The full-text index of messages for IMAP's SEARCH BODY and TEXT (RFC 9051 §6.4.4): a
- * case-insensitive substring match over a message's decoded text, answered by SQLite's FTS5
- * with its trigram tokenizer (https://www.sqlite.org/fts5.html#the_trigram_tokenizer), which
- * finds any substring of three characters or more.
+ * case-insensitive substring match over a message's decoded text, narrowed by SQLite's FTS5
+ * with its trigram tokenizer (https://www.sqlite.org/fts5.html#the_trigram_tokenizer): every
+ * three characters of the text are a token.
  *
- * The index is a cache of what a scan would compute, and answers exactly as the scan does:
+ * The index keeps which trigrams each message's header and body hold, not where (`detail =
+ * column`, about a third of the size positions take). A term of three characters is one
+ * trigram, so the index answers it exactly; a longer one gives the messages that hold all of its
+ * trigrams, a superset that the caller narrows to the exact answer by looking at those
+ * messages' text ({@link IndexAnswer}). Either way the result is what a scan gives:
  *
  * - Case: the text is kept folded with {@link foldText} (JavaScript's `toLowerCase`, the scan's
- *   own fold), and the tokenizer is case-sensitive, so a match is a substring of the folded
- *   text, neither more nor less.
+ *   own fold), and the tokenizer is case-sensitive, so the trigrams are those of the folded text.
  * - Characters the tokenizer cannot keep apart: it drops U+0000 and reads U+FFFE and U+FFFF as
  *   U+FFFD, so text keeps U+0000 as U+FFFD too, and a term with any of the four goes to the scan
  *   ({@link indexable}). So do terms of fewer than three characters (no trigram), terms that
@@ -25,10 +28,11 @@ import type { DatabaseSync, StatementSync } from "node:sqlite";
 
 /** Migration 5 (appended to schema.ts's list): the text index and what it holds. */
 export const TEXT_INDEX_MIGRATION = `
-  -- The folded text of each indexed message, by messages.id: its header (as TEXT sees it) and
-  -- its body text. Contentless: only the index is kept, not a second copy of the text.
+  -- The trigrams of each indexed message's folded text, by messages.id: of its header (as TEXT
+  -- sees it) and of its body text. Contentless: no second copy of the text is kept.
   CREATE VIRTUAL TABLE message_text USING fts5(
-    head, body, tokenize = 'trigram case_sensitive 1', content = '', contentless_delete = 1
+    head, body, tokenize = 'trigram case_sensitive 1', detail = column,
+    content = '', contentless_delete = 1
   );
   -- Which messages are in message_text (a contentless table cannot be asked cheaply).
   CREATE TABLE message_text_done (message_id INTEGER PRIMARY KEY);
@@ -81,6 +85,24 @@ function indexedForm(text: string): string {
   return foldText(text).replaceAll("\u0000", "\ufffd");
 }
 
+/** The distinct trigrams of a folded term, in order of first appearance. */
+function trigrams(folded: string): string[] {
+  const cps = [...folded];
+  const out = new Set<string>();
+  for (let i = 0; i + MIN_INDEXED_TERM <= cps.length; i++) {
+    out.add(cps.slice(i, i + MIN_INDEXED_TERM).join(""));
+  }
+  return [...out];
+}
+
+/** What the index says of a term: the UIDs, and whether they are the answer or a superset. */
+export interface IndexAnswer {
+  /** Ascending. Every message that holds the term is among them. */
+  readonly uids: number[];
+  /** True: exactly the messages that hold the term; false: those may hold it (check them). */
+  readonly exact: boolean;
+}
+
 const SQL = {
   /** Messages of a folder not yet indexed, in UID order. */
   unindexed: `SELECT e.message_id AS id FROM entries e
@@ -91,9 +113,14 @@ const SQL = {
   markDone: `INSERT OR IGNORE INTO message_text_done (message_id)
     SELECT id FROM messages WHERE id = ?`,
   insert: `INSERT INTO message_text (rowid, head, body) VALUES (?, ?, ?)`,
-  /** The UIDs of folder ?2 whose message matches the FTS5 query ?1. */
-  search: `SELECT e.uid AS uid FROM message_text t JOIN entries e ON e.message_id = t.rowid
-    WHERE message_text MATCH ?1 AND e.folder_id = ?2 ORDER BY e.uid`,
+  /**
+   * The UIDs of folder ?2 whose message matches the FTS5 query ?1. The query runs once, as a
+   * subquery: written as a join, the planner walks the folder and runs it once per message.
+   */
+  search: `SELECT e.uid AS uid FROM entries e
+    WHERE e.folder_id = ?2 AND e.message_id IN
+      (SELECT rowid FROM message_text WHERE message_text MATCH ?1)
+    ORDER BY e.uid`,
 } as const;
 
 /** The text index over one connection. Callers own the transactions. */
@@ -122,15 +149,18 @@ export class TextIndex {
   }
 
   /**
-   * UIDs of folder FOLDERID whose indexed message contains TERM in WHERE, ascending. Only for
-   * a term that is {@link indexable}, and only messages indexed so far are found.
+   * The UIDs of folder FOLDERID whose indexed message holds TERM in WHERE, or may hold it (see
+   * {@link IndexAnswer}). Only for a term that is {@link indexable}; only messages indexed so
+   * far are found.
    */
-  search(folderId: number, where: TextWhere, term: string): number[] {
+  search(folderId: number, where: TextWhere, term: string): IndexAnswer {
     if (!indexable(term, where)) throw new RangeError("The text index cannot answer this term");
-    // An FTS5 phrase: the term's trigrams one after another, so a substring of the text
-    // (https://www.sqlite.org/fts5.html#fts5_phrases); a quote inside is doubled.
-    const phrase = `"${foldText(term).replaceAll('"', '""')}"`;
-    const query = where === "body" ? `body : ${phrase}` : phrase;
-    return (this.#s.search.all(query, folderId) as { uid: number }[]).map((r) => r.uid);
+    const grams = trigrams(foldText(term));
+    // Each trigram an FTS5 phrase of one token (a quote inside doubled), all of them required
+    // (https://www.sqlite.org/fts5.html#full_text_query_syntax).
+    const all = grams.map((g) => `"${g.replaceAll('"', '""')}"`).join(" AND ");
+    const query = where === "body" ? `body : (${all})` : all;
+    const uids = (this.#s.search.all(query, folderId) as { uid: number }[]).map((r) => r.uid);
+    return { uids, exact: [...foldText(term)].length === MIN_INDEXED_TERM };
   }
 }

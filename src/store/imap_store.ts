@@ -9,7 +9,7 @@
 import type { Connection } from "./connection.ts";
 import { StoreError } from "./errors.ts";
 import type { Folders } from "./folders.ts";
-import { indexable, type MessageText, TextIndex, type TextWhere } from "./fts.ts";
+import { indexable, type IndexAnswer, type MessageText, TextIndex, type TextWhere } from "./fts.ts";
 import { collectMessage, type ContentRow, insertMessage, messageContent } from "./messages.ts";
 import type {
   FolderChangeRows,
@@ -326,7 +326,11 @@ export class SqliteFolders implements MailFolders {
     });
   }
 
-  searchIndexedText(folderId: number, where: TextWhere, term: string): number[] | undefined {
+  searchIndexedText(
+    folderId: number,
+    where: TextWhere,
+    term: string,
+  ): IndexAnswer | undefined {
     if (!indexable(term, where)) return undefined;
     return this.#conn.run(() => this.#text.search(folderId, where, term));
   }

@@ -40,5 +40,5 @@ export {
 } from "./open.ts";
 export { StoreError, toStoreError } from "./errors.ts";
 export { SCHEMA_VERSION, schemaVersion } from "./schema.ts";
-export { foldText, indexable, type MessageText, type TextWhere } from "./fts.ts";
+export { foldText, indexable, type IndexAnswer, type MessageText, type TextWhere } from "./fts.ts";
 export { hashPassword, verifyPassword } from "./password.ts";

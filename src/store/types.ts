@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { MessageText, TextWhere } from "./fts.ts";
+import type { IndexAnswer, MessageText, TextWhere } from "./fts.ts";
 
 /** A message ready to be committed: envelope and exact bytes. */
 export interface NewMessage {
@@ -329,8 +329,9 @@ export interface MailFolders {
   /** Adds decoded texts to the text index, and STRUCTURES (JSON by message id), at once. */
   indexTexts(texts: readonly MessageText[], structures: ReadonlyMap<number, string>): void;
   /**
-   * UIDs of folder FOLDERID whose indexed message contains TERM (case-insensitively) in WHERE;
-   * undefined when the index cannot answer TERM exactly (see fts.ts's indexable): then scan.
+   * UIDs of folder FOLDERID whose indexed message holds TERM (case-insensitively) in WHERE, or
+   * may hold it (see fts.ts's IndexAnswer); undefined when the index cannot answer TERM (see
+   * fts.ts's indexable): then scan.
    */
-  searchIndexedText(folderId: number, where: TextWhere, term: string): number[] | undefined;
+  searchIndexedText(folderId: number, where: TextWhere, term: string): IndexAnswer | undefined;
 }
