@@ -87,7 +87,18 @@ export async function select(
     );
   }
   if (ctx.rev2) {
-    data.push(untagged([atom("LIST"), list([]), str(DELIMITER), astr(ctx.wireName(name))], enc));
+    // RFC 9051 §6.3.2: a LIST of the folder, its attributes accurate.
+    const folders = await ctx.backend.folders(ctx.account);
+    const info = folders.find((f) => f.name === name);
+    const attrs = [
+      atom(
+        folders.some((f) => f.name.startsWith(name + DELIMITER))
+          ? "\\HasChildren"
+          : "\\HasNoChildren",
+      ),
+      ...(info?.specialUse ? [atom(info.specialUse)] : []),
+    ];
+    data.push(untagged([atom("LIST"), list(attrs), str(DELIMITER), astr(ctx.wireName(name))], enc));
   }
   if (cmd.qresync && cmd.qresync.uidValidity === view.uidValidity) {
     // RFC 7162 §3.2.5.1: what changed since the client's mod-sequence, without its asking.
