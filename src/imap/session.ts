@@ -399,7 +399,15 @@ export class ImapSession implements SessionContext {
     const view = this.#selected;
     if (!view) return [];
     this.#dirty = false;
-    const changes = await this.backend.changes(this.account, view.id, view.highestModseq);
+    let changes;
+    try {
+      changes = await this.backend.changes(this.account, view.id, view.highestModseq);
+    } catch (e) {
+      if (!(e instanceof ImapBackendError) || e.code !== "NONEXISTENT") throw e;
+      // Another session deleted (or renamed) the selected folder: it is closed for this one.
+      this.select(undefined);
+      return [untaggedStatus("OK", "Mailbox no longer exists", { name: "CLOSED" })];
+    }
     const out: Uint8Array[][] = [];
     // A keyword another session set is announced before the messages that carry it.
     if (view.learnKeywords(changes.changed)) {
