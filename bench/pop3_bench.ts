@@ -518,4 +518,5 @@ async function main() {
   }
 }
 
-await main();
+// `deno bench bench/` loads this file too (its name ends in _bench.ts): run only when started.
+if (import.meta.main) await main();
