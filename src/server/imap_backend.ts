@@ -26,10 +26,11 @@ import {
   type StoreResult,
 } from "../imap/backend.ts";
 import type { MessageContent } from "../imap/fetch_data.ts";
-import { parseStructure, type Part } from "../imap/message_parts.ts";
+import { headerEnd, parseStructure, type Part } from "../imap/message_parts.ts";
 import { summarize } from "../mime/mod.ts";
 import { newQueueId } from "../queue_id.ts";
 import {
+  type DerivedData,
   type FolderEntry,
   indexable,
   type MessageText,
@@ -42,11 +43,41 @@ import { searchableText, textHas } from "./message_text.ts";
 /** How often watched folders are looked at for changes made elsewhere. */
 export const POLL_MS = 500;
 
+/** Headers read at once when a FETCH walks up a folder (about 1 KiB each). */
+const READ_AHEAD = 256;
+
 /** Messages indexed per transaction, and the most bytes of messages read for one. */
 const INDEX_BATCH = 256;
 const INDEX_BATCH_BYTES = 4 * 1024 * 1024;
 /** Folders remembered as indexed (beyond it the memory is dropped, and rebuilt by a query). */
 const MAX_INDEXED_FOLDERS = 10_000;
+
+/**
+ * A message's header alone, as content: what FETCH needs for ENVELOPE and header sections. Its
+ * structure says just that: a header and an empty body (the rest of it is never looked at).
+ */
+function headerContent(header: Uint8Array): MessageContent {
+  const end = header.length;
+  const structure: Part = {
+    headerStart: 0,
+    bodyStart: end,
+    bodyEnd: end,
+    type: "text",
+    subtype: "plain",
+    rawType: "text",
+    rawSubtype: "plain",
+    params: [],
+    id: null,
+    description: null,
+    encoding: "7bit",
+    md5: null,
+    disposition: null,
+    language: null,
+    location: null,
+    lines: 0,
+  };
+  return { bytes: header, structure };
+}
 
 /** A kept structure, or undefined when it does not parse. */
 function parsedStructure(json: string): Part | undefined {
@@ -89,8 +120,12 @@ export class StoreImapBackend implements ImapBackend {
   readonly #seen = new Map<number, number>();
   /** Folders whose messages are all in the text index, with the mod-sequence they had then. */
   readonly #indexedAt = new Map<number, number>();
-  /** Structures parsed in this turn of the event loop, saved at its end. */
-  #unsaved = new Map<number, string>();
+  /** Headers read ahead for a FETCH of many messages, for this turn of the event loop. */
+  #ahead:
+    | { folder: number; last: number; headers: Map<number, { header: Uint8Array | null }> }
+    | undefined;
+  /** Structures and headers derived in this turn of the event loop, saved at its end. */
+  #unsaved = { structures: new Map<number, string>(), headers: new Map<number, Uint8Array>() };
   /** The indexing under way, by folder: a second search waits for it instead of repeating it. */
   readonly #indexing = new Map<number, Promise<void>>();
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -212,33 +247,73 @@ export class StoreImapBackend implements ImapBackend {
     _account: Account,
     id: number,
     uid: number,
-    _headerOnly = false,
+    headerOnly = false,
   ): MessageContent | undefined {
-    const found = this.#store.folders.folderContent(id, uid);
+    const folders = this.#store.folders;
+    if (headerOnly) {
+      // The header alone, when it is kept: a few hundred octets instead of the whole message.
+      const kept = this.#header(id, uid);
+      if (!kept) return undefined;
+      if (kept.header) return headerContent(kept.header);
+    }
+    const found = folders.folderContent(id, uid);
     if (!found) return undefined;
     let structure = found.structure === undefined ? undefined : parsedStructure(found.structure);
+    if (headerOnly) {
+      const header = found.bytes.slice(
+        0,
+        structure?.bodyStart ?? headerEnd(found.bytes, 0, found.bytes.length),
+      );
+      this.#keep({ headers: new Map([[found.messageId, header]]) });
+      return headerContent(header);
+    }
     if (!structure) {
       // Parsed once, at the first FETCH that needs it, and kept with the message.
       structure = parseStructure(found.bytes);
-      this.#keepStructure(found.messageId, structure);
+      this.#keep({ structures: new Map([[found.messageId, JSON.stringify(structure)]]) });
     }
     return { bytes: found.bytes, structure };
   }
 
   /**
-   * Keeps a parsed structure, with the others parsed in the same turn of the event loop: one
-   * transaction for a FETCH of many messages rather than one each.
+   * The kept header of UID in folder ID. A FETCH of many messages asks for them in ascending
+   * UID order, one at a time: once it goes up, the next headers are read with it, in one query,
+   * and kept until the end of this turn of the event loop (never longer: they are not watched).
    */
-  #keepStructure(messageId: number, structure: Part): void {
-    this.#unsaved.set(messageId, JSON.stringify(structure));
-    if (this.#unsaved.size > 1) return;
+  #header(id: number, uid: number): { header: Uint8Array | null } | undefined {
+    const ahead = this.#ahead;
+    if (ahead?.folder === id) {
+      const hit = ahead.headers.get(uid);
+      if (hit) return hit;
+      if (uid > ahead.last) {
+        const rows = this.#store.folders.folderHeaders(id, uid, READ_AHEAD);
+        if (rows.length === 0) return undefined;
+        ahead.headers = new Map(rows.map((r) => [r.uid, r]));
+        ahead.last = uid;
+        return ahead.headers.get(uid);
+      }
+    }
+    if (!this.#ahead) setImmediate(() => this.#ahead = undefined);
+    this.#ahead = { folder: id, last: uid, headers: new Map() };
+    return this.#store.folders.folderHeader(id, uid);
+  }
+
+  /**
+   * Keeps what was derived from messages, with what else was derived in the same turn of the
+   * event loop: one transaction for a FETCH of many messages rather than one each.
+   */
+  #keep(derived: DerivedData): void {
+    const first = this.#unsaved.structures.size + this.#unsaved.headers.size === 0;
+    for (const [k, v] of derived.structures ?? []) this.#unsaved.structures.set(k, v);
+    for (const [k, v] of derived.headers ?? []) this.#unsaved.headers.set(k, v);
+    if (!first) return;
     setImmediate(() => {
       const batch = this.#unsaved;
-      this.#unsaved = new Map();
+      this.#unsaved = { structures: new Map(), headers: new Map() };
       try {
-        this.#store.folders.saveStructures(batch);
+        this.#store.folders.saveDerived(batch);
       } catch {
-        // A cache: the next FETCH parses those again.
+        // A cache: what was not kept is derived again when next needed.
       }
     });
   }
@@ -343,15 +418,18 @@ export class StoreImapBackend implements ImapBackend {
       if (batch.length === 0) break;
       const texts: MessageText[] = [];
       const structures = new Map<number, string>();
+      const headers = new Map<number, Uint8Array>();
       for (const m of batch) {
         let structure = m.structure === undefined ? undefined : parsedStructure(m.structure);
         if (!structure) {
           structure = parseStructure(m.bytes);
           structures.set(m.messageId, JSON.stringify(structure));
         }
+        // The bytes are at hand: the header is kept too, for the FETCHes to come.
+        headers.set(m.messageId, m.bytes.slice(0, structure.bodyStart));
         texts.push({ messageId: m.messageId, ...searchableText(m.bytes, structure) });
       }
-      folders.indexTexts(texts, structures);
+      folders.saveDerived({ texts, structures, headers });
       await new Promise((resolve) => setImmediate(resolve));
     }
     if (this.#indexedAt.size >= MAX_INDEXED_FOLDERS) this.#indexedAt.clear();

@@ -26,8 +26,8 @@
  */
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 
-/** Migration 5 (appended to schema.ts's list): the text index and what it holds. */
-export const TEXT_INDEX_MIGRATION = `
+/** The text index's tables (part of ./derived.ts's migration). */
+export const TEXT_INDEX_SQL = `
   -- The trigrams of each indexed message's folded text, by messages.id: of its header (as TEXT
   -- sees it) and of its body text. Contentless: no second copy of the text is kept.
   CREATE VIRTUAL TABLE message_text USING fts5(
@@ -47,7 +47,7 @@ export const TEXT_INDEX_MIGRATION = `
 /** Where a term is looked for: BODY (the body's text) or TEXT (the header too). */
 export type TextWhere = "body" | "text";
 
-/** The text of one message, as the caller decoded it. */
+/** The text of one message, as the caller decoded it: its header and its body's text. */
 export interface MessageText {
   readonly messageId: number;
   /** The message's header, as TEXT searches it. */

@@ -9,7 +9,8 @@
 import type { Connection } from "./connection.ts";
 import { StoreError } from "./errors.ts";
 import type { Folders } from "./folders.ts";
-import { indexable, type IndexAnswer, type MessageText, TextIndex, type TextWhere } from "./fts.ts";
+import { type DerivedData, HeaderCache, saveDerived } from "./derived.ts";
+import { indexable, type IndexAnswer, TextIndex, type TextWhere } from "./fts.ts";
 import { collectMessage, type ContentRow, insertMessage, messageContent } from "./messages.ts";
 import type {
   FolderChangeRows,
@@ -39,11 +40,13 @@ export class SqliteFolders implements MailFolders {
   readonly #conn: Connection;
   readonly #f: Folders;
   readonly #text: TextIndex;
+  readonly #headers: HeaderCache;
 
   constructor(conn: Connection) {
     this.#conn = conn;
     this.#f = conn.folders;
     this.#text = new TextIndex(conn.folders.db);
+    this.#headers = new HeaderCache(conn.folders.db);
   }
 
   #mailbox(address: string): number {
@@ -188,11 +191,17 @@ export class SqliteFolders implements MailFolders {
     }, true);
   }
 
-  saveStructures(structures: ReadonlyMap<number, string>): void {
+  folderHeader(folderId: number, uid: number) {
+    return this.#conn.run(() => this.#headers.get(folderId, uid));
+  }
+
+  folderHeaders(folderId: number, uid: number, limit: number) {
+    return this.#conn.run(() => this.#headers.range(folderId, uid, limit));
+  }
+
+  saveDerived(derived: DerivedData): void {
     // A cache: written in a transaction of its own, and harmless to lose.
-    this.#conn.write(() => {
-      for (const [id, json] of structures) this.#f.setStructure(id, json);
-    });
+    this.#conn.write(() => saveDerived(derived, this.#f, this.#headers, this.#text));
   }
 
   setFolderFlags(
@@ -316,14 +325,6 @@ export class SqliteFolders implements MailFolders {
       }
       return out;
     }, true);
-  }
-
-  indexTexts(texts: readonly MessageText[], structures: ReadonlyMap<number, string>): void {
-    // A cache, like the structures: commits as it is, and another session may have done some.
-    this.#conn.write(() => {
-      for (const t of texts) this.#text.add(t);
-      for (const [id, json] of structures) this.#f.setStructure(id, json);
-    });
   }
 
   searchIndexedText(

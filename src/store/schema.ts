@@ -10,7 +10,7 @@
  */
 import type { DatabaseSync } from "node:sqlite";
 import { FOLDERS_MIGRATION } from "./folders.ts";
-import { TEXT_INDEX_MIGRATION } from "./fts.ts";
+import { DERIVED_MIGRATION } from "./derived.ts";
 
 /** Migration N (1-based) is `MIGRATIONS[N - 1]`; `user_version` = number applied. */
 export const MIGRATIONS: readonly string[] = [
@@ -103,8 +103,9 @@ export const MIGRATIONS: readonly string[] = [
   `,
   // 4: folders, UIDs, flags and mod-sequences for IMAP (./folders.ts); existing mail is INBOX's.
   FOLDERS_MIGRATION,
-  // 5: the full-text index of message text for IMAP SEARCH (./fts.ts), filled when first used.
-  TEXT_INDEX_MIGRATION,
+  // 5: what IMAP derives from messages and keeps (./derived.ts): headers apart from bodies, and
+  // the full-text index for SEARCH (./fts.ts); filled when first used.
+  DERIVED_MIGRATION,
 ];
 
 /** The schema version this program writes. */

@@ -5,7 +5,8 @@
  *
  * @module
  */
-import type { IndexAnswer, MessageText, TextWhere } from "./fts.ts";
+import type { DerivedData } from "./derived.ts";
+import type { IndexAnswer, TextWhere } from "./fts.ts";
 
 /** A message ready to be committed: envelope and exact bytes. */
 export interface NewMessage {
@@ -291,8 +292,22 @@ export interface MailFolders {
     folderId: number,
     uid: number,
   ): { bytes: Uint8Array; structure: string | undefined; messageId: number } | undefined;
-  /** Keeps parsed structures (JSON by message id), a cache, in one transaction. */
-  saveStructures(structures: ReadonlyMap<number, string>): void;
+  /**
+   * The message with UID (its id) and its header when kept (./derived.ts): null when it is not
+   * kept yet. Undefined when there is no such message.
+   */
+  folderHeader(
+    folderId: number,
+    uid: number,
+  ): { messageId: number; header: Uint8Array | null } | undefined;
+  /** {@link folderHeader} of up to LIMIT messages from UID on, in UID order (with their UID). */
+  folderHeaders(
+    folderId: number,
+    uid: number,
+    limit: number,
+  ): { uid: number; messageId: number; header: Uint8Array | null }[];
+  /** Keeps what was derived from messages (structures, headers, text), in one transaction. */
+  saveDerived(derived: DerivedData): void;
   setFolderFlags(
     folderId: number,
     uids: readonly number[],
@@ -326,8 +341,6 @@ export interface MailFolders {
     limit: number,
     maxBytes: number,
   ): { messageId: number; bytes: Uint8Array; structure: string | undefined }[];
-  /** Adds decoded texts to the text index, and STRUCTURES (JSON by message id), at once. */
-  indexTexts(texts: readonly MessageText[], structures: ReadonlyMap<number, string>): void;
   /**
    * UIDs of folder FOLDERID whose indexed message holds TERM (case-insensitively) in WHERE, or
    * may hold it (see fts.ts's IndexAnswer); undefined when the index cannot answer TERM (see

@@ -34,6 +34,7 @@ Deno.test("a fresh database gets every migration and WAL mode", () =>
         "folders",
         "mailboxes",
         "message_chunks",
+        "message_headers",
         // The text index (FTS5) and its own tables.
         "message_text",
         "message_text_config",

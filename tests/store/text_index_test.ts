@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import fc from "fast-check";
 import { foldText, indexable, openStore, type Store, type TextWhere } from "../../src/store/mod.ts";
-import { TEXT_INDEX_MIGRATION } from "../../src/store/fts.ts";
+import { DERIVED_MIGRATION } from "../../src/store/derived.ts";
 import { MIGRATIONS } from "../../src/store/schema.ts";
 import { message, withStore, withTempDir } from "./_helpers.ts";
 
@@ -76,10 +76,13 @@ Deno.test("text index: finds every message a case-insensitive scan finds, exactl
         }),
         (docs, terms) => {
           const { folderId, entries } = freshFolder(store, docs.length);
-          store.folders.indexTexts(
-            docs.map(([head, body], i) => ({ messageId: entries[i]!.messageId, head, body })),
-            new Map(),
-          );
+          store.folders.saveDerived({
+            texts: docs.map(([head, body], i) => ({
+              messageId: entries[i]!.messageId,
+              head,
+              body,
+            })),
+          });
           // Terms cut from the texts too, in another case, so that many of them match.
           // and with the characters the tokenizer drops or merges taken out or swapped.
           const cut = docs.flatMap(([h, b]) => [
@@ -127,11 +130,13 @@ Deno.test("text index: a term of the index finds only messages of its folder", (
   withStore((store) => {
     const a = freshFolder(store, 2);
     const b = freshFolder(store, 1);
-    store.folders.indexTexts([
-      { messageId: a.entries[0]!.messageId, head: "Subject: x", body: "the Needle here" },
-      { messageId: a.entries[1]!.messageId, head: "Subject: NEEDLE", body: "nothing" },
-      { messageId: b.entries[0]!.messageId, head: "", body: "needle" },
-    ], new Map());
+    store.folders.saveDerived({
+      texts: [
+        { messageId: a.entries[0]!.messageId, head: "Subject: x", body: "the Needle here" },
+        { messageId: a.entries[1]!.messageId, head: "Subject: NEEDLE", body: "nothing" },
+        { messageId: b.entries[0]!.messageId, head: "", body: "needle" },
+      ],
+    });
     const uids = (folderId: number, where: TextWhere, t: string) =>
       store.folders.searchIndexedText(folderId, where, t)?.uids;
     assert.deepEqual(uids(a.folderId, "body", "needle"), [1]);
@@ -143,9 +148,11 @@ Deno.test("text index: a term of the index finds only messages of its folder", (
     });
     // Every trigram of "needle" but not the word: a candidate, for the caller to check.
     const c = freshFolder(store, 1);
-    store.folders.indexTexts([
-      { messageId: c.entries[0]!.messageId, head: "", body: "eedle neede" },
-    ], new Map());
+    store.folders.saveDerived({
+      texts: [
+        { messageId: c.entries[0]!.messageId, head: "", body: "eedle neede" },
+      ],
+    });
     assert.deepEqual(store.folders.searchIndexedText(c.folderId, "body", "needle"), {
       uids: [1],
       exact: false,
@@ -165,9 +172,9 @@ Deno.test("text index: what is not indexed is listed, a batch at a time, and ind
     // The byte bound stops a batch early, but never before its first message.
     assert.equal(f.unindexedMessages(a.folderId, 5, 1).length, 1);
     const first = a.entries[0]!.messageId;
-    f.indexTexts([{ messageId: first, head: "", body: "once only" }], new Map());
+    f.saveDerived({ texts: [{ messageId: first, head: "", body: "once only" }] });
     // A second session indexing the same message changes nothing (no duplicate rows).
-    f.indexTexts([{ messageId: first, head: "", body: "twice" }], new Map());
+    f.saveDerived({ texts: [{ messageId: first, head: "", body: "twice" }] });
     assert.deepEqual(f.searchIndexedText(a.folderId, "body", "once")?.uids, [1]);
     assert.deepEqual(f.searchIndexedText(a.folderId, "body", "twice")?.uids, []);
     assert.equal(f.unindexedMessages(a.folderId, 10, 1 << 20).length, 4);
@@ -178,11 +185,11 @@ Deno.test("text index: a message's rows go with it; one gone before indexing is 
     const a = freshFolder(store, 2);
     const f = store.folders;
     const [one, two] = a.entries;
-    f.indexTexts([{ messageId: one!.messageId, head: "", body: "doomed words" }], new Map());
+    f.saveDerived({ texts: [{ messageId: one!.messageId, head: "", body: "doomed words" }] });
     f.setFolderFlags(a.folderId, [1, 2], "add", ["\\Deleted"]);
     f.expungeMessages(a.folderId, [1, 2]);
     // Indexed after its message was expunged (a search racing an EXPUNGE): nothing is kept.
-    f.indexTexts([{ messageId: two!.messageId, head: "", body: "late words" }], new Map());
+    f.saveDerived({ texts: [{ messageId: two!.messageId, head: "", body: "late words" }] });
     const db = new DatabaseSync(store.path);
     try {
       const count = (sql: string) => (db.prepare(sql).get() as { n: number }).n;
@@ -204,7 +211,9 @@ Deno.test("text index: a database of schema 4 gets the index, empty, and its mai
     // Back to the schema before the index, as an older build left it.
     const db = new DatabaseSync(`${dir}/mail.sqlite`);
     db.exec(`DROP TRIGGER message_text_gone; DROP TABLE message_text_done;
-      DROP TABLE message_text; PRAGMA user_version = ${MIGRATIONS.indexOf(TEXT_INDEX_MIGRATION)}`);
+      DROP TABLE message_text; DROP TRIGGER message_header_gone; DROP TABLE message_headers; PRAGMA user_version = ${
+      MIGRATIONS.indexOf(DERIVED_MIGRATION)
+    }`);
     db.close();
     const again = openStore(dir);
     try {

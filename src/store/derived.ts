@@ -1,0 +1,102 @@
+/**
+ * What IMAP derives from a message's bytes and keeps, so that it is derived once: the MIME
+ * structure (`messages.structure`, ./folders.ts), the header apart from the body, and the text
+ * index (./fts.ts). All of it is a cache: the bytes stay the truth, nothing is derived at
+ * delivery (the SMTP side never waits for it), and whatever is missing is derived again when
+ * asked for. Its rows go with their message (triggers).
+ *
+ * The header is kept apart because a message's row holds the whole message: reading it to
+ * answer ENVELOPE or a header field means reading every octet of the body too, while the header
+ * alone is a few hundred octets (an eighth of a typical message).
+ *
+ * @module
+ */
+import type { DatabaseSync, StatementSync } from "node:sqlite";
+import { type MessageText, TEXT_INDEX_SQL, type TextIndex } from "./fts.ts";
+import type { Folders } from "./folders.ts";
+
+/** Migration 5 (appended to schema.ts's list): the header cache and the text index. */
+export const DERIVED_MIGRATION = `
+  -- A message's header (its octets up to and with the blank line), once IMAP has read it.
+  CREATE TABLE message_headers (
+    message_id INTEGER PRIMARY KEY,
+    header BLOB NOT NULL
+  );
+  CREATE TRIGGER message_header_gone AFTER DELETE ON messages
+  BEGIN
+    DELETE FROM message_headers WHERE message_id = old.id;
+  END;
+  ${TEXT_INDEX_SQL}
+`;
+
+/** What was derived from some messages, by message id, to keep in one transaction. */
+export interface DerivedData {
+  /** MIME structures (JSON). */
+  readonly structures?: ReadonlyMap<number, string>;
+  /** Headers (the octets up to and with the blank line that ends them). */
+  readonly headers?: ReadonlyMap<number, Uint8Array>;
+  /** Decoded text for the text index. */
+  readonly texts?: readonly MessageText[];
+}
+
+const SQL = {
+  /** The message of UID in a folder, and its header when it is kept. */
+  header: `SELECT e.message_id AS message_id, h.header AS header FROM entries e
+    LEFT JOIN message_headers h ON h.message_id = e.message_id
+    WHERE e.folder_id = ? AND e.uid = ?`,
+  /** The same for the messages from UID ?2 on, in UID order, at most ?3. */
+  headers: `SELECT e.uid AS uid, e.message_id AS message_id, h.header AS header FROM entries e
+    LEFT JOIN message_headers h ON h.message_id = e.message_id
+    WHERE e.folder_id = ?1 AND e.uid >= ?2 ORDER BY e.uid LIMIT ?3`,
+  /** Keeps a header, unless it is kept already or its message is gone. */
+  putHeader: `INSERT OR IGNORE INTO message_headers (message_id, header)
+    SELECT id, ?2 FROM messages WHERE id = ?1`,
+} as const;
+
+/** The header cache over one connection. Callers own the transactions. */
+export class HeaderCache {
+  readonly #s: { [K in keyof typeof SQL]: StatementSync };
+
+  constructor(db: DatabaseSync) {
+    this.#s = Object.fromEntries(
+      Object.entries(SQL).map(([k, v]) => [k, db.prepare(v)]),
+    ) as { [K in keyof typeof SQL]: StatementSync };
+  }
+
+  /** The message with UID in folder FOLDERID and its kept header; undefined when none. */
+  get(folderId: number, uid: number): { messageId: number; header: Uint8Array | null } | undefined {
+    const r = this.#s.header.get(folderId, uid) as
+      | { message_id: number; header: Uint8Array | null }
+      | undefined;
+    return r ? { messageId: r.message_id, header: r.header } : undefined;
+  }
+
+  /** {@link get} for up to LIMIT messages from UID on, in UID order. */
+  range(
+    folderId: number,
+    uid: number,
+    limit: number,
+  ): { uid: number; messageId: number; header: Uint8Array | null }[] {
+    return (this.#s.headers.all(folderId, uid, limit) as {
+      uid: number;
+      message_id: number;
+      header: Uint8Array | null;
+    }[]).map((r) => ({ uid: r.uid, messageId: r.message_id, header: r.header }));
+  }
+
+  put(messageId: number, header: Uint8Array): void {
+    this.#s.putHeader.run(messageId, header);
+  }
+}
+
+/** Writes D with the parts of the store that keep each kind. Inside a write transaction. */
+export function saveDerived(
+  d: DerivedData,
+  folders: Folders,
+  headers: HeaderCache,
+  text: TextIndex,
+): void {
+  for (const [id, json] of d.structures ?? []) folders.setStructure(id, json);
+  for (const [id, header] of d.headers ?? []) headers.put(id, header);
+  for (const t of d.texts ?? []) text.add(t);
+}
