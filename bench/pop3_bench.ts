@@ -439,11 +439,13 @@ service anvil {
     await stop();
     return `dovecot did not start: ${log.trim().split("\n").at(-1) ?? `status ${started.code}`}`;
   }
-  // Bounded: the listener is up within moments of the master's start, or never.
-  for (let i = 0;; i++) {
+  // Bounded: the listener and the master's pid file are there within moments of the start, or
+  // never (the listener comes first: it is made before the master forks).
+  let master = 0;
+  for (let i = 0; !master; i++) {
     try {
       (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-      break;
+      master = Number((await Deno.readTextFile(join(t, "run", "master.pid"))).trim());
     } catch (err) {
       if (i === 100) {
         await stop();
@@ -452,7 +454,6 @@ service anvil {
       await new Promise((r) => setTimeout(r, 50));
     }
   }
-  const master = Number((await Deno.readTextFile(join(t, "run", "master.pid"))).trim());
   /** The master's session processes (`pop3`, one per connection) still running. */
   const sessions = () => {
     let n = 0;
@@ -521,6 +522,17 @@ async function main() {
   const dir = await Deno.makeTempDir({ prefix: "mail-pop3-bench-" });
   let serve: ServeProcess | undefined;
   let dovecot: Dovecot | undefined;
+  let cleaned: Promise<void> | undefined;
+  // Each step on its own: an interrupt from a terminal may have stopped `mail serve` already.
+  const cleanUp = () =>
+    cleaned ??= (async () => {
+      await serve?.stop().catch(() => undefined);
+      await dovecot?.stop();
+      await Deno.remove(dir, { recursive: true }).catch(() => undefined);
+    })();
+  // Interrupted, the bench still stops both servers (a private Dovecot would outlive it).
+  const interrupted = () => void cleanUp().finally(() => Deno.exit(130));
+  Deno.addSignalListener("SIGINT", interrupted);
   try {
     for (const b of boxes) {
       const r = await mail(["user", "add", b.user, "--data", dir], { stdin: `${PASSWORD}\n` });
@@ -621,9 +633,8 @@ async function main() {
       }
     }
   } finally {
-    await serve?.stop();
-    await dovecot?.stop();
-    await Deno.remove(dir, { recursive: true });
+    Deno.removeSignalListener("SIGINT", interrupted);
+    await cleanUp();
   }
 }
 
