@@ -32,13 +32,13 @@ import { newQueueId } from "../queue_id.ts";
 import {
   type DerivedData,
   type FolderEntry,
-  indexable,
   type MessageText,
   type Store,
   StoreError,
+  type UnindexedMessage,
 } from "../store/mod.ts";
 import type { Authenticator } from "./authenticator.ts";
-import { searchableText, textHas } from "./message_text.ts";
+import { type SearchableText, searchableText, textHas } from "./message_text.ts";
 
 /** How often watched folders are looked at for changes made elsewhere. */
 export const POLL_MS = 500;
@@ -46,8 +46,12 @@ export const POLL_MS = 500;
 /** Headers read at once when a FETCH walks up a folder (about 1 KiB each). */
 const READ_AHEAD = 256;
 
-/** Messages indexed per transaction, and the most bytes of messages read for one. */
-const INDEX_BATCH = 256;
+/**
+ * Messages indexed per transaction (each costs about a millisecond: the batch is how long other
+ * clients may wait), messages read at once by a search, and the most bytes read for either.
+ */
+const INDEX_BATCH = 32;
+const SEARCH_BATCH = 256;
 const INDEX_BATCH_BYTES = 4 * 1024 * 1024;
 /** Folders remembered as indexed (beyond it the memory is dropped, and rebuilt by a query). */
 const MAX_INDEXED_FOLDERS = 10_000;
@@ -88,14 +92,42 @@ function parsedStructure(json: string): Part | undefined {
   }
 }
 
+/**
+ * A message as a selected folder keeps it, for as long as the folder is selected: every
+ * session holds one per message, so it is small. Its INTERNALDATE is made when asked for, and
+ * equal flag lists are one shared, frozen array (a folder has few distinct ones).
+ */
+class Meta implements MessageMeta {
+  constructor(
+    readonly uid: number,
+    readonly flags: readonly string[],
+    readonly modseq: number,
+    readonly receivedAt: number,
+    readonly size: number,
+  ) {}
+
+  get internalDate(): Date {
+    return new Date(this.receivedAt);
+  }
+}
+
+/** Flag lists shared between messages (see {@link Meta}); bounded, as peers make keywords. */
+const flagLists = new Map<string, readonly string[]>();
+const MAX_FLAG_LISTS = 4096;
+
+function sharedFlags(flags: readonly string[]): readonly string[] {
+  const key = flags.join(" ");
+  let shared = flagLists.get(key);
+  if (!shared) {
+    if (flagLists.size >= MAX_FLAG_LISTS) flagLists.clear();
+    shared = Object.freeze([...flags]);
+    flagLists.set(key, shared);
+  }
+  return shared;
+}
+
 function meta(e: FolderEntry): MessageMeta {
-  return {
-    uid: e.uid,
-    flags: e.flags,
-    modseq: e.modseq,
-    internalDate: new Date(e.receivedAt),
-    size: e.size,
-  };
+  return new Meta(e.uid, sharedFlags(e.flags), e.modseq, e.receivedAt, e.size);
 }
 
 /** The store's refusals as the IMAP response codes of RFC 5530. */
@@ -126,8 +158,9 @@ export class StoreImapBackend implements ImapBackend {
     | undefined;
   /** Structures and headers derived in this turn of the event loop, saved at its end. */
   #unsaved = { structures: new Map<number, string>(), headers: new Map<number, Uint8Array>() };
-  /** The indexing under way, by folder: a second search waits for it instead of repeating it. */
+  /** Folders queued for indexing or being indexed, and the queue's end. */
   readonly #indexing = new Map<number, Promise<void>>();
+  #indexChain: Promise<void> = Promise.resolve();
   #timer: ReturnType<typeof setInterval> | undefined;
 
   constructor(store: Store, auth: Authenticator) {
@@ -365,61 +398,112 @@ export class StoreImapBackend implements ImapBackend {
     return r;
   }
 
+  /**
+   * SEARCH BODY and TEXT. What the text index holds, it answers (and the messages it can only
+   * narrow to are looked at); what it does not hold yet is read and decoded here, as a scan
+   * would, and then indexed after the answer, in the background (see {@link #indexFolder}). So
+   * the first search of a folder costs about a scan, and the later ones a query.
+   */
   async searchText(
     account: Account,
     id: number,
     uids: readonly number[],
     terms: readonly { where: "body" | "text"; value: string }[],
   ): Promise<number[]> {
-    let found: readonly number[] = uids;
-    // Terms the index cannot answer, and those it narrowed to messages that may hold them:
-    // both are settled by looking at the text of the messages left.
+    const folders = this.#store.folders;
+    const wanted = new Set(uids);
+    const matches = (text: SearchableText, list: readonly typeof terms[number][]) =>
+      list.every((t) => textHas(text, t.where, t.value));
+    // The messages the index lacks, read in batches (other clients served in between).
+    const unindexed = new Set<number>();
+    const found = new Set<number>();
+    const modseq = folders.folderModseqs([id]).get(id);
+    if (modseq === undefined || this.#indexedAt.get(id) !== modseq) {
+      for (let after = 0;;) {
+        const batch = folders.unindexedMessages(id, after, SEARCH_BATCH, INDEX_BATCH_BYTES);
+        if (batch.length === 0) break;
+        for (const m of batch) {
+          after = m.uid;
+          if (!wanted.has(m.uid)) continue;
+          unindexed.add(m.uid);
+          if (matches(searchableText(m.bytes, this.#structureOf(m)), terms)) found.add(m.uid);
+        }
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      void this.#indexFolder(id);
+    }
+    // The rest from the index: terms it cannot answer, and those it only narrowed, are then
+    // checked in the text of the messages left.
+    let left = uids.filter((u) => !unindexed.has(u));
     const check: typeof terms[number][] = [];
     for (const t of terms) {
-      if (!indexable(t.value, t.where)) {
+      const answer = folders.searchIndexedText(id, t.where, t.value);
+      if (!answer) {
         check.push(t);
         continue;
       }
-      await this.#indexFolder(id);
-      const answer = this.#store.folders.searchIndexedText(id, t.where, t.value)!;
       const hits = new Set(answer.uids);
-      found = found.filter((u) => hits.has(u));
+      left = left.filter((u) => hits.has(u));
       if (!answer.exact) check.push(t);
     }
-    if (check.length === 0) return [...found];
-    return found.filter((uid) => {
+    for (const uid of left) {
+      if (check.length === 0) {
+        found.add(uid);
+        continue;
+      }
       const content = this.content(account, id, uid, false);
-      if (!content) return false;
-      const text = searchableText(content.bytes, content.structure);
-      return check.every((t) => textHas(text, t.where, t.value));
-    });
+      if (content && matches(searchableText(content.bytes, content.structure), check)) {
+        found.add(uid);
+      }
+    }
+    return uids.filter((u) => found.has(u));
+  }
+
+  /** The structure of M: its kept one, or else parsed now and kept. */
+  #structureOf(m: UnindexedMessage): Part {
+    const kept = m.structure === undefined ? undefined : parsedStructure(m.structure);
+    if (kept) return kept;
+    const structure = parseStructure(m.bytes);
+    this.#keep({ structures: new Map([[m.messageId, JSON.stringify(structure)]]) });
+    return structure;
   }
 
   /**
-   * Brings folder ID's messages into the text index: those not in it yet, a batch at a time,
-   * yielding to other clients between batches. Once a folder is indexed it is not looked at
-   * again until its mod-sequence moves.
+   * Indexes folder ID's messages that the text index lacks, in the background: a batch at a
+   * time, other clients served between batches, one folder after another (so a few searches
+   * of unindexed folders cannot take all of the process). Once a folder is indexed it is not
+   * looked at again until its mod-sequence moves. Resolves when it is done (tests wait for it).
    */
-  async #indexFolder(id: number): Promise<void> {
-    // One pass at a time per folder; one that was under way may have missed what this caller
-    // already sees, so a pass of its own follows (quick when nothing changed).
-    for (let running; (running = this.#indexing.get(id));) await running;
-    const work = this.#fillIndex(id).finally(() => this.#indexing.delete(id));
+  #indexFolder(id: number): Promise<void> {
+    const queued = this.#indexing.get(id);
+    if (queued) return queued;
+    // After the answer that asked for it has gone out (a turn of the event loop later).
+    const work = this.#indexChain.then(() => new Promise((resolve) => setImmediate(resolve)))
+      .then(() => this.#fillIndex(id)).catch(() => {
+        // The store was busy or closed: the next search reads what is still missing.
+      }).finally(() => this.#indexing.delete(id));
     this.#indexing.set(id, work);
-    await work;
+    this.#indexChain = work;
+    return work;
+  }
+
+  /** Resolves once the text index has caught up with what searches of this process found. */
+  whenIndexed(): Promise<void> {
+    return this.#indexChain;
   }
 
   async #fillIndex(id: number): Promise<void> {
     const folders = this.#store.folders;
     const modseq = folders.folderModseqs([id]).get(id);
     if (modseq === undefined || this.#indexedAt.get(id) === modseq) return;
-    for (;;) {
-      const batch = folders.unindexedMessages(id, INDEX_BATCH, INDEX_BATCH_BYTES);
+    for (let after = 0;;) {
+      const batch = folders.unindexedMessages(id, after, INDEX_BATCH, INDEX_BATCH_BYTES);
       if (batch.length === 0) break;
       const texts: MessageText[] = [];
       const structures = new Map<number, string>();
       const headers = new Map<number, Uint8Array>();
       for (const m of batch) {
+        after = m.uid;
         let structure = m.structure === undefined ? undefined : parsedStructure(m.structure);
         if (!structure) {
           structure = parseStructure(m.bytes);

@@ -104,11 +104,11 @@ export interface IndexAnswer {
 }
 
 const SQL = {
-  /** Messages of a folder not yet indexed, in UID order. */
-  unindexed: `SELECT e.message_id AS id FROM entries e
-    WHERE e.folder_id = ? AND NOT EXISTS
+  /** Messages of folder ?1 after UID ?2 not yet indexed, in UID order, at most ?3. */
+  unindexed: `SELECT e.uid AS uid, e.message_id AS id FROM entries e
+    WHERE e.folder_id = ?1 AND e.uid > ?2 AND NOT EXISTS
       (SELECT 1 FROM message_text_done d WHERE d.message_id = e.message_id)
-    ORDER BY e.uid LIMIT ?`,
+    ORDER BY e.uid LIMIT ?3`,
   /** Marks a message indexed: no change when it is already, or when it is gone. */
   markDone: `INSERT OR IGNORE INTO message_text_done (message_id)
     SELECT id FROM messages WHERE id = ?`,
@@ -133,9 +133,9 @@ export class TextIndex {
     ) as { [K in keyof typeof SQL]: StatementSync };
   }
 
-  /** Up to LIMIT ids of messages in folder FOLDERID that are not indexed yet. */
-  unindexed(folderId: number, limit: number): number[] {
-    return (this.#s.unindexed.all(folderId, limit) as { id: number }[]).map((r) => r.id);
+  /** Up to LIMIT messages of folder FOLDERID after UID AFTER that are not indexed yet. */
+  unindexed(folderId: number, after: number, limit: number): { uid: number; id: number }[] {
+    return this.#s.unindexed.all(folderId, after, limit) as { uid: number; id: number }[];
   }
 
   /**

@@ -19,6 +19,7 @@ import type {
   FolderStatusRow,
   MailFolders,
   NewMessage,
+  UnindexedMessage,
 } from "./types.ts";
 
 /** The folders every account has, with their special use (RFC 6154). */
@@ -62,6 +63,12 @@ export class SqliteFolders implements MailFolders {
   }
 
   ensureFolders(address: string): void {
+    // Asked at every login: a read when they are all there, as they nearly always are.
+    const present = this.#conn.run(() => {
+      const row = this.#conn.stmt.mailboxId.get(address) as { id: number } | undefined;
+      return row !== undefined && DEFAULT_FOLDERS.every(([name]) => this.#f.get(row.id, name));
+    }, true);
+    if (present) return;
     this.#conn.write(() => {
       let row = this.#conn.stmt.mailboxId.get(address) as { id: number } | undefined;
       const now = Date.now();
@@ -311,17 +318,17 @@ export class SqliteFolders implements MailFolders {
     });
   }
 
-  unindexedMessages(folderId: number, limit: number, maxBytes: number) {
+  unindexedMessages(folderId: number, after: number, limit: number, maxBytes: number) {
     return this.#conn.run(() => {
-      const out: { messageId: number; bytes: Uint8Array; structure: string | undefined }[] = [];
+      const out: UnindexedMessage[] = [];
       let bytes = 0;
-      for (const messageId of this.#text.unindexed(folderId, limit)) {
+      for (const { uid, id } of this.#text.unindexed(folderId, after, limit)) {
         if (out.length > 0 && bytes >= maxBytes) break;
-        const row = this.#conn.stmt.messageContent.get(messageId) as ContentRow | undefined;
+        const row = this.#conn.stmt.messageContent.get(id) as ContentRow | undefined;
         if (!row) continue;
-        const content = messageContent(this.#conn, messageId, row);
+        const content = messageContent(this.#conn, id, row);
         bytes += content.length;
-        out.push({ messageId, bytes: content, structure: this.#f.structure(messageId) });
+        out.push({ uid, messageId: id, bytes: content, structure: this.#f.structure(id) });
       }
       return out;
     }, true);

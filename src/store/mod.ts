@@ -28,6 +28,7 @@ export type {
   QueueEntry,
   QueueSettlement,
   Store,
+  UnindexedMessage,
   UserAccounts,
   UserInfo,
 } from "./types.ts";

@@ -260,6 +260,15 @@ export interface FolderChangeRows {
   readonly expunged: number[];
 }
 
+/** A message the text index lacks: its UID in the folder asked about, its bytes and structure. */
+export interface UnindexedMessage {
+  readonly uid: number;
+  readonly messageId: number;
+  readonly bytes: Uint8Array;
+  /** Its kept MIME structure (JSON), if one was kept. */
+  readonly structure: string | undefined;
+}
+
 /** The MailFolders role: everything IMAP asks of the store. */
 export interface MailFolders {
   /** Makes the default folders of ADDRESS's mailbox that are missing (creating the mailbox). */
@@ -333,14 +342,15 @@ export interface MailFolders {
   /** The highest mod-sequence of each folder (those that exist). */
   folderModseqs(ids: readonly number[]): Map<number, number>;
   /**
-   * Up to LIMIT messages of folder FOLDERID that the text index (./fts.ts) lacks, in UID order,
-   * stopping once MAXBYTES are read: their bytes and kept structure (JSON).
+   * Up to LIMIT messages of folder FOLDERID after UID AFTER that the text index (./fts.ts)
+   * lacks, in UID order, stopping once MAXBYTES are read (never before the first).
    */
   unindexedMessages(
     folderId: number,
+    after: number,
     limit: number,
     maxBytes: number,
-  ): { messageId: number; bytes: Uint8Array; structure: string | undefined }[];
+  ): UnindexedMessage[];
   /**
    * UIDs of folder FOLDERID whose indexed message holds TERM (case-insensitively) in WHERE, or
    * may hold it (see fts.ts's IndexAnswer); undefined when the index cannot answer TERM (see

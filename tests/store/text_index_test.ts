@@ -164,20 +164,22 @@ Deno.test("text index: what is not indexed is listed, a batch at a time, and ind
   withStore((store) => {
     const a = freshFolder(store, 5);
     const f = store.folders;
-    assert.deepEqual(f.unindexedMessages(a.folderId, 3, 1 << 20).map((m) => m.messageId), [
+    assert.deepEqual(f.unindexedMessages(a.folderId, 0, 3, 1 << 20).map((m) => m.messageId), [
       a.entries[0]!.messageId,
       a.entries[1]!.messageId,
       a.entries[2]!.messageId,
     ]);
     // The byte bound stops a batch early, but never before its first message.
-    assert.equal(f.unindexedMessages(a.folderId, 5, 1).length, 1);
+    assert.equal(f.unindexedMessages(a.folderId, 0, 5, 1).length, 1);
     const first = a.entries[0]!.messageId;
     f.saveDerived({ texts: [{ messageId: first, head: "", body: "once only" }] });
     // A second session indexing the same message changes nothing (no duplicate rows).
     f.saveDerived({ texts: [{ messageId: first, head: "", body: "twice" }] });
     assert.deepEqual(f.searchIndexedText(a.folderId, "body", "once")?.uids, [1]);
     assert.deepEqual(f.searchIndexedText(a.folderId, "body", "twice")?.uids, []);
-    assert.equal(f.unindexedMessages(a.folderId, 10, 1 << 20).length, 4);
+    assert.equal(f.unindexedMessages(a.folderId, 0, 10, 1 << 20).length, 4);
+    // After a UID: the ones above it only.
+    assert.deepEqual(f.unindexedMessages(a.folderId, 3, 10, 1 << 20).map((m) => m.uid), [4, 5]);
   }));
 
 Deno.test("text index: a message's rows go with it; one gone before indexing is skipped", () =>
@@ -218,7 +220,7 @@ Deno.test("text index: a database of schema 4 gets the index, empty, and its mai
     const again = openStore(dir);
     try {
       const { folder } = again.folders.openFolder("a@example.org", "INBOX");
-      assert.equal(again.folders.unindexedMessages(folder.id, 10, 1 << 20).length, 1);
+      assert.equal(again.folders.unindexedMessages(folder.id, 0, 10, 1 << 20).length, 1);
       assert.deepEqual(again.folders.searchIndexedText(folder.id, "body", "hello")?.uids, []);
     } finally {
       again.close();
