@@ -79,9 +79,10 @@ export function parseStructure(message: Uint8Array): Part {
  */
 export function headerEnd(bytes: Uint8Array, start: number, end: number): number {
   let i = start;
+  if (i >= end) return end;
   // An entity that starts with a blank line has an empty header.
   if (bytes[i] === LF) return i + 1;
-  if (bytes[i] === CR && bytes[i + 1] === LF) return i + 2;
+  if (bytes[i] === CR && bytes[i + 1] === LF && i + 1 < end) return i + 2;
   while (i < end) {
     const lf = bytes.indexOf(LF, i);
     if (lf < 0 || lf >= end) return end;

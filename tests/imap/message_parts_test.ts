@@ -163,3 +163,12 @@ Deno.test("structure: any bytes give a sane tree and responses, never a throw (f
     { numRuns: 1000 },
   );
 });
+
+Deno.test("structure: an empty part between two delimiters stays inside its bounds (fuzz regression)", () => {
+  const message = new TextEncoder().encode(
+    "Content-Type: multipart/mixed; boundary=b\r\n\n--b\r\n\n--b\r\n",
+  );
+  const root = parseStructure(message);
+  walk(root, message.length);
+  for (const c of root.children ?? []) assert.ok(c.bodyStart <= c.bodyEnd);
+});
