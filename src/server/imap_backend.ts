@@ -152,6 +152,8 @@ export class StoreImapBackend implements ImapBackend {
   readonly #seen = new Map<number, number>();
   /** Folders whose messages are all in the text index, with the mod-sequence they had then. */
   readonly #indexedAt = new Map<number, number>();
+  /** Answers of {@link changes} given in this turn of the event loop, by folder and modseq. */
+  readonly #answered = new Map<string, FolderChanges>();
   /** Headers read ahead for a FETCH of many messages, for this turn of the event loop. */
   #ahead:
     | { folder: number; last: number; headers: Map<number, { header: Uint8Array | null }> }
@@ -267,13 +269,22 @@ export class StoreImapBackend implements ImapBackend {
   }
 
   changes(_account: Account, id: number, modseq: number): FolderChanges {
+    // When a change reaches the sessions watching a folder, they all ask this, most with the
+    // same mod-sequence: one query answers them all, for this turn of the event loop (a write
+    // made here forgets the answers at once; one made elsewhere is news at the next look).
+    const key = `${id} ${modseq}`;
+    const known = this.#answered.get(key);
+    if (known) return known;
     const c = mapped(() => this.#store.folders.folderChanges(id, modseq));
-    return {
+    const answer = {
       highestModseq: c.folder.highestModseq,
       uidNext: c.folder.uidNext,
       changed: c.changed.map(meta),
       expunged: c.expunged,
     };
+    if (this.#answered.size === 0) setImmediate(() => this.#answered.clear());
+    this.#answered.set(key, answer);
+    return answer;
   }
 
   content(
@@ -560,12 +571,14 @@ export class StoreImapBackend implements ImapBackend {
   }
 
   #kick(id: number): void {
+    this.#answered.clear();
     const modseq = this.#store.folders.folderModseqs([id]).get(id);
     if (modseq !== undefined && this.#seen.has(id)) this.#seen.set(id, modseq);
     for (const l of this.#watchers.get(id) ?? []) l();
   }
 
   #kickAll(): void {
+    this.#answered.clear();
     this.#poll();
   }
 }
