@@ -159,6 +159,9 @@ interface Ours {
   stop(): Promise<void>;
 }
 
+/** Servers running, stopped on Ctrl-C too. */
+const running = new Set<{ stop(): Promise<void> }>();
+
 async function startOurs(dir: string, imap: boolean): Promise<Ours> {
   const child = new Deno.Command(Deno.execPath(), {
     args: mailArgs([
@@ -203,16 +206,19 @@ async function startOurs(dir: string, imap: boolean): Promise<Ours> {
   void (async () => {
     while (!(await reader.read()).done) { /* drain the log */ }
   })();
-  return {
+  const ours: Ours = {
     child,
     smtp: port("smtp"),
     imap: port("imap"),
     imaps: port("imaps"),
     async stop() {
+      running.delete(ours);
       child.kill("SIGTERM");
       await child.status;
     },
   };
+  running.add(ours);
+  return ours;
 }
 
 // --- Clients --------------------------------------------------------------------------------
@@ -421,14 +427,18 @@ function cpuMs(pid: number): number {
   return (Number(f[11]) + Number(f[12])) * 10;
 }
 
-/** Waits until process PID uses less than 5% of a core over a second; returns how long it took. */
+/**
+ * Waits until process PID uses less than 5% of a core over a second (for at most 5 minutes);
+ * returns how long it took.
+ */
 async function untilQuiet(pid: number): Promise<number> {
   const t0 = performance.now();
-  for (;;) {
+  for (let tries = 0; tries < 300; tries++) {
     const c0 = cpuMs(pid);
     await new Promise((r) => setTimeout(r, 1000));
     if (cpuMs(pid) - c0 < 50) return performance.now() - t0 - 1000;
   }
+  throw new Error("The server did not go quiet within 5 minutes");
 }
 
 // --- smtp: receiving with IMAP on and clients idling ----------------------------------------
@@ -459,7 +469,12 @@ if (missing) console.log(`imap: Dovecot skipped: ${missing}`);
 else {
   console.log("imap: writing Dovecot's Maildir…");
   dovecot = await startDovecot({ [USER]: messages, [IDLER]: idlerMessages }, CERT, KEY);
+  running.add(dovecot);
 }
+Deno.addSignalListener("SIGINT", async () => {
+  for (const r of running) await r.stop().catch(() => {});
+  Deno.exit(130);
+});
 const rows: string[][] = [];
 const row = (what: string, ours: string, theirs: string, ratio: string) =>
   rows.push([what, ours, theirs, ratio]);
@@ -648,7 +663,10 @@ try {
     }
   }
 } finally {
-  await dovecot?.stop();
+  if (dovecot) {
+    running.delete(dovecot);
+    await dovecot.stop();
+  }
   await Deno.remove(dataDir, { recursive: true });
   await Deno.remove(tlsDir, { recursive: true });
 }
