@@ -203,7 +203,8 @@ function parseEntity(
   return base;
 }
 
-function emptyPart(at: number): Part {
+/** An empty text/plain entity at offset AT: no header, no body. */
+export function emptyPart(at: number): Part {
   return {
     headerStart: at,
     bodyStart: at,

@@ -26,7 +26,7 @@ import {
   type StoreResult,
 } from "../imap/backend.ts";
 import type { MessageContent } from "../imap/fetch_data.ts";
-import { headerEnd, parseStructure, type Part } from "../imap/message_parts.ts";
+import { emptyPart, headerEnd, parseStructure, type Part } from "../imap/message_parts.ts";
 import { summarize } from "../mime/mod.ts";
 import { newQueueId } from "../queue_id.ts";
 import {
@@ -61,25 +61,8 @@ const MAX_INDEXED_FOLDERS = 10_000;
  * structure says just that: a header and an empty body (the rest of it is never looked at).
  */
 function headerContent(header: Uint8Array): MessageContent {
-  const end = header.length;
-  const structure: Part = {
-    headerStart: 0,
-    bodyStart: end,
-    bodyEnd: end,
-    type: "text",
-    subtype: "plain",
-    rawType: "text",
-    rawSubtype: "plain",
-    params: [],
-    id: null,
-    description: null,
-    encoding: "7bit",
-    md5: null,
-    disposition: null,
-    language: null,
-    location: null,
-    lines: 0,
-  };
+  // A header from 0 to its end, and an empty body after it.
+  const structure: Part = { ...emptyPart(header.length), headerStart: 0 };
   return { bytes: header, structure };
 }
 
