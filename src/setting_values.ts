@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { isIP } from "node:net";
 import { parseDomain } from "./smtp/address.ts";
 
 /** A `HOST:PORT` to listen on or connect to. */
@@ -196,4 +197,47 @@ export const ROUTES: ValueType<ReadonlyMap<string, HostPort>> = {
   },
   format: (v) =>
     v.size === 0 ? "none" : [...v].map(([d, hp]) => `${d}=${formatHostPort(hp)}`).join(","),
+};
+
+/** An IP network: an address and a prefix length (a bare address is a /32 or /128). */
+export interface Cidr {
+  readonly address: string;
+  readonly prefix: number;
+  readonly family: "ipv4" | "ipv6";
+}
+
+/** Parses `192.0.2.0/24`, `2001:db8::/32` or a bare address. */
+export function parseCidr(text: string): Cidr {
+  const [address = "", prefixText, extra] = text.trim().split("/");
+  const family = isIP(address) === 4 ? "ipv4" : isIP(address) === 6 ? "ipv6" : undefined;
+  if (family === undefined || extra !== undefined) {
+    return fail(`expected an address or ADDRESS/PREFIX, got ${JSON.stringify(text)}`);
+  }
+  const max = family === "ipv4" ? 32 : 128;
+  if (prefixText === undefined) return { address, prefix: max, family };
+  const prefix = /^\d{1,3}$/.test(prefixText) ? Number(prefixText) : NaN;
+  if (!(prefix >= 0 && prefix <= max)) {
+    return fail(`prefix of ${JSON.stringify(text)} must be 0 to ${max}`);
+  }
+  return { address, prefix, family };
+}
+
+/** IP networks (`CIDR` each); may be empty. */
+export const CIDRS: ValueType<readonly Cidr[]> = {
+  placeholder: "cidr",
+  list: true,
+  parse: (raw) => asList(raw).filter((v) => v.trim() !== "").map(parseCidr),
+  format: (v) => v.length === 0 ? "none" : v.map((c) => `${c.address}/${c.prefix}`).join(","),
+};
+
+/** `on` or `off` (TOML may also say true or false), for a setting that is on by default. */
+export const ON_OFF: ValueType<boolean> = {
+  placeholder: "mode",
+  choices: ["on", "off"],
+  parse(raw) {
+    if (raw === true || raw === "on") return true;
+    if (raw === false || raw === "off") return false;
+    return fail(`expected on or off, got ${JSON.stringify(raw)}`);
+  },
+  format: (v) => v ? "on" : "off",
 };

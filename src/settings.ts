@@ -16,9 +16,12 @@ import { DEFAULT_AUTH_GUARD } from "./server/auth_guard.ts";
 import {
   ADDRESS_OR_OFF,
   choice,
+  type Cidr,
+  CIDRS,
   DOMAINS,
   type HostPort,
   integer,
+  ON_OFF,
   ROUTES,
   seconds,
   SWITCH,
@@ -103,6 +106,20 @@ export interface ServeConfig {
   readonly smarthostPasswordFile: string | undefined;
   /** PEM file of a CA to trust for the smarthost's certificate (a private CA). */
   readonly smarthostCa: string | undefined;
+  /** SPF, DKIM, DMARC and ARC checks of mail received on the MX listener. */
+  readonly authChecks: boolean;
+  /** What a DMARC failure does: nothing, an Authentication-Results record only, or its policy. */
+  readonly dmarc: "off" | "tag" | "enforce";
+  /** What an SPF `fail` does: recorded only, or refused with 550 5.7.23. */
+  readonly spfFail: "tag" | "reject";
+  /** What a check that meets a temporary DNS error does: deliver with `temperror`, or 451. */
+  readonly dmarcTemperror: "deliver" | "defer";
+  /** Networks whose mail is not checked (relays of our own). */
+  readonly trustedNetworks: readonly Cidr[];
+  /** PEM file of CAs trusted, besides the system's, for MTA-STS policies and deliveries. */
+  readonly outboundCa: string | undefined;
+  /** Port of the HTTPS server an MTA-STS policy is fetched from (RFC 8461 §3.3: 443). */
+  readonly mtaStsPort: number;
 }
 
 /** The fields of {@link ServeConfig} that are settings (the data directory is `--data`). */
@@ -399,8 +416,9 @@ export const SETTINGS: readonly Setting[] = [
     type: ADDRESS_OR_OFF,
     default: undefined,
     shown: "the system's",
-    help: "DNS server HOST:PORT for outbound lookups",
-    docs: "DNS server for the MX, A and AAAA lookups of outbound delivery",
+    help: "DNS server HOST:PORT for every lookup",
+    docs: "DNS server for every lookup: MX, A and AAAA for delivery, SPF, DKIM, DMARC and " +
+      "MTA-STS records for the checks",
   }),
   setting("mx-port", {
     field: "mxPort",
@@ -474,6 +492,61 @@ export const SETTINGS: readonly Setting[] = [
     help: "PEM CA certificate to trust for the smarthost's TLS",
     docs: "a PEM CA the smarthost's certificate must chain to (a private CA); the certificate " +
       "is then always verified",
+  }),
+  setting("auth-checks", {
+    field: "authChecks",
+    type: ON_OFF,
+    default: true,
+    help: "SPF, DKIM, DMARC and ARC checks on the MX listener",
+    docs: "check the SPF, DKIM, DMARC and ARC of every message received on the MX listener " +
+      "and record the results in an `Authentication-Results:` header",
+  }),
+  setting("dmarc", {
+    field: "dmarc",
+    type: choice("mode", ["off", "tag", "enforce"] as const),
+    default: "enforce",
+    help: "DMARC policy: off, tag (record only) or enforce",
+    docs: "`enforce`: a failure under `p=reject` is refused with 550 5.7.1 and one under " +
+      "`p=quarantine` goes to Junk; `tag`: recorded only; `off`: not evaluated",
+  }),
+  setting("spf-fail", {
+    field: "spfFail",
+    type: choice("mode", ["tag", "reject"] as const),
+    default: "tag",
+    help: "SPF fail: tag (record only) or reject",
+    docs:
+      "`reject`: an SPF `fail` of the MAIL FROM is refused with 550 5.7.23; `tag`: recorded only",
+  }),
+  setting("dmarc-temperror", {
+    field: "dmarcTemperror",
+    type: choice("mode", ["deliver", "defer"] as const),
+    default: "deliver",
+    help: "on a DNS error during checks: deliver or defer (451)",
+    docs: "a check that meets a temporary DNS error: `deliver` with `temperror` recorded, or " +
+      "`defer` with 451 4.7.5 so the sender retries",
+  }),
+  setting("trusted-network", {
+    field: "trustedNetworks",
+    type: CIDRS,
+    default: [],
+    help: "CIDR whose mail is not checked (a relay of our own)",
+    docs: "networks whose mail is not checked (relays of our own); authenticated submission " +
+      "is never checked",
+  }),
+  setting("outbound-ca", {
+    field: "outboundCa",
+    type: optionalText("file"),
+    default: undefined,
+    help: "PEM CA certificate to trust for MTA-STS",
+    docs: "a PEM CA trusted, besides the system's, for MTA-STS policy fetches and the " +
+      "deliveries MTA-STS enforces (a private CA)",
+  }),
+  setting("mta-sts-port", {
+    field: "mtaStsPort",
+    type: integer("port", 1, 65535),
+    default: 443,
+    help: "port of MTA-STS policy hosts",
+    docs: "port of the HTTPS server MTA-STS policies are fetched from (tests, unusual networks)",
   }),
   setting("log-format", {
     field: "logFormat",

@@ -129,6 +129,19 @@ const SAMPLES: Record<string, Sample> = {
     with: { ...SMARTHOST, "smarthost-user": "u" },
   },
   "smarthost-ca": { value: "/ca.pem", expect: "/ca.pem", with: SMARTHOST },
+  "auth-checks": { value: "off", expect: false },
+  "dmarc": { value: "tag", expect: "tag" },
+  "spf-fail": { value: "reject", expect: "reject" },
+  "dmarc-temperror": { value: "defer", expect: "defer" },
+  "trusted-network": {
+    value: ["192.0.2.0/24", "2001:db8::1"],
+    expect: [
+      { address: "192.0.2.0", prefix: 24, family: "ipv4" },
+      { address: "2001:db8::1", prefix: 128, family: "ipv6" },
+    ],
+  },
+  "outbound-ca": { value: "/ca.pem", expect: "/ca.pem" },
+  "mta-sts-port": { value: 8443, expect: 8443 },
   "log-format": { value: "json", expect: "json" },
   "log-level": { value: "debug", expect: "debug" },
 };
