@@ -37,6 +37,30 @@ export interface LocalPolicy {
 }
 
 /**
+ * A message as a {@link MessageStage} leaves it: the bytes to store (a stage may add header
+ * fields above the rest, as Authentication-Results and DKIM-Signature are added) and, for the
+ * local recipients, the folder it goes to.
+ */
+export interface StagedMessage {
+  readonly chunks: readonly Uint8Array[];
+  readonly size: number;
+  /** The folder of each local recipient's copy; INBOX when absent. */
+  readonly folder?: string | undefined;
+}
+
+/**
+ * Work done on every accepted message between its final dot and its 250, in order: the checks
+ * of the MX listener (SPF, DKIM, DMARC, ARC), the DKIM signature of submitted mail. A stage may
+ * refuse the message by throwing an SmtpError, which becomes the reply to DATA.
+ */
+export interface MessageStage {
+  /** MAIL FROM was accepted: work that needs only the envelope may start now (SPF). */
+  onSender?(sender: Mailbox | undefined, ctx: SessionContext): void;
+  /** The message as it is to be stored and queued, or an SmtpError thrown. */
+  process(message: StagedMessage, d: Delivery, ctx: SessionContext): Promise<StagedMessage>;
+}
+
+/**
  * Session backend that delivers to local mailboxes, and queues mail for other domains when it
  * comes from an authenticated submission client (the only clients that may relay).
  */
@@ -48,6 +72,7 @@ export class LocalBackend implements SessionBackend {
   readonly #othersWaiting: () => boolean;
   readonly #auth: Authenticator;
   readonly #onQueued: (() => void) | undefined;
+  readonly #stages: readonly MessageStage[];
 
   /**
    * ONQUEUED is called after a commit that queued mail for remote recipients. OTHERSWAITING
@@ -56,7 +81,7 @@ export class LocalBackend implements SessionBackend {
    * meanwhile. A lone client's commit syncs in place, at once: handing the fsync to another
    * thread and back costs it more than it saves, and no other message could share its batch.
    * LIMITER bounds the password checks running at once; share one with every other listener
-   * that checks passwords.
+   * that checks passwords. STAGES run, in order, on every message before it is stored.
    */
   constructor(
     sink: MailSink,
@@ -65,7 +90,9 @@ export class LocalBackend implements SessionBackend {
     onQueued?: () => void,
     othersWaiting: () => boolean = () => true,
     limiter = new AuthLimiter(),
+    stages: readonly MessageStage[] = [],
   ) {
+    this.#stages = stages;
     this.#sink = sink;
     this.#policy = policy;
     this.#domains = new Set(policy.domains);
@@ -86,10 +113,10 @@ export class LocalBackend implements SessionBackend {
 
   /** RFC 6409 §6.1: a submission client may only send as an address it owns. */
   sender(sender: Mailbox | undefined, ctx: SessionContext): void {
-    if (ctx.role !== "submission") return;
-    if (!sender || canonicalAddress(sender) !== ctx.authUser) {
+    if (ctx.role === "submission" && (!sender || canonicalAddress(sender) !== ctx.authUser)) {
       throw new SmtpError(553, "5.7.1", "Sender address not owned by the authenticated user");
     }
+    for (const stage of this.#stages) stage.onSender?.(sender, ctx);
   }
 
   recipient(rcpt: Mailbox | undefined, ctx?: SessionContext): string {
@@ -115,12 +142,24 @@ export class LocalBackend implements SessionBackend {
     throw new SmtpError(550, "5.1.1", "No such user here");
   }
 
-  deliver(d: Delivery): void | Promise<void> {
+  deliver(d: Delivery, ctx?: SessionContext): void | Promise<void> {
     // RFC 5321 §6.3: more than 100 Received fields (ours included) is a mail loop. Refusing it
     // here leaves the bounce to the previous hop, and keeps it out of the queue.
     if (isLooping(d.chunks)) {
       throw new SmtpError(554, "5.4.6", "Too many Received headers: mail loop detected");
     }
+    // The session always passes its context; tests of storing alone may leave it out.
+    if (this.#stages.length === 0 || ctx === undefined) return this.#accept(d, d);
+    return this.#staged(d, ctx);
+  }
+
+  async #staged(d: Delivery, ctx: SessionContext): Promise<void> {
+    let message: StagedMessage = d;
+    for (const stage of this.#stages) message = await stage.process(message, d, ctx);
+    await this.#accept(d, message);
+  }
+
+  #accept(d: Delivery, staged: StagedMessage): void | Promise<void> {
     const local: string[] = [];
     const relay: string[] = [];
     for (const r of d.recipients) (this.#domains.has(domainOf(r)) ? local : relay).push(r);
@@ -130,13 +169,14 @@ export class LocalBackend implements SessionBackend {
       recipients: local,
       // Queued in the same transaction as the message: the 250 covers them too.
       relay,
-      chunks: d.chunks,
-      size: d.size,
-      summary: summarize(d.chunks),
+      chunks: staged.chunks,
+      size: staged.size,
+      summary: summarize(staged.chunks),
       receivedAt: d.receivedAt.getTime(),
       // Recipients were checked at RCPT time; postmaster and catch-all mailboxes are created
       // on first delivery.
       createMailboxes: true,
+      folder: staged.folder,
     };
     // Durable before we return: the session replies 250 only after this.
     const stored = this.#store(message);

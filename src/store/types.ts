@@ -34,6 +34,11 @@ export interface NewMessage {
   readonly receivedAt: number;
   /** Mailboxes that do not exist yet are created (catch-all); otherwise they must exist. */
   readonly createMailboxes: boolean;
+  /**
+   * The folder the local copies go to (Junk for DMARC quarantine); INBOX when absent or when a
+   * mailbox has no folder of that name.
+   */
+  readonly folder?: string | undefined;
 }
 
 /** Header values extracted once at delivery so that listing never parses messages. */
