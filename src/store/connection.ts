@@ -9,6 +9,7 @@ import { toStoreError } from "./errors.ts";
 import { SQL, type StatementName } from "./sql.ts";
 import { type SyncLog, WalSync } from "./wal_sync.ts";
 import { Folders } from "./folders.ts";
+import { SqliteMtaStsPolicies } from "./mta_sts.ts";
 
 /** A connection to the database at {@link Connection.path}. */
 export class Connection {
@@ -20,6 +21,8 @@ export class Connection {
   readonly log: WalSync;
   /** The folder queries (UIDs, flags, mod-sequences), prepared once like the rest. */
   readonly folders: Folders;
+  /** The MTA-STS policies held (./mta_sts.ts). */
+  readonly mtaSts: SqliteMtaStsPolicies;
   readonly #db: DatabaseSync;
 
   constructor(
@@ -35,6 +38,7 @@ export class Connection {
     ) as Record<StatementName, StatementSync>;
     this.log = new WalSync(db, path, synchronous, syncLog);
     this.folders = new Folders(db);
+    this.mtaSts = new SqliteMtaStsPolicies(db);
   }
 
   close(): void {

@@ -23,6 +23,8 @@ export type {
   MailDelivery,
   MailFolders,
   MessageSummaryHeaders,
+  MtaStsPolicies,
+  MtaStsPolicyRow,
   NewMessage,
   OutboundQueue,
   QueueEntry,

@@ -11,6 +11,7 @@
 import type { DatabaseSync } from "node:sqlite";
 import { FOLDERS_MIGRATION } from "./folders.ts";
 import { DERIVED_MIGRATION } from "./derived.ts";
+import { MTA_STS_MIGRATION } from "./mta_sts.ts";
 
 /** Migration N (1-based) is `MIGRATIONS[N - 1]`; `user_version` = number applied. */
 export const MIGRATIONS: readonly string[] = [
@@ -106,6 +107,8 @@ export const MIGRATIONS: readonly string[] = [
   // 5: what IMAP derives from messages and keeps (./derived.ts): headers apart from bodies, and
   // the full-text index for SEARCH (./fts.ts); filled when first used.
   DERIVED_MIGRATION,
+  // 6: the MTA-STS policies of the domains we relay to, kept across restarts (./mta_sts.ts).
+  MTA_STS_MIGRATION,
 ];
 
 /** The schema version this program writes. */

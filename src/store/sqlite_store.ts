@@ -13,6 +13,7 @@ import { SqliteQueue } from "./outbound_queue.ts";
 import type {
   ListPage,
   MailboxAccess,
+  MtaStsPolicies,
   MailboxEntry,
   NewMessage,
   QueueEntry,
@@ -33,6 +34,8 @@ export class SqliteStore implements Store {
   readonly #users: SqliteUsers;
   /** The folders role, handed out whole: its callers (the IMAP backend) use it as one. */
   readonly folders: SqliteFolders;
+  /** The MTA-STS policies held (./mta_sts.ts). */
+  readonly mtaSts: MtaStsPolicies;
 
   constructor(conn: Connection) {
     this.#conn = conn;
@@ -42,6 +45,7 @@ export class SqliteStore implements Store {
     this.#queue = new SqliteQueue(conn);
     this.#users = new SqliteUsers(conn);
     this.folders = new SqliteFolders(conn);
+    this.mtaSts = conn.mtaSts;
   }
 
   close(): void {

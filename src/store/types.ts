@@ -215,10 +215,31 @@ export interface UserAccounts {
   listUsers(): UserInfo[];
 }
 
+/** An MTA-STS policy held for a destination domain (RFC 8461 §5), as fetched. */
+export interface MtaStsPolicyRow {
+  readonly domain: string;
+  /** The id of the `_mta-sts` TXT record it was fetched for. */
+  readonly id: string;
+  /** The policy file's fields (re-parsed when read). */
+  readonly policy: string;
+  readonly fetchedAt: number;
+  /** When its max_age runs out (milliseconds). */
+  readonly expiresAt: number;
+}
+
+/** The MTA-STS policies held, one per domain. */
+export interface MtaStsPolicies {
+  get(domain: string): MtaStsPolicyRow | undefined;
+  /** Keeps P, replacing the domain's previous policy. */
+  put(p: MtaStsPolicyRow): void;
+}
+
 /** An open store: every role, over one database connection. */
 export interface Store extends MailDelivery, MailboxAccess, OutboundQueue, UserAccounts {
   /** The folders of the mailboxes as IMAP and POP3 see them. */
   readonly folders: MailFolders;
+  /** The MTA-STS policies held for the domains we relay to (the queue's). */
+  readonly mtaSts: MtaStsPolicies;
   /** Path of the database file. */
   readonly path: string;
   /** Closes the connection; the store is unusable afterwards. */

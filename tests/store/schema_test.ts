@@ -43,6 +43,7 @@ Deno.test("a fresh database gets every migration and WAL mode", () =>
         "message_text_done",
         "message_text_idx",
         "messages",
+        "mta_sts_policies",
         "queue",
         "users",
       ]);
