@@ -1,132 +1,314 @@
 /**
- * A tiny authoritative DNS responder on 127.0.0.1 for tests (RFC 1035 §4): answers MX, A and
- * AAAA questions from a table over UDP, so MX logic is tested without any real DNS. A name that
- * is not in the table gets NXDOMAIN; a name without records of the asked type gets an empty
- * NOERROR answer (NODATA). Every question is recorded, in order.
+ * A tiny DNS responder on 127.0.0.1 for tests, standing in for the recursive resolver a mail
+ * server asks (RFC 1035 §4), over UDP and TCP on the same port: answers A, AAAA, MX, TXT, CNAME
+ * and PTR questions from a table, so lookups are tested without any real DNS.
+ *
+ * - A name that is not in the table gets NXDOMAIN; a name without records of the asked type gets
+ *   an empty NOERROR answer (NODATA). Both carry an SOA in the authority section whose minimum
+ *   is the negative TTL (RFC 2308 §5).
+ * - A name with a `cname` is answered with the CNAME and, as a recursive resolver does, with the
+ *   records of its target (followed in the table, stopping at a loop; RFC 1034 §4.3.2). The
+ *   response code is that of the last name (RFC 6604 §3).
+ * - `servfail`, `refused`, `timeout` (never answers) and `truncate` (the UDP answer has TC set
+ *   and no records; the full answer comes over TCP) make a name misbehave.
+ * - A UDP answer larger than the query's EDNS0 buffer (512 octets without EDNS0) is truncated
+ *   too (RFC 6891 §7).
+ *
+ * The table is read at every question, so a test may change it while the server runs. Answers
+ * have a TTL of 60 seconds unless the server or the name says otherwise. Every question is
+ * recorded, in order.
+ *
+ * `startRawDnsServer` hands each query to a function of the test's, to send what no correct
+ * server would (mismatched ids, garbage).
  *
  * @module
  */
 import dgram from "node:dgram";
+import net from "node:net";
+import { Buffer } from "node:buffer";
+// @ts-types="@types/dns-packet"
+import * as packet from "dns-packet";
 
 /** The records of one name. An MX exchange of "." is a null MX (RFC 7505). */
 export interface DnsRecords {
   readonly mx?: readonly (readonly [preference: number, exchange: string])[];
   readonly a?: readonly string[];
   readonly aaaa?: readonly string[];
+  /** Each string is one TXT record, split into character-strings of at most 255 octets. */
+  readonly txt?: readonly string[];
+  /** An alias: questions of every type are answered with this CNAME (and its target's records). */
+  readonly cname?: string;
+  readonly ptr?: string | readonly string[];
   /** Answer SERVFAIL for every question about this name. */
   readonly servfail?: boolean;
+  /** Answer REFUSED for every question about this name. */
+  readonly refused?: boolean;
+  /** Never answer a question about this name. */
+  readonly timeout?: boolean;
+  /** Answer over UDP with TC set and no records, so the client asks again over TCP. */
+  readonly truncate?: boolean;
+  /** The TTL of this name's records and of its NODATA answers, in seconds. */
+  readonly ttl?: number;
+}
+
+/** A table of names (lower case, without the final dot) and their records. */
+export type DnsTable = Record<string, DnsRecords>;
+
+export interface DnsServerOptions {
+  /** The TTL of records whose name sets none, in seconds (60 by default). */
+  readonly ttl?: number;
+  /** The SOA minimum (negative TTL) of NXDOMAIN answers, in seconds (60 by default). */
+  readonly negativeTtl?: number;
 }
 
 export interface DnsServer {
   /** `127.0.0.1:PORT`, as `--dns` takes it. */
   readonly address: string;
   readonly port: number;
-  /** The questions asked so far, as `TYPE name`. */
+  /** The questions asked so far, over either transport, as `TYPE name`. */
   readonly questions: string[];
+  /** The questions asked over TCP, as `TYPE name`. */
+  readonly tcpQuestions: string[];
   close(): Promise<void>;
 }
 
-const TYPES: Record<number, string> = { 1: "A", 15: "MX", 28: "AAAA" };
+/** What a raw server's handler is given: the query's bytes and how it came. */
+export type RawHandler = (
+  query: Uint8Array,
+  transport: "udp" | "tcp",
+) => readonly Uint8Array[] | undefined;
 
-function encodeName(name: string): number[] {
-  const out: number[] = [];
-  for (const label of name.replace(/\.$/, "").split(".")) {
-    if (label === "") continue;
-    const bytes = new TextEncoder().encode(label);
-    out.push(bytes.length, ...bytes);
-  }
-  out.push(0);
-  return out;
+const RCODE = { NOERROR: 0, SERVFAIL: 2, NXDOMAIN: 3, REFUSED: 5 } as const;
+
+const normal = (name: string) => name.replace(/\.$/, "").toLowerCase();
+
+/** TEXT as character-strings of at most 255 octets (RFC 1035 §3.3.14, RFC 7208 §3.3). */
+function characterStrings(text: string): Buffer[] {
+  const bytes = Buffer.from(text, "utf8");
+  const out: Buffer[] = [];
+  for (let i = 0; i < bytes.length; i += 255) out.push(bytes.subarray(i, i + 255));
+  return out.length === 0 ? [Buffer.alloc(0)] : out;
 }
 
-/** Reads an uncompressed question name at OFFSET; returns it and the offset past it. */
-function readName(msg: Uint8Array, offset: number): [string, number] {
-  const labels: string[] = [];
-  let i = offset;
-  while (i < msg.length && msg[i] !== 0) {
-    const len = msg[i]!;
-    labels.push(new TextDecoder().decode(msg.subarray(i + 1, i + 1 + len)));
-    i += 1 + len;
-  }
-  return [labels.join("."), i + 1];
-}
-
-function ipv4(addr: string): number[] {
-  return addr.split(".").map(Number);
-}
-
-function ipv6(addr: string): number[] {
-  const [head = "", tail = ""] = addr.split("::");
-  const h = head === "" ? [] : head.split(":");
-  const t = tail === "" ? [] : tail.split(":");
-  const groups = addr.includes("::")
-    ? [...h, ...Array(8 - h.length - t.length).fill("0"), ...t]
-    : h;
-  return groups.flatMap((g) => {
-    const n = parseInt(g, 16);
-    return [n >> 8, n & 0xff];
-  });
-}
-
-function u16(n: number): number[] {
-  return [(n >> 8) & 0xff, n & 0xff];
-}
-
-function answer(type: number, rdata: number[]): number[] {
-  // Name: a pointer to the question name at offset 12; class IN; TTL 60.
-  return [0xc0, 12, ...u16(type), ...u16(1), 0, 0, 0, 60, ...u16(rdata.length), ...rdata];
-}
-
-function respond(query: Uint8Array, table: Record<string, DnsRecords>, questions: string[]) {
-  const [qname, end] = readName(query, 12);
-  const qtype = ((query[end] ?? 0) << 8) | (query[end + 1] ?? 0);
-  questions.push(`${TYPES[qtype] ?? qtype} ${qname}`);
-  const records = table[qname.toLowerCase()];
-  const answers: number[][] = [];
-  let rcode = 0;
-  if (!records) rcode = 3; // NXDOMAIN
-  else if (records.servfail) rcode = 2;
-  else if (qtype === 15) {
-    for (const [pref, host] of records.mx ?? []) {
-      answers.push(answer(15, [...u16(pref), ...encodeName(host)]));
+function recordsOf(name: string, type: string, r: DnsRecords, ttl: number): packet.Answer[] {
+  const base = { name, ttl, class: "IN" as const };
+  switch (type) {
+    case "A":
+      return (r.a ?? []).map((data) => ({ ...base, type: "A", data }));
+    case "AAAA":
+      return (r.aaaa ?? []).map((data) => ({ ...base, type: "AAAA", data }));
+    case "MX":
+      return (r.mx ?? []).map(([preference, exchange]) => ({
+        ...base,
+        type: "MX",
+        data: { preference, exchange },
+      }));
+    case "TXT":
+      return (r.txt ?? []).map((t) => ({ ...base, type: "TXT", data: characterStrings(t) }));
+    case "PTR": {
+      const ptr = r.ptr === undefined ? [] : typeof r.ptr === "string" ? [r.ptr] : r.ptr;
+      return ptr.map((data) => ({ ...base, type: "PTR", data }));
     }
-  } else if (qtype === 1) {
-    for (const a of records.a ?? []) answers.push(answer(1, ipv4(a)));
-  } else if (qtype === 28) {
-    for (const a of records.aaaa ?? []) answers.push(answer(28, ipv6(a)));
+    default:
+      return [];
   }
-  const id = [query[0] ?? 0, query[1] ?? 0];
-  // QR=1, opcode 0, AA=1, RD copied; RA=1; RCODE.
-  const flags = [0x84 | ((query[2] ?? 0) & 0x01), 0x80 | rcode];
-  const question = [...query.subarray(12, end + 4)];
-  return new Uint8Array([
-    ...id,
-    ...flags,
-    ...u16(1),
-    ...u16(answers.length),
-    ...u16(0),
-    ...u16(0),
-    ...question,
-    ...answers.flat(),
-  ]);
+}
+
+function soa(zone: string, minimum: number): packet.Answer {
+  return {
+    name: zone,
+    type: "SOA",
+    class: "IN",
+    ttl: minimum,
+    data: {
+      mname: "ns.test",
+      rname: "hostmaster.test",
+      serial: 1,
+      refresh: 3600,
+      retry: 600,
+      expire: 86400,
+      minimum,
+    },
+  };
+}
+
+interface Decision {
+  /** Undefined: no answer at all. */
+  readonly reply?: Buffer;
+}
+
+function respond(
+  query: Buffer,
+  transport: "udp" | "tcp",
+  table: DnsTable,
+  options: DnsServerOptions,
+  log: { questions: string[]; tcpQuestions: string[] },
+): Decision {
+  const q = packet.decode(query);
+  const question = q.questions?.[0];
+  if (!question) return {};
+  const qname = question.name;
+  const line = `${question.type} ${qname}`;
+  log.questions.push(line);
+  if (transport === "tcp") log.tcpQuestions.push(line);
+  const defaultTtl = options.ttl ?? 60;
+  const answers: packet.Answer[] = [];
+  const authorities: packet.Answer[] = [];
+  let rcode: number = RCODE.NOERROR;
+  let truncate = false;
+  let current = normal(qname);
+  let owner = qname;
+  const seen = new Set<string>();
+  for (let step = 0; step < 16; step++) {
+    const records = table[current];
+    if (!records) {
+      rcode = RCODE.NXDOMAIN;
+      authorities.push(soa(current.split(".").slice(-1)[0] ?? ".", options.negativeTtl ?? 60));
+      break;
+    }
+    if (records.timeout) return {};
+    if (records.servfail) {
+      rcode = RCODE.SERVFAIL;
+      break;
+    }
+    if (records.refused) {
+      rcode = RCODE.REFUSED;
+      break;
+    }
+    if (records.truncate) truncate = true;
+    const ttl = records.ttl ?? defaultTtl;
+    seen.add(current);
+    if (records.cname !== undefined && question.type !== "CNAME") {
+      answers.push({ name: owner, type: "CNAME", class: "IN", ttl, data: records.cname });
+      owner = records.cname;
+      current = normal(records.cname);
+      if (seen.has(current)) break;
+      continue;
+    }
+    const found = question.type === "CNAME"
+      ? (records.cname === undefined
+        ? []
+        : [{ name: owner, type: "CNAME" as const, class: "IN" as const, ttl, data: records.cname }])
+      : recordsOf(owner, question.type, records, ttl);
+    answers.push(...found);
+    if (found.length === 0) authorities.push(soa(current, ttl));
+    break;
+  }
+  const opt = q.additionals?.find((a) => a.type === "OPT") as
+    | { udpPayloadSize?: number }
+    | undefined;
+  const flags = packet.AUTHORITATIVE_ANSWER | packet.RECURSION_AVAILABLE |
+    ((q.flags ?? 0) & packet.RECURSION_DESIRED) | rcode;
+  const full = packet.encode({
+    type: "response",
+    id: q.id ?? 0,
+    flags,
+    questions: [question],
+    answers,
+    authorities,
+  });
+  const limit = opt ? Math.max(512, opt.udpPayloadSize ?? 512) : 512;
+  if (transport === "udp" && (truncate || full.length > limit)) {
+    return {
+      reply: packet.encode({
+        type: "response",
+        id: q.id ?? 0,
+        flags: flags | packet.TRUNCATED_RESPONSE,
+        questions: [question],
+      }),
+    };
+  }
+  return { reply: full };
+}
+
+/** Binds a UDP socket and a TCP listener to one free port of 127.0.0.1. */
+async function listen(
+  onDatagram: (msg: Buffer, reply: (b: Uint8Array) => void) => void,
+  onStream: (msg: Buffer, reply: (b: Uint8Array) => void) => void,
+): Promise<{ port: number; close(): Promise<void> }> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const udp = dgram.createSocket("udp4");
+    udp.on("message", (msg, rinfo) => {
+      onDatagram(msg, (b) => udp.send(b, rinfo.port, rinfo.address));
+    });
+    await new Promise<void>((resolve) => udp.bind(0, "127.0.0.1", () => resolve()));
+    const port = udp.address().port;
+    const sockets = new Set<net.Socket>();
+    const tcp = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.on("close", () => sockets.delete(socket));
+      socket.on("error", () => socket.destroy());
+      let buffered = Buffer.alloc(0);
+      socket.on("data", (chunk: Buffer) => {
+        buffered = Buffer.concat([buffered, chunk]);
+        while (buffered.length >= 2) {
+          const length = buffered.readUInt16BE(0);
+          if (buffered.length < 2 + length) break;
+          const msg = buffered.subarray(2, 2 + length);
+          buffered = buffered.subarray(2 + length);
+          onStream(msg, (b) => {
+            const framed = Buffer.alloc(2 + b.length);
+            framed.writeUInt16BE(b.length, 0);
+            framed.set(b, 2);
+            if (!socket.destroyed) socket.write(framed);
+          });
+        }
+      });
+    });
+    const bound = await new Promise<boolean>((resolve) => {
+      tcp.once("error", () => resolve(false));
+      tcp.listen(port, "127.0.0.1", () => resolve(true));
+    });
+    const close = async () => {
+      for (const s of sockets) s.destroy();
+      await Promise.all([
+        new Promise<void>((resolve) => udp.close(() => resolve())),
+        new Promise<void>((resolve) => tcp.close(() => resolve())),
+      ]);
+    };
+    if (bound) return { port, close };
+    await new Promise<void>((resolve) => udp.close(() => resolve()));
+  }
+  throw new Error("Cannot find a port free for both UDP and TCP on 127.0.0.1");
 }
 
 /** Starts a responder for TABLE (names in lower case, without the final dot). */
-export async function startDnsServer(table: Record<string, DnsRecords>): Promise<DnsServer> {
-  const socket = dgram.createSocket("udp4");
+export async function startDnsServer(
+  table: DnsTable,
+  options: DnsServerOptions = {},
+): Promise<DnsServer> {
   const questions: string[] = [];
-  socket.on("message", (msg, rinfo) => {
+  const tcpQuestions: string[] = [];
+  const handle = (transport: "udp" | "tcp") => (msg: Buffer, reply: (b: Uint8Array) => void) => {
     try {
-      const reply = respond(new Uint8Array(msg), table, questions);
-      socket.send(reply, rinfo.port, rinfo.address);
+      const decision = respond(msg, transport, table, options, { questions, tcpQuestions });
+      if (decision.reply) reply(decision.reply);
     } catch { /* a malformed query gets no answer */ }
-  });
-  await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", () => resolve()));
-  const port = socket.address().port;
-  return {
-    address: `127.0.0.1:${port}`,
-    port,
-    questions,
-    close: () => new Promise<void>((resolve) => socket.close(() => resolve())),
   };
+  const { port, close } = await listen(handle("udp"), handle("tcp"));
+  return { address: `127.0.0.1:${port}`, port, questions, tcpQuestions, close };
+}
+
+/** A raw server's address, and how many queries it has been given. */
+export interface RawDnsServer {
+  readonly address: string;
+  readonly port: number;
+  readonly queries: Uint8Array[];
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a server on UDP and TCP that answers each query with whatever HANDLER returns (each
+ * element one datagram, or one length-prefixed message over TCP; nothing when undefined).
+ */
+export async function startRawDnsServer(handler: RawHandler): Promise<RawDnsServer> {
+  const queries: Uint8Array[] = [];
+  const handle = (transport: "udp" | "tcp") => (msg: Buffer, reply: (b: Uint8Array) => void) => {
+    queries.push(new Uint8Array(msg));
+    try {
+      for (const b of handler(new Uint8Array(msg), transport) ?? []) reply(b);
+    } catch { /* the handler's failure is no answer */ }
+  };
+  const { port, close } = await listen(handle("udp"), handle("tcp"));
+  return { address: `127.0.0.1:${port}`, port, queries, close };
 }

@@ -1,0 +1,147 @@
+/**
+ * One question put to one server: over UDP, and again over TCP when the UDP reply is truncated
+ * (RFC 1035 §4.2, RFC 7766 §5). Datagrams from elsewhere, and replies that do not match the
+ * query (RFC 5452 §9.1), are ignored while the deadline lasts; the deadline ends the attempt.
+ *
+ * @module
+ */
+import dgram from "node:dgram";
+import net from "node:net";
+import { Buffer } from "node:buffer";
+import type { DnsClock } from "./clock.ts";
+import { DnsLookupError } from "./errors.ts";
+import type { NameServer } from "./resolv_conf.ts";
+import {
+  encodeQuery,
+  matchReply,
+  MAX_MESSAGE,
+  type Question,
+  randomId,
+  type Reply,
+} from "./wire.ts";
+
+/** How one attempt is made. */
+export interface AttemptOptions {
+  readonly clock: DnsClock;
+  /** The UDP attempt's deadline; the TCP one has twice as long. */
+  readonly timeoutMs: number;
+}
+
+const describe = (s: NameServer) => `${s.host.includes(":") ? `[${s.host}]` : s.host}:${s.port}`;
+
+/** Sockets report IPv4-mapped senders in either form; compare the plain address. */
+const plain = (address: string) => address.replace(/^::ffff:/i, "").toLowerCase();
+
+/**
+ * Asks SERVER about Q over UDP, then over TCP if the reply is truncated. Rejects with a
+ * DnsLookupError of kind "timeout" or "error".
+ */
+export async function exchange(
+  server: NameServer,
+  q: Question,
+  options: AttemptOptions,
+): Promise<Reply> {
+  const reply = await overUdp(server, q, options);
+  return reply.truncated ? await overTcp(server, q, options) : reply;
+}
+
+function overUdp(server: NameServer, q: Question, options: AttemptOptions): Promise<Reply> {
+  const id = randomId();
+  const query = encodeQuery(id, q);
+  const family = net.isIPv6(server.host.replace(/%.*$/, "")) ? "udp6" : "udp4";
+  const { promise, resolve, reject } = Promise.withResolvers<Reply>();
+  const socket = dgram.createSocket(family);
+  let done = false;
+  const finish = (f: () => void) => {
+    if (done) return;
+    done = true;
+    cancel();
+    try {
+      socket.close();
+    } catch { /* already closed */ }
+    f();
+  };
+  const cancel = options.clock.after(
+    options.timeoutMs,
+    () =>
+      finish(() =>
+        reject(new DnsLookupError("timeout", `no answer from ${describe(server)} in time`))
+      ),
+  );
+  socket.on("message", (msg: Buffer, rinfo: dgram.RemoteInfo) => {
+    if (rinfo.port !== server.port || plain(rinfo.address) !== plain(server.host)) return;
+    const reply = matchReply(new Uint8Array(msg), id, q);
+    if (reply) finish(() => resolve(reply));
+  });
+  socket.on("error", (err: Error) =>
+    finish(() =>
+      reject(
+        new DnsLookupError("error", `cannot ask ${describe(server)}: ${err.message}`, {
+          cause: err,
+        }),
+      )
+    ));
+  socket.send(query, server.port, server.host, (err) => {
+    if (err) {
+      finish(() =>
+        reject(
+          new DnsLookupError("error", `cannot ask ${describe(server)}: ${err.message}`, {
+            cause: err,
+          }),
+        )
+      );
+    }
+  });
+  return promise;
+}
+
+function overTcp(server: NameServer, q: Question, options: AttemptOptions): Promise<Reply> {
+  const id = randomId();
+  const query = encodeQuery(id, q);
+  const framed = Buffer.alloc(2 + query.length);
+  framed.writeUInt16BE(query.length, 0);
+  framed.set(query, 2);
+  const { promise, resolve, reject } = Promise.withResolvers<Reply>();
+  let done = false;
+  const socket = net.connect({ host: server.host, port: server.port });
+  const finish = (f: () => void) => {
+    if (done) return;
+    done = true;
+    cancel();
+    socket.destroy();
+    f();
+  };
+  const fail = (message: string, cause?: unknown) =>
+    finish(() =>
+      reject(new DnsLookupError("error", `${describe(server)} over TCP: ${message}`, { cause }))
+    );
+  const cancel = options.clock.after(
+    2 * options.timeoutMs,
+    () =>
+      finish(() =>
+        reject(new DnsLookupError("timeout", `no answer from ${describe(server)} over TCP in time`))
+      ),
+  );
+  // At most one message of at most 65535 octets is kept: the length prefix bounds it.
+  let buffered = Buffer.alloc(0);
+  socket.on("connect", () => socket.write(framed));
+  socket.on("data", (chunk: Buffer) => {
+    buffered = Buffer.concat([buffered, chunk]);
+    while (buffered.length >= 2) {
+      const length = buffered.readUInt16BE(0);
+      if (buffered.length < 2 + length) {
+        if (buffered.length > 2 + MAX_MESSAGE) fail("reply too long");
+        return;
+      }
+      const reply = matchReply(new Uint8Array(buffered.subarray(2, 2 + length)), id, q);
+      buffered = buffered.subarray(2 + length);
+      // RFC 7766 §7: replies over one connection may come in any order; ours has one query, so a
+      // reply that does not match it is the server's mistake.
+      if (reply) return finish(() => resolve(reply));
+      return fail("a reply that does not match the query");
+    }
+  });
+  socket.on("error", (err: Error) => fail(err.message, err));
+  socket.on("close", () => fail("connection closed before the reply"));
+  return promise;
+}

@@ -1,0 +1,90 @@
+/**
+ * DNS messages on the wire (RFC 1035 §4), through `dns-packet`: a query with a random id, the
+ * recursion-desired bit and an EDNS0 OPT record offering a 1232-octet UDP buffer (RFC 6891 §6.2.5,
+ * the size DNS Flag Day 2020 settled on); and the check that bytes from the network are the
+ * reply to that query and nothing else. Pure: no sockets here.
+ *
+ * @module
+ */
+import { Buffer } from "node:buffer";
+// @ts-types="@types/dns-packet"
+import * as packet from "dns-packet";
+
+/** The record types this resolver asks for. */
+export type QueryType = "A" | "AAAA" | "MX" | "TXT" | "PTR" | "CNAME";
+
+/** One question: a name (lower case, no final dot) and a type. */
+export interface Question {
+  readonly name: string;
+  readonly type: QueryType;
+}
+
+/** The UDP payload size offered in EDNS0 (RFC 6891 §6.2.5). */
+export const EDNS_UDP_SIZE = 1232;
+
+/** No DNS message is larger: its TCP length prefix is two octets (RFC 1035 §4.2.2). */
+export const MAX_MESSAGE = 65535;
+
+/** Response codes this resolver tells apart (RFC 1035 §4.1.1, RFC 6895 §2.3). */
+export const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, REFUSED: 5 } as const;
+
+/** A decoded reply that answers our question. */
+export interface Reply {
+  readonly rcode: number;
+  readonly truncated: boolean;
+  readonly answers: readonly packet.Answer[];
+  readonly authorities: readonly packet.Answer[];
+}
+
+/** A fresh random query id (RFC 5452 §9.2: ids must not be guessable). */
+export function randomId(): number {
+  return crypto.getRandomValues(new Uint16Array(1))[0]!;
+}
+
+/** The query for Q with id ID. */
+export function encodeQuery(id: number, q: Question): Uint8Array {
+  return packet.encode({
+    type: "query",
+    id,
+    flags: packet.RECURSION_DESIRED,
+    questions: [{ type: q.type, name: q.name, class: "IN" }],
+    additionals: [{
+      type: "OPT",
+      name: ".",
+      udpPayloadSize: EDNS_UDP_SIZE,
+      flags: 0,
+      options: [],
+    } as unknown as packet.Answer],
+  });
+}
+
+const same = (a: string, b: string) =>
+  a.replace(/\.$/, "").toLowerCase() === b.replace(/\.$/, "").toLowerCase();
+
+/**
+ * BYTES decoded, when they are a reply to the query Q with id ID: a response (QR set), the same
+ * id, exactly one question, the same name, type and class (RFC 5452 §9.1). Anything else, from
+ * a confused server or a forger, is undefined: not an answer, and the caller keeps waiting.
+ * Never throws.
+ */
+export function matchReply(bytes: Uint8Array, id: number, q: Question): Reply | undefined {
+  if (bytes.length < 12 || bytes.length > MAX_MESSAGE) return undefined;
+  // Header checks before decoding: a reply with another id is not worth parsing.
+  if (((bytes[0]! << 8) | bytes[1]!) !== id || (bytes[2]! & 0x80) === 0) return undefined;
+  let decoded: packet.DecodedPacket;
+  try {
+    decoded = packet.decode(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
+  } catch {
+    return undefined;
+  }
+  const question = decoded.questions?.[0];
+  if (decoded.questions?.length !== 1 || !question) return undefined;
+  if (typeof question.name !== "string" || !same(question.name, q.name)) return undefined;
+  if (question.type !== q.type || (question.class ?? "IN") !== "IN") return undefined;
+  return {
+    rcode: (decoded.flags ?? 0) & 0xf,
+    truncated: decoded.flag_tc,
+    answers: Array.isArray(decoded.answers) ? decoded.answers : [],
+    authorities: Array.isArray(decoded.authorities) ? decoded.authorities : [],
+  };
+}
