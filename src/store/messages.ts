@@ -90,7 +90,13 @@ export function insertMessage(
   }
   let uid: number | undefined;
   for (const mailboxId of mailboxIds) {
-    uid = addToFolder(conn, mailboxId, messageId, message.receivedAt, target);
+    uid = addToFolder(
+      conn,
+      mailboxId,
+      messageId,
+      message.receivedAt,
+      target ?? named(conn, mailboxId, message.folder),
+    );
   }
   // The first attempt is immediate: due as of arrival.
   for (const address of relay) {
@@ -103,6 +109,20 @@ export function insertMessage(
     );
   }
   return uid;
+}
+
+/**
+ * Folder NAME of MAILBOXID as a target, or undefined (INBOX) when NAME is absent, is INBOX, or
+ * the mailbox has no folder of that name (Junk is made by the first IMAP login, not by mail).
+ */
+function named(
+  conn: Connection,
+  mailboxId: number,
+  name: string | undefined,
+): FolderTarget | undefined {
+  if (name === undefined || name.toUpperCase() === "INBOX") return undefined;
+  const folder = conn.folders.get(mailboxId, name);
+  return folder ? { folderId: folder.id, flags: [] } : undefined;
 }
 
 /**
