@@ -15,6 +15,7 @@ import { sendmailCommand } from "./src/cli/sendmail.ts";
 import { queueCommand } from "./src/cli/queue.ts";
 import { exportCommand } from "./src/cli/export.ts";
 import { importCommand } from "./src/cli/import.ts";
+import { dkimCommand } from "./src/cli/dkim.ts";
 import { COMMIT } from "./src/build_info.ts";
 import { flushLogs } from "./src/log.ts";
 
@@ -35,7 +36,8 @@ function program() {
     .addCommand(sendmailCommand())
     .addCommand(queueCommand())
     .addCommand(exportCommand())
-    .addCommand(importCommand());
+    .addCommand(importCommand())
+    .addCommand(dkimCommand());
 }
 
 /** Runs the CLI with ARGS and returns the exit status. */

@@ -1,0 +1,94 @@
+/**
+ * Relaxed canonicalization (RFC 6376 §3.4.2, §3.4.4): the one-pass byte version against a
+ * plain reading of the RFC's rules (the regular expressions dkimpy applies), by property; the
+ * header parser and the From field's domains by example.
+ */
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import {
+  binary,
+  fromBinary,
+  parseHeader,
+  relaxedBody,
+  relaxedHeader,
+  splitMessage,
+} from "../../src/dkim/canon.ts";
+import { fromDomains, insertFields } from "../../src/dkim/signer.ts";
+
+const enc = (s: string) => new TextEncoder().encode(s);
+const dec = (b: Uint8Array) => binary(b);
+
+/** The RFC's rules, one after the other, on text. */
+function referenceBody(body: string): string {
+  let s = body;
+  if (s !== "" && !s.endsWith("\r\n")) s += "\r\n";
+  s = s.replace(/[\t ]+\r\n/g, "\r\n").replace(/[\t ]+/g, " ");
+  while (s.endsWith("\r\n\r\n")) s = s.slice(0, -2);
+  return s === "\r\n" ? "" : s;
+}
+
+Deno.test("relaxed body: equal to the RFC's rules applied one by one", () => {
+  const piece = fc.constantFrom("a", "é", " ", "\t", "\r", "\n", "\r\n", "\r\n\r\n", "  \t");
+  fc.assert(
+    fc.property(fc.array(piece, { maxLength: 60 }), (pieces) => {
+      const body = pieces.join("");
+      assert.equal(dec(relaxedBody(fromBinary(body))), referenceBody(body));
+    }),
+    { numRuns: 3000 },
+  );
+});
+
+Deno.test("relaxed body: examples of RFC 6376 §3.4.5 and the edges", () => {
+  assert.equal(dec(relaxedBody(enc(" C \r\nD \t E\r\n\r\n\r\n"))), " C\r\nD E\r\n");
+  assert.equal(dec(relaxedBody(enc(""))), "");
+  assert.equal(dec(relaxedBody(enc("\r\n\r\n"))), "");
+  assert.equal(dec(relaxedBody(enc("no final newline  "))), "no final newline\r\n");
+  assert.equal(dec(relaxedBody(enc("a\r\n  \r\n\r\nb\r\n \r\n"))), "a\r\n\r\n\r\nb\r\n");
+});
+
+Deno.test("relaxed header: RFC 6376 §3.4.5's example", () => {
+  assert.equal(relaxedHeader("A: X"), "a:X\r\n");
+  assert.equal(relaxedHeader("B : Y\t\r\n\tZ  "), "b:Y Z\r\n");
+  assert.equal(relaxedHeader("Subject:  a  b ", true), "subject:a b");
+});
+
+Deno.test("header parsing: folds, the empty line, a header without a body", () => {
+  const m = enc("From: a@b.c\r\nSubject: one\r\n two\r\nB : x\r\n\r\nbody\r\n\r\n");
+  const { header, body } = splitMessage(m);
+  assert.equal(dec(body), "body\r\n\r\n");
+  const fields = parseHeader(header);
+  assert.deepEqual(fields.map((f) => f.key), ["from", "subject", "b"]);
+  assert.equal(fields[1]!.raw, "Subject: one\r\n two");
+  const onlyHeader = splitMessage(enc("From: a@b.c\r\n"));
+  assert.equal(onlyHeader.body.length, 0);
+  assert.equal(parseHeader(onlyHeader.header).length, 1);
+});
+
+Deno.test("From domains: display names, comments, groups of mailboxes, UTF-8 domains", () => {
+  assert.deepEqual(fromDomains("From: Ann <ann@A.Test>"), ["a.test"]);
+  assert.deepEqual(fromDomains('From: "x@evil.test" <ann@a.test>'), ["a.test"]);
+  assert.deepEqual(fromDomains("From: ann@a.test (from x@evil.test)"), ["a.test"]);
+  assert.deepEqual(fromDomains("From: a@one.test, b@two.test, c@one.test"), [
+    "one.test",
+    "two.test",
+  ]);
+  assert.deepEqual(fromDomains(binary(enc("From: Zoë <zoe@bücher.de>"))), ["xn--bcher-kva.de"]);
+  assert.deepEqual(fromDomains("From: undisclosed"), []);
+  assert.deepEqual(fromDomains("From: <a@>"), []);
+});
+
+Deno.test("signature fields go below Return-Path, or first", () => {
+  const sig = enc("DKIM-Signature: x\r\n");
+  const withPath = insertFields(
+    [enc("Return-Path: <a@b.c>\r\nReceived: x\r\n"), enc("B\r\n")],
+    sig,
+  );
+  assert.equal(
+    dec(fromBinary(withPath.map(dec).join(""))),
+    "Return-Path: <a@b.c>\r\nDKIM-Signature: x\r\nReceived: x\r\nB\r\n",
+  );
+  assert.equal(
+    insertFields([enc("From: a\r\n")], sig).map(dec).join(""),
+    "DKIM-Signature: x\r\nFrom: a\r\n",
+  );
+});
