@@ -1,0 +1,144 @@
+/**
+ * The `Authentication-Results:` header field (RFC 8601): reading the authserv-id of one that
+ * came with a message (to remove those that claim to be ours, §5), and writing ours.
+ *
+ * @module
+ */
+
+/** One result of one method (RFC 8601 §2.2 resinfo): `spf=pass (comment) smtp.mailfrom=x`. */
+export interface Resinfo {
+  /** `spf`, `dkim`, `arc`, `dmarc`. */
+  readonly method: string;
+  /** A result keyword (§2.7): `pass`, `fail`, `temperror`... */
+  readonly result: string;
+  readonly comment?: string | undefined;
+  /** Properties as `[ptype.property, value]`: `["smtp.mailfrom", "example.com"]`. */
+  readonly props?: readonly (readonly [string, string])[];
+}
+
+/** Longest comment kept; the rest is cut (the results matter, not the prose). */
+const MAX_COMMENT = 200;
+/** Longest property value kept; a longer one is left out (as mailauth does). */
+const MAX_VALUE = 500;
+
+/**
+ * The authserv-id of an Authentication-Results VALUE (the text after the colon), lower-case, or
+ * undefined if it has none. RFC 8601 §2.2: the value begins with CFWS, then the authserv-id, a
+ * token or a quoted-string (§2.5).
+ */
+export function authservIdOf(value: string): string | undefined {
+  let i = skipCfws(value, 0);
+  if (i < 0 || i >= value.length) return undefined;
+  if (value[i] === '"') {
+    let out = "";
+    for (i++; i < value.length; i++) {
+      const c = value[i]!;
+      if (c === "\\") out += value[++i] ?? "";
+      else if (c === '"') return out.toLowerCase();
+      else out += c;
+    }
+    return undefined;
+  }
+  const m = /^[^\s;()"]+/.exec(value.slice(i));
+  return m ? m[0].toLowerCase() : undefined;
+}
+
+/** Where the text after white space and comments starting at I begins; -1 if a comment is open. */
+function skipCfws(s: string, i: number): number {
+  let depth = 0;
+  for (; i < s.length; i++) {
+    const c = s[i]!;
+    if (depth > 0) {
+      if (c === "\\") i++;
+      else if (c === "(") depth++;
+      else if (c === ")") depth--;
+    } else if (c === "(") {
+      depth = 1;
+    } else if (c !== " " && c !== "\t" && c !== "\r" && c !== "\n") {
+      return i;
+    }
+  }
+  return depth > 0 ? -1 : i;
+}
+
+/** A comment's text (RFC 5322 §3.2.2): no control characters, parentheses and backslash quoted. */
+function comment(text: string): string {
+  // deno-lint-ignore no-control-regex
+  let clean = text.replace(/[\x00-\x1f\x7f]+/g, " ").trim();
+  if (clean.length > MAX_COMMENT) clean = `${clean.slice(0, MAX_COMMENT)}...`;
+  return `(${clean.replace(/[()\\]/g, (c) => `\\${c}`)})`;
+}
+
+/**
+ * A property value (§2.2 pvalue): as it is when it is a dot-atom or `local@domain` made of atom
+ * characters (RFC 5322 §3.2.3), else a quoted-string; undefined when empty or too long to keep.
+ */
+export function propertyValue(value: string): string | undefined {
+  // deno-lint-ignore no-control-regex
+  const clean = value.replace(/[\x00-\x1f\x7f]/g, "");
+  if (clean === "") return undefined;
+  const out =
+    /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~.]*@?[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~.\[\]:]+$/.test(clean)
+      ? clean
+      : `"${clean.replace(/["\\]/g, (c) => `\\${c}`)}"`;
+  return byteLength(out) > MAX_VALUE ? undefined : out;
+}
+
+/** A result keyword or method name (§2.2 Keyword), bounded. */
+function keyword(s: string): string {
+  return s.replace(/[^A-Za-z0-9-]/g, "").slice(0, 64) || "none";
+}
+
+/** The parts of one resinfo: `method=result`, `(comment)`, `ptype.prop=value`... */
+function parts(r: Resinfo): string[] {
+  const out = [`${keyword(r.method)}=${keyword(r.result)}`];
+  if (r.comment) out.push(comment(r.comment));
+  for (const [name, value] of r.props ?? []) {
+    const v = propertyValue(value);
+    if (v !== undefined && /^[A-Za-z0-9-]{1,64}\.[A-Za-z0-9-]{1,64}$/.test(name)) {
+      out.push(`${name}=${v}`);
+    }
+  }
+  return out;
+}
+
+/** One resinfo on one line: `method=result (comment) ptype.prop=value...`. */
+export function formatResinfo(r: Resinfo): string {
+  return parts(r).join(" ");
+}
+
+/** Where a line is folded: well below RFC 5322's 998 octets (§2.1.1). */
+const FOLD_AT = 900;
+
+/**
+ * The whole field with CRLF at the end: our AUTHSERVID, then each result on a line of its own
+ * (folded where it would grow too long), or `none` when nothing was checked (§2.2 no-result).
+ */
+export function authResultsField(authservId: string, results: readonly Resinfo[]): string {
+  const id = propertyValue(authservId) ?? "localhost";
+  if (results.length === 0) return `Authentication-Results: ${id}; none\r\n`;
+  const lines = results.map((r) => {
+    let out = "";
+    let line = 0;
+    for (const part of parts(r)) {
+      const n = byteLength(part);
+      if (line > 0 && line + 1 + n > FOLD_AT) {
+        out += "\r\n\t";
+        line = 0;
+      } else if (line > 0) {
+        out += " ";
+        line++;
+      }
+      out += part;
+      line += n;
+    }
+    return out;
+  });
+  return `Authentication-Results: ${id};\r\n\t${lines.join(";\r\n\t")}\r\n`;
+}
+
+const encoder = new TextEncoder();
+
+function byteLength(s: string): number {
+  return encoder.encode(s).length;
+}

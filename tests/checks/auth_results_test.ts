@@ -1,0 +1,95 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import {
+  authResultsField,
+  authservIdOf,
+  formatResinfo,
+  propertyValue,
+} from "../../src/checks/auth_results.ts";
+
+Deno.test("authserv-id: a token or quoted-string after CFWS, lower-cased (RFC 8601 §2.2)", () => {
+  const table: [string, string | undefined][] = [
+    [" mx.local.test; spf=pass", "mx.local.test"],
+    [" MX.Local.Test;spf=pass", "mx.local.test"],
+    [" (comment (nested) \\) here) mx.local.test; none", "mx.local.test"],
+    ['\t"mx.local.test"; none', "mx.local.test"],
+    [' "mx.\\"odd"; none', 'mx."odd'],
+    [" mx.local.test 1; dkim=pass", "mx.local.test"],
+    [" mx.local.test(c); none", "mx.local.test"],
+    [" ", undefined],
+    [" (unclosed mx.local.test; none", undefined],
+    [' "unclosed', undefined],
+    ["; none", undefined],
+  ];
+  for (const [value, id] of table) assert.equal(authservIdOf(value), id, value);
+});
+
+Deno.test("resinfo: keywords, escaped comments, properties as token or quoted-string", () => {
+  assert.equal(
+    formatResinfo({
+      method: "spf",
+      result: "pass",
+      comment: "a (b) \\ c\r\nd",
+      props: [["smtp.mailfrom", "ann@example.com"]],
+    }),
+    "spf=pass (a \\(b\\) \\\\ c d) smtp.mailfrom=ann@example.com",
+  );
+  assert.equal(
+    formatResinfo({ method: "dkim", result: "fail", props: [["header.i", "@example.com"]] }),
+    "dkim=fail header.i=@example.com",
+  );
+  assert.equal(propertyValue('"odd local"@example.com'), '"\\"odd local\\"@example.com"');
+  assert.equal(propertyValue("a;b"), '"a;b"');
+  assert.equal(propertyValue(""), undefined);
+  assert.equal(propertyValue("x".repeat(600)), undefined);
+  assert.equal(propertyValue('"'.repeat(300)), undefined);
+  assert.equal(
+    formatResinfo({ method: "dmarc", result: "pass;x=1" }),
+    "dmarc=passx1",
+  );
+});
+
+Deno.test("the field: one result a line, `none` when there are none", () => {
+  assert.equal(
+    authResultsField("mx.local.test", []),
+    "Authentication-Results: mx.local.test; none\r\n",
+  );
+  assert.equal(
+    authResultsField("mx.local.test", [
+      { method: "spf", result: "pass", props: [["smtp.mailfrom", "a@b.example"]] },
+      { method: "dmarc", result: "fail" },
+    ]),
+    "Authentication-Results: mx.local.test;\r\n\tspf=pass smtp.mailfrom=a@b.example;\r\n\tdmarc=fail\r\n",
+  );
+});
+
+Deno.test("property: whatever the results hold, the field is one well-formed field of ours", () => {
+  const text = fc.string({ unit: "binary", maxLength: 600 });
+  fc.assert(
+    fc.property(
+      fc.array(fc.record({ method: text, result: text, comment: text, value: text }), {
+        maxLength: 8,
+      }),
+      (rows) => {
+        const field = authResultsField(
+          "mx.local.test",
+          rows.map((r) => ({
+            ...r,
+            props: ["header.from", "header.d", "header.i", "smtp.mailfrom"].map(
+              (name) => [name, r.value] as const,
+            ),
+          })),
+        );
+        assert.ok(field.endsWith("\r\n"));
+        const lines = field.slice(0, -2).split("\r\n");
+        // Every line but the first continues the field; no bare CR or LF anywhere.
+        for (const line of lines.slice(1)) assert.equal(line[0], "\t");
+        for (const line of lines) {
+          assert.doesNotMatch(line, /[\r\n]/);
+          assert.ok(new TextEncoder().encode(line).length <= 998);
+        }
+        assert.equal(authservIdOf(field.slice(field.indexOf(":") + 1)), "mx.local.test");
+      },
+    ),
+  );
+});
