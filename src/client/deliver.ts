@@ -11,6 +11,7 @@ import { type Reply, replyToString } from "../smtp/reply.ts";
 import type { ClientClock } from "./clock.ts";
 import { ClientError, type ClientFailure } from "./errors.ts";
 import { type Envelope, SmtpClient, type Timeouts, type TraceLine } from "./smtp_client.ts";
+import type { TlsInfo } from "./wire.ts";
 import { isLoopbackAddress } from "../net.ts";
 
 /** Where to connect: a host name (for TLS and messages) and, when known, its address. */
@@ -51,6 +52,10 @@ export interface DeliverOptions {
   readonly trace?: ((line: TraceLine) => void) | undefined;
   /** The clock of every deadline; real time if absent. */
   readonly clock?: ClientClock | undefined;
+  /** Told of each hop that could not be used, before any transaction began on it, and why. */
+  readonly onHopFailure?: ((hop: NextHop, err: ClientError) => void) | undefined;
+  /** Told of the session a transaction runs on: its hop and TLS state (undefined: plaintext). */
+  readonly onSession?: ((hop: NextHop, tls: TlsInfo | undefined) => void) | undefined;
 }
 
 /** sent: a server took responsibility (250 after the data); refused: 5xx; deferred: retry. */
@@ -214,11 +219,13 @@ export async function deliver(
     } catch (err) {
       if (!(err instanceof ClientError)) throw err;
       options.trace?.({ direction: "*", text: `${hopName(hop)} failed: ${err.message}` });
+      options.onHopFailure?.(hop, err);
       last = { err, hop };
       // The same refusal would come from every host: credentials, policy, TLS settings.
       if (err.failure === "auth" || err.failure === "policy") break;
       continue;
     }
+    options.onSession?.(hop, client.tls);
     try {
       return await transact(client, hop, envelope, message);
     } finally {

@@ -55,6 +55,8 @@ export interface TlsInfo {
   readonly cipher: string;
   /** Whether the certificate was verified (false only with `insecure`). */
   readonly verified: boolean;
+  /** Why it could not be (a node:tls code such as ERR_TLS_CERT_ALTNAME_INVALID), if not. */
+  readonly authorizationError?: string | undefined;
 }
 
 function tlsOptions(settings: TlsSettings): tls.ConnectionOptions {
@@ -285,6 +287,7 @@ function tlsInfo(socket: tls.TLSSocket): TlsInfo {
     protocol: socket.getProtocol() ?? "TLS",
     cipher: socket.getCipher()?.name ?? "unknown",
     verified: socket.authorized,
+    authorizationError: socket.authorizationError ? String(socket.authorizationError) : undefined,
   };
 }
 

@@ -8,6 +8,7 @@
  *   once due), or left to the pass to bounce; bounces.ts: DSN messages to senders, and the
  *   bounce of a pass committed with the removal of its failed rows.
  * - dsn.ts: RFC 3464 delivery status notifications (bounces and delay warnings).
+ * - mta_sts.ts: a delivery to MX hosts under the destination's MTA-STS policy (RFC 8461).
  * - setup.ts: the runner built from `mail serve`'s settings; errors.ts: the queue's errors.
  * - message.ts: the relayed form of a stored message, and its header block for a DSN. (Loop
  *   detection, RFC 5321 §6.3, counts trace headers: smtp/trace.ts, shared with the server.)

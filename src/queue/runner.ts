@@ -21,10 +21,12 @@ import {
   type RecipientResult,
 } from "../client/deliver.ts";
 import type { Envelope, Timeouts } from "../client/smtp_client.ts";
+import type { ActivePolicy } from "../mta_sts/mod.ts";
 import { isLooping } from "../smtp/trace.ts";
 import type { OutboundQueue, QueueEntry } from "../store/mod.ts";
-import { bouncePass, newPass, type Pass } from "./bounces.ts";
+import { bouncePass, newPass, type NoticeOptions, type Pass } from "./bounces.ts";
 import { forRelay } from "./message.ts";
+import { deliverUnderPolicy } from "./mta_sts.ts";
 import type { Route } from "./route.ts";
 import type { Schedule } from "./schedule.ts";
 import { type SettleOptions, settleResults } from "./settle.ts";
@@ -63,9 +65,16 @@ export interface RunnerOptions {
   /** Recipients per transaction (RFC 5321 §4.5.3.1.8: servers take at least 100). */
   readonly maxRecipients?: number;
   readonly deliver?: DeliverFn;
+  /** MTA-STS (RFC 8461) for deliveries to MX hosts: the policies, and `--outbound-ca`. */
+  readonly mtaSts?: {
+    readonly policies: { policyFor(domain: string): Promise<ActivePolicy | undefined> };
+    readonly ca?: string | undefined;
+  };
   readonly timeouts?: Partial<Timeouts>;
   readonly now?: () => number;
   readonly random?: () => number;
+  /** Signs bounces and delay warnings (DKIM), see bounces.ts. */
+  readonly signNotice?: NoticeOptions["sign"];
 }
 
 /** Default of {@link RunnerOptions.pollMs}. */
@@ -103,6 +112,7 @@ export class QueueRunner {
       localDomains: new Set(options.localDomains.map((d) => d.toLowerCase())),
       schedule: options.schedule,
       random: options.random,
+      sign: options.signNotice,
     };
   }
 
@@ -301,23 +311,36 @@ export class QueueRunner {
       via: route.via,
       hops: route.hops.map((h) => `${h.host}:${h.port}`),
     });
-    return await this.#deliver(
-      { sender: first.sender, recipients },
-      forRelay(message),
-      route.hops,
-      {
-        helo: this.#o.hostname,
-        tls: "auto",
-        // RFC 7435 opportunistic security: encrypt when offered, but an MX's certificate is
-        // not checked (most are self-signed or for another name). A password is only sent to
-        // a verified server (or in the clear over loopback, see the client), and a smarthost
-        // given a CA is always verified against it.
-        insecure: route.credentials === undefined && route.ca === undefined,
-        ...(route.ca !== undefined ? { ca: [route.ca] } : {}),
-        credentials: route.credentials,
-        timeouts: this.#o.timeouts,
-      },
-    );
+    const envelope = { sender: first.sender, recipients };
+    const options: DeliverOptions = {
+      helo: this.#o.hostname,
+      tls: "auto",
+      // RFC 7435 opportunistic security: encrypt when offered, but an MX's certificate is
+      // not checked (most are self-signed or for another name). A password is only sent to
+      // a verified server (or in the clear over loopback, see the client), and a smarthost
+      // given a CA is always verified against it.
+      insecure: route.credentials === undefined && route.ca === undefined,
+      ...(route.ca !== undefined ? { ca: [route.ca] } : {}),
+      credentials: route.credentials,
+      timeouts: this.#o.timeouts,
+    };
+    const sts = this.#o.mtaSts;
+    if (route.via === "mx" && sts) {
+      // RFC 8461 applies to MX delivery only: routes and the smarthost are configured by hand.
+      const active = await sts.policies.policyFor(first.domain.toLowerCase());
+      if (active && active.policy.mode !== "none") {
+        return await deliverUnderPolicy(
+          this.#deliver,
+          active,
+          envelope,
+          forRelay(message),
+          route.hops,
+          options,
+          sts.ca,
+        );
+      }
+    }
+    return await this.#deliver(envelope, forRelay(message), route.hops, options);
   }
 
   /**

@@ -1,12 +1,15 @@
 /**
  * The queue runner of `mail serve`, built from its configuration: the schedule, the routes,
- * the resolver (`--dns`, `--mx-port`) and the smarthost's credentials.
+ * the resolver (`--dns`, `--mx-port`), the smarthost's credentials, and MTA-STS
+ * (`--outbound-ca`, `--mta-sts-port`).
  *
  * @module
  */
 import type { ServeConfig } from "../config.ts";
 import type { Credentials } from "../client/deliver.ts";
-import { dnsResolver } from "../client/mx.ts";
+import { dnsResolver, type Resolver } from "../client/mx.ts";
+import { DnsLookupError, sharedResolver } from "../dns/mod.ts";
+import { fetchPolicyBody, PolicyCache, type PolicyStore } from "../mta_sts/mod.ts";
 import { QueueConfigError } from "./errors.ts";
 import { Router } from "./route.ts";
 import { QueueRunner, type QueueStore, type RunnerOptions } from "./runner.ts";
@@ -47,20 +50,64 @@ async function smarthostCa(config: ServeConfig): Promise<string | undefined> {
   return text;
 }
 
+/** Reads `--outbound-ca`, the CA MTA-STS policy hosts and enforced MX hosts may chain to. */
+async function outboundCa(config: ServeConfig): Promise<string | undefined> {
+  if (config.outboundCa === undefined) return undefined;
+  const text = await readSettingFile("outbound-ca", config.outboundCa);
+  if (!text.includes("-----BEGIN CERTIFICATE-----")) {
+    throw new QueueConfigError("outbound-ca", `${config.outboundCa} holds no PEM certificate`);
+  }
+  return text;
+}
+
+/** TXT lookups through `--dns`: [] when the name has none (NXDOMAIN, NODATA). */
+function txtLookup(config: ServeConfig): (name: string) => Promise<string[][]> {
+  const dns = sharedResolver(config.dns);
+  return async (name) => {
+    try {
+      return await dns.txt(name);
+    } catch (err) {
+      if (err instanceof DnsLookupError && !err.temporary) return [];
+      throw err;
+    }
+  };
+}
+
+/** The MTA-STS policies (RFC 8461) of the domains we relay to, held in STORE when it can. */
+function policyCache(
+  config: ServeConfig,
+  resolver: Resolver,
+  ca: string | undefined,
+  store: PolicyStore | undefined,
+): PolicyCache {
+  return new PolicyCache({
+    txt: txtLookup(config),
+    fetch: (domain) =>
+      fetchPolicyBody(domain, {
+        port: config.mtaStsPort,
+        ca,
+        lookup: (host) => resolver.addresses(host),
+      }),
+    store,
+  });
+}
+
 /**
  * A runner (not started) for CONFIG over STORE. Rejects with {@link QueueConfigError} when a
  * file a setting names cannot be used.
  */
 export async function queueRunner(
   config: ServeConfig,
-  store: QueueStore,
+  store: QueueStore & { readonly mtaSts?: PolicyStore },
   overrides: Partial<RunnerOptions> = {},
 ): Promise<QueueRunner> {
+  const resolver = dnsResolver(
+    config.dns ? { ipAddr: config.dns.host, port: config.dns.port } : undefined,
+  );
+  const ca = await outboundCa(config);
   const router = new Router({
     routes: config.routes,
-    resolver: dnsResolver(
-      config.dns ? { ipAddr: config.dns.host, port: config.dns.port } : undefined,
-    ),
+    resolver,
     mxPort: config.mxPort,
     smarthostCredentials: await smarthostCredentials(config),
     smarthostCa: await smarthostCa(config),
@@ -78,6 +125,7 @@ export async function queueRunner(
     },
     concurrency: config.relayConcurrency,
     concurrencyPerDestination: config.relayConcurrencyPerDestination,
+    mtaSts: { policies: policyCache(config, resolver, ca, store.mtaSts), ca },
     ...overrides,
   });
 }
