@@ -230,20 +230,25 @@ export class AuthChecks implements MessageStage {
       // Signatures past the first MAX_SIGNATURES are not shown to the verifier.
       const excess = theirs.filter((f) => f.name === "dkim-signature").slice(MAX_SIGNATURES);
       const data = withoutFields(chunks, [{ name: "", start: 0, end: dataStart }, ...excess]);
+      // SPF gets the same budget as the rest: a message waits for one budget at most. When the
+      // budget runs out before the checks come to SPF, nobody waits for this any more.
+      const spf = deadline.race(early.result);
+      spf.catch(() => {});
       return await deadline.race(
         verify.checkMessage(data, {
           resolve: early.counter.resolver(this.#resolve, deadline),
           ip: ctx.client.address,
-          // SPF gets the same budget as the rest: a message waits for one budget at most.
-          spf: deadline.race(early.result),
+          spf,
           dmarc: this.#o.dmarc !== "off",
         }),
       );
     } catch (err) {
       if (!deadline.spent) this.#log.warning("Message checks failed", { error: String(err) });
       const comment = deadline.spent ? "checks took too long" : "internal error";
+      const signed = theirs.some((f) => f.name === "dkim-signature");
+      const dkim = { method: "dkim", result: signed ? "temperror" : "none", comment };
       return {
-        dkim: [],
+        dkim: [{ result: dkim.result, row: dkim }],
         arc: { method: "arc", result: "temperror", comment },
         ...(this.#o.dmarc !== "off" ? { dmarc: { result: "temperror", comment, from: "" } } : {}),
       };

@@ -1,0 +1,420 @@
+/**
+ * The checks of the MX listener against the tests' DNS responder on loopback, with messages
+ * signed by mailauth and by dkimpy (an independent signer): each result of SPF, DKIM, ARC and
+ * DMARC, what each policy setting does with them, and what is never checked.
+ */
+import assert from "node:assert/strict";
+import { authenticate } from "mailauth";
+import { AuthChecks, type AuthChecksOptions } from "../../src/checks/mod.ts";
+import { createResolver } from "../../src/dns/mod.ts";
+import { SmtpError } from "../../src/smtp/reply.ts";
+import type { StagedMessage } from "../../src/server/local_backend.ts";
+import type { SessionContext } from "../../src/smtp/session.ts";
+import { type DnsTable, startDnsServer } from "../_helpers/dns_server.ts";
+import { until } from "../_helpers/clock.ts";
+import {
+  context,
+  delivery,
+  ed25519Key,
+  message,
+  ourResults,
+  rsaKey,
+  signWithDkimpy,
+  signWithMailauth,
+  TestClock,
+  text,
+} from "./_fixtures.ts";
+
+const KEY = rsaKey();
+const ED = ed25519Key();
+const ARC_KEY = rsaKey();
+
+/** Client 192.0.2.10 says HELO client.example; SPF and DMARC records of every kind. */
+function table(): DnsTable {
+  return {
+    "client.example": { a: ["192.0.2.10"], txt: ["v=spf1 a -all"] },
+    "pass.example": { txt: ["v=spf1 ip4:192.0.2.0/24 -all"] },
+    "fail.example": { txt: ["v=spf1 -all"] },
+    "softfail.example": { txt: ["v=spf1 ~all"] },
+    "neutral.example": { txt: ["v=spf1 ?all"] },
+    "none.example": { a: ["192.0.2.200"] },
+    "temperror.example": { servfail: true },
+    "permerror.example": { txt: ["v=spf1 ip4:192.0.2.0/24 -all", "v=spf1 -all"] },
+    // Signers: SPF allows the client; DKIM keys; DMARC policies.
+    "example.com": { txt: ["v=spf1 ip4:192.0.2.0/24 -all"] },
+    "sel._domainkey.example.com": { txt: [KEY.record] },
+    "ed._domainkey.example.com": { txt: [ED.record] },
+    "_dmarc.example.com": { txt: ["v=DMARC1; p=reject"] },
+    "none.test": { txt: ["v=spf1 -all"] },
+    "sel._domainkey.none.test": { txt: [KEY.record] },
+    "_dmarc.none.test": { txt: ["v=DMARC1; p=none"] },
+    "quarantine.test": { txt: ["v=spf1 -all"] },
+    "sel._domainkey.quarantine.test": { txt: [KEY.record] },
+    "_dmarc.quarantine.test": { txt: ["v=DMARC1; p=quarantine"] },
+    "reject.test": { txt: ["v=spf1 -all"] },
+    "sel._domainkey.reject.test": { txt: [KEY.record] },
+    "_dmarc.reject.test": { txt: ["v=DMARC1; p=reject"] },
+    // A key whose lookup fails for now, one revoked, one missing (nokey).
+    "sel._domainkey.dnsdown.test": { servfail: true },
+    "dnsdown.test": { txt: ["v=spf1 -all"] },
+    "_dmarc.dnsdown.test": { txt: ["v=DMARC1; p=reject"] },
+    "sel._domainkey.revoked.test": { txt: ["v=DKIM1; p="] },
+    "revoked.test": { txt: ["v=spf1 -all"] },
+    "nokey.test": { txt: ["v=spf1 -all"] },
+    "rset.example": { txt: ["v=spf1 -all"] },
+    // The forwarder that seals with ARC.
+    "forwarder.example": { txt: ["v=spf1 ip4:198.51.100.7 -all"], a: ["198.51.100.7"] },
+    "arc._domainkey.forwarder.example": { txt: [ARC_KEY.record] },
+  };
+}
+
+const DNS = await startDnsServer(table());
+const RESOLVER = createResolver({ server: { host: "127.0.0.1", port: DNS.port } });
+
+function checks(options: Partial<AuthChecksOptions> = {}): AuthChecks {
+  return new AuthChecks({
+    hostname: "mx.local.test",
+    authChecks: true,
+    dmarc: "enforce",
+    spfFail: "tag",
+    dmarcTemperror: "deliver",
+    trustedNetworks: [],
+    resolve: RESOLVER.nodeStyle,
+    ...options,
+  });
+}
+
+/** One transaction: MAIL FROM SENDER, then TEXT as its data. */
+async function receive(
+  c: AuthChecks,
+  sender: string,
+  data: string,
+  ctx: SessionContext = context("client.example"),
+): Promise<StagedMessage> {
+  const at = sender.lastIndexOf("@");
+  c.onSender(
+    sender ? { local: sender.slice(0, at), domain: sender.slice(at + 1) } as never : undefined,
+    ctx,
+  );
+  const d = delivery(sender, data);
+  return await c.process(d, d, ctx);
+}
+
+/** The results of one method in our Authentication-Results, in order. */
+function results(m: StagedMessage, method: string): string[] {
+  return ourResults(m).split(/;\s*/).filter((r) => r.startsWith(`${method}=`));
+}
+
+Deno.test("SPF: pass, fail, softfail, neutral, none, temperror, permerror of MAIL FROM", async () => {
+  const c = checks();
+  for (const result of ["pass", "fail", "softfail", "neutral", "none", "temperror", "permerror"]) {
+    const m = await receive(c, `ann@${result}.example`, message(`ann@${result}.example`));
+    const spf = results(m, "spf");
+    assert.match(spf[0]!, new RegExp(`^spf=${result} .*smtp\\.mailfrom=ann@${result}\\.example$`));
+    // The HELO identity is checked on its own (RFC 7208 §2.3).
+    assert.match(spf[1]!, /^spf=pass .*smtp\.helo=client\.example$/);
+  }
+});
+
+Deno.test("SPF: the null sender is checked as postmaster@HELO, reported as smtp.helo", async () => {
+  const m = await receive(checks(), "", message("ann@pass.example"));
+  assert.deepEqual(
+    results(m, "spf").map((r) => r.replace(/ \(.*\)/, "")),
+    ["spf=pass smtp.helo=client.example"],
+  );
+  const other = await receive(checks(), "", message("ann@pass.example"), context("fail.example"));
+  assert.match(results(other, "spf")[0]!, /^spf=fail .*smtp\.helo=fail\.example$/);
+});
+
+Deno.test("DKIM: signatures of mailauth and of dkimpy (RSA and Ed25519) pass", async () => {
+  const plain = message("ann@example.com");
+  const signed = [
+    await signWithMailauth(plain, "example.com", "sel", KEY.privateKey),
+    await signWithDkimpy(plain, "example.com", "sel", KEY.privateKey),
+    await signWithDkimpy(plain, "example.com", "ed", ED.seed, "ed25519-sha256"),
+  ];
+  for (const data of signed) {
+    const m = await receive(checks(), "ann@example.com", data);
+    assert.match(results(m, "dkim")[0]!, /^dkim=pass header\.d=example\.com .*header\.s=(sel|ed)/);
+    assert.match(results(m, "dmarc")[0]!, /^dmarc=pass .*header\.from=example\.com/);
+  }
+});
+
+Deno.test("DKIM: fail, none, temperror, and a missing or revoked key (neutral)", async () => {
+  const plain = message("ann@example.com");
+  const signed = await signWithDkimpy(plain, "example.com", "sel", KEY.privateKey);
+  const cases: [string, string, RegExp][] = [
+    // A signed header field changed: the signature does not verify.
+    ["ann@example.com", signed.replace("Subject: checks", "Subject: changed"), /^dkim=fail /],
+    // The body changed: mailauth reports RFC 6376's PERMFAIL as neutral (RFC 8601 §2.7.1).
+    [
+      "ann@example.com",
+      signed.replace("Hello there.", "Hello there!"),
+      /^dkim=neutral \(body hash did not verify\)/,
+    ],
+    ["ann@example.com", plain, /^dkim=none /],
+    [
+      "ann@dnsdown.test",
+      await signWithMailauth(message("ann@dnsdown.test"), "dnsdown.test", "sel", KEY.privateKey),
+      /^dkim=temperror /,
+    ],
+    // RFC 6376 §6.1.2 PERMFAIL: mailauth reports it as neutral (RFC 8601 §2.7.1).
+    [
+      "ann@revoked.test",
+      await signWithMailauth(message("ann@revoked.test"), "revoked.test", "sel", KEY.privateKey),
+      /^dkim=neutral \(invalid public key\)/,
+    ],
+    [
+      "ann@nokey.test",
+      await signWithMailauth(message("ann@nokey.test"), "nokey.test", "sel", KEY.privateKey),
+      /^dkim=neutral \(no key\)/,
+    ],
+  ];
+  for (const [sender, data, expected] of cases) {
+    const m = await receive(checks(), sender, data);
+    assert.match(results(m, "dkim")[0]!, expected, data);
+  }
+});
+
+/** A message from DOMAIN, signed there, but SPF fails and the subject was changed on the way. */
+async function failing(domain: string): Promise<string> {
+  const signed = await signWithMailauth(message(`ann@${domain}`), domain, "sel", KEY.privateKey);
+  return signed.replace("Subject: checks", "Subject: tampered");
+}
+
+Deno.test("DMARC: a fail under p=none is delivered, recorded", async () => {
+  const m = await receive(checks(), "ann@none.test", await failing("none.test"));
+  assert.match(
+    results(m, "dmarc")[0]!,
+    /^dmarc=fail \(p=NONE.*header\.from=none\.test policy\.dmarc=none/,
+  );
+  assert.equal(m.folder, undefined);
+});
+
+Deno.test("DMARC: a fail under p=quarantine goes to Junk, flagged", async () => {
+  const m = await receive(checks(), "ann@quarantine.test", await failing("quarantine.test"));
+  assert.equal(m.folder, "Junk");
+  assert.match(results(m, "dmarc")[0]!, /^dmarc=fail .*policy\.dmarc=quarantine/);
+  assert.match(
+    text(m),
+    /^Return-Path: <ann@quarantine\.test>\r\nAuthentication-Results: [^]*X-Spam-Flag: YES\r\nReceived: /,
+  );
+});
+
+Deno.test("DMARC: a fail under p=reject is refused with 550 5.7.1 and the reason", async () => {
+  await assert.rejects(
+    receive(checks(), "ann@reject.test", await failing("reject.test")),
+    (err) =>
+      err instanceof SmtpError && err.code === 550 && err.enhanced === "5.7.1" &&
+      /DMARC policy of reject\.test is reject/.test(err.message),
+  );
+});
+
+Deno.test("DMARC: dmarc=tag records a reject-worthy fail and delivers; off does not evaluate", async () => {
+  const tagged = await receive(
+    checks({ dmarc: "tag" }),
+    "ann@reject.test",
+    await failing("reject.test"),
+  );
+  assert.match(results(tagged, "dmarc")[0]!, /^dmarc=fail .*policy\.dmarc=reject/);
+  assert.equal(tagged.folder, undefined);
+  const off = await receive(
+    checks({ dmarc: "off" }),
+    "ann@reject.test",
+    await failing("reject.test"),
+  );
+  assert.deepEqual(results(off, "dmarc"), []);
+  assert.match(results(off, "dkim")[0]!, /^dkim=fail/);
+});
+
+Deno.test("DMARC: a fail that depends on a temperror is a temperror, never a reject", async () => {
+  const data = await signWithMailauth(
+    message("ann@dnsdown.test"),
+    "dnsdown.test",
+    "sel",
+    KEY.privateKey,
+  );
+  // SPF fails, DKIM cannot be checked for now, p=reject: mailauth says fail.
+  const m = await receive(checks(), "ann@dnsdown.test", data);
+  assert.match(results(m, "dkim")[0]!, /^dkim=temperror/);
+  assert.match(
+    results(m, "dmarc")[0]!,
+    /^dmarc=temperror .*temporary DNS error.*header\.from=dnsdown\.test$/,
+  );
+  await assert.rejects(
+    receive(checks({ dmarcTemperror: "defer" }), "ann@dnsdown.test", data),
+    (err) => err instanceof SmtpError && err.code === 451 && err.enhanced === "4.7.5",
+  );
+});
+
+Deno.test("SPF fail with spf-fail reject: 550 5.7.23, unless DMARC passes through DKIM", async () => {
+  await assert.rejects(
+    receive(checks({ spfFail: "reject" }), "ann@fail.example", message("ann@fail.example")),
+    (err) => err instanceof SmtpError && err.code === 550 && err.enhanced === "5.7.23",
+  );
+  const forwarded = await signWithMailauth(
+    message("ann@example.com"),
+    "example.com",
+    "sel",
+    KEY.privateKey,
+  );
+  const m = await receive(
+    checks({ spfFail: "reject" }),
+    "ann@example.com",
+    forwarded,
+    context("client.example", "203.0.113.5"),
+  );
+  assert.match(results(m, "spf")[0]!, /^spf=fail/);
+  assert.match(results(m, "dmarc")[0]!, /^dmarc=pass/);
+});
+
+Deno.test("a forged Authentication-Results of ours is removed, a foreign one kept", async () => {
+  const data = message(
+    "ann@example.com",
+    "Authentication-Results: MX.local.test; dmarc=pass header.from=bank.example\r\n" +
+      "Authentication-Results: other.example;\r\n spf=pass smtp.mailfrom=ann@example.com\r\n" +
+      'Authentication-Results: (c) "mx.local.test"; dkim=pass\r\n',
+  );
+  const m = await receive(checks(), "ann@example.com", data);
+  const out = text(m);
+  assert.equal(out.match(/^Authentication-Results: .*mx\.local\.test/gim)!.length, 1);
+  assert.doesNotMatch(out, /bank\.example/);
+  assert.match(
+    out,
+    /Authentication-Results: other\.example;\r\n spf=pass smtp\.mailfrom=ann@example\.com\r\n/,
+  );
+  // Every byte of the message but the forged fields is as it came.
+  const expected = data
+    .replace("Authentication-Results: MX.local.test; dmarc=pass header.from=bank.example\r\n", "")
+    .replace('Authentication-Results: (c) "mx.local.test"; dkim=pass\r\n', "");
+  assert.ok(out.endsWith(expected));
+  assert.equal(m.size, new TextEncoder().encode(out).length);
+});
+
+Deno.test("ARC: a forwarded message sealed by the forwarder validates (arc=pass)", async () => {
+  const original = await signWithMailauth(
+    message("ann@none.test"),
+    "none.test",
+    "sel",
+    KEY.privateKey,
+  );
+  // The forwarder (a list) received it, checked it, changed the subject and sealed it.
+  const changed = original.replace("Subject: checks", "Subject: [list] checks");
+  const sealed = await authenticate(changed, {
+    ip: "192.0.2.10",
+    helo: "client.example",
+    sender: "ann@none.test",
+    mta: "forwarder.example",
+    resolver: RESOLVER.nodeStyle as never,
+    seal: { signingDomain: "forwarder.example", selector: "arc", privateKey: ARC_KEY.privateKey },
+    disableBimi: true,
+  });
+  const arcHeaders = sealed.headers.split(/\r\n(?=\S)/).filter((h) => h.startsWith("ARC-")).join(
+    "\r\n",
+  );
+  assert.match(arcHeaders, /^ARC-Seal: /);
+  const m = await receive(
+    checks(),
+    "list-bounces@forwarder.example",
+    `${arcHeaders}\r\n${changed}`,
+    context("forwarder.example", "198.51.100.7"),
+  );
+  assert.match(results(m, "arc")[0]!, /^arc=pass/);
+  assert.match(results(m, "dkim")[0]!, /^dkim=fail/);
+  assert.match(results(m, "dmarc")[0]!, /^dmarc=fail \(p=NONE arc=pass\)/);
+});
+
+Deno.test("submission, trusted networks and auth-checks off are not checked", async () => {
+  const forged = message(
+    "ann@reject.test",
+    "Authentication-Results: mx.local.test; dmarc=pass\r\n",
+  );
+  const submitted = await receive(
+    checks(),
+    "ann@reject.test",
+    forged,
+    context("client.example", "192.0.2.10", { role: "submission", authUser: "ann@reject.test" }),
+  );
+  // Our users' mail is not checked, but may not carry our name either.
+  assert.doesNotMatch(text(submitted), /mx\.local\.test; dmarc=pass/);
+  assert.doesNotMatch(text(submitted), /spf=/);
+  const mxAuthenticated = await receive(
+    checks(),
+    "ann@reject.test",
+    message("ann@reject.test"),
+    context("client.example", "192.0.2.10", { authUser: "ann@reject.test" }),
+  );
+  assert.doesNotMatch(text(mxAuthenticated), /Authentication-Results/);
+  for (const address of ["10.1.2.3", "::ffff:10.1.2.3", "2001:db8::5"]) {
+    const trusted = checks({
+      trustedNetworks: [
+        { address: "10.0.0.0", prefix: 8, family: "ipv4" },
+        { address: "2001:db8::", prefix: 32, family: "ipv6" },
+      ],
+    });
+    const d = delivery("ann@reject.test", forged);
+    const out = await receive(trusted, "ann@reject.test", forged, context("relay.local", address));
+    assert.deepEqual(out.chunks, d.chunks, address); // untouched, forged field and all
+  }
+  const d = delivery("ann@reject.test", forged);
+  const off = await receive(checks({ authChecks: false }), "ann@reject.test", forged);
+  assert.deepEqual(off.chunks, d.chunks);
+});
+
+Deno.test("a resolver that never answers: every check is a temperror after one budget", async () => {
+  const clock = new TestClock();
+  let asked = 0;
+  const c = checks({
+    resolve: () => {
+      asked++;
+      return new Promise(() => {});
+    },
+    clock,
+  });
+  const data = await signWithMailauth(
+    message("ann@reject.test"),
+    "reject.test",
+    "sel",
+    KEY.privateKey,
+  );
+  const ctx = context("client.example");
+  c.onSender({ local: "ann", domain: "reject.test" } as never, ctx);
+  const d = delivery("ann@reject.test", data);
+  const done = c.process(d, d, ctx);
+  // Let the checks reach their lookups, then spend both budgets (MAIL FROM's and DATA's).
+  await until(() => asked >= 2, "the checks' first lookups");
+  clock.advance(5000);
+  const m = await done;
+  for (const method of ["spf", "dkim", "dmarc"]) {
+    assert.match(results(m, method)[0]!, new RegExp(`^${method}=temperror`), ourResults(m));
+  }
+  assert.equal(clock.pending, 0);
+});
+
+Deno.test("SPF starts at MAIL FROM and follows RSET and a new MAIL FROM", async () => {
+  const asked: string[] = [];
+  const c = checks({
+    resolve: (name, type) => {
+      asked.push(`${type} ${name}`);
+      return RESOLVER.nodeStyle(name, type);
+    },
+  });
+  const ctx = context("client.example");
+  c.onSender({ local: "ann", domain: "rset.example" } as never, ctx);
+  // RSET, then another sender: the first SPF is still out, so this one waits for DATA.
+  c.onSender({ local: "ann", domain: "pass.example" } as never, ctx);
+  const d = delivery("ann@pass.example", message("ann@pass.example"));
+  const m = await c.process(d, d, ctx);
+  assert.match(results(m, "spf")[0]!, /^spf=pass .*smtp\.mailfrom=ann@pass\.example/);
+  // The first goes on (bounded by its budget), but was not started again.
+  await until(() => asked.includes("TXT rset.example"), "the first SPF lookup");
+  assert.equal(asked.filter((q) => q === "TXT pass.example").length, 1);
+  // A new transaction in the same session: its own SPF.
+  c.onSender({ local: "ann", domain: "softfail.example" } as never, ctx);
+  const d2 = delivery("ann@softfail.example", message("ann@softfail.example"));
+  assert.match(results(await c.process(d2, d2, ctx), "spf")[0]!, /^spf=softfail/);
+});
+
+Deno.test("checks stop", async () => {
+  await DNS.close();
+});
