@@ -14,6 +14,7 @@ import { Authenticator } from "../server/authenticator.ts";
 import { StoreImapBackend } from "../server/imap_backend.ts";
 import { StorePop3Backend } from "../server/pop3_backend.ts";
 import { LocalBackend } from "../server/local_backend.ts";
+import { DkimSigner, DkimStage, KeyRing } from "../dkim/mod.ts";
 import {
   type CertificateInfo,
   loadOrCreateCertificate,
@@ -135,7 +136,10 @@ export async function serve(config: ServeConfig): Promise<void> {
   const log = getLogger(["mail", "serve"]);
   const tls = await loadTls(config);
   const store = openServerStore(config);
-  const runner = await queueRunner(config, store).catch((err) => {
+  // DKIM: what authenticated users submit, and MAILER-DAEMON's notices, are signed.
+  const dkim = new DkimSigner(new KeyRing(config.dataDir));
+  const signNotice = (m: Uint8Array, id: string) => dkim.signNotice(config.hostname, m, id);
+  const runner = await queueRunner(config, store, { signNotice }).catch((err) => {
     store.close();
     throw err instanceof QueueConfigError ? new CliError(err.message, EXIT.CONFIG) : err;
   });
@@ -155,6 +159,7 @@ export async function serve(config: ServeConfig): Promise<void> {
     // A batch being committed holds at least one connection: any other may have work.
     (): boolean => server.connections > 1,
     limiter,
+    [new DkimStage(dkim)],
   );
   const auth = new Authenticator((user) => store.passwordHash(user), guard, limiter);
   const imap = config.imap || config.imaps

@@ -18,6 +18,8 @@ import { dirname, join } from "node:path";
 import { formatHostPort as show, type HostPort, type ServeConfig } from "../config.ts";
 import { CliError, EXIT } from "../exit_codes.ts";
 import { loadOrCreateCertificate, TlsConfigError } from "../server/tls_cert.ts";
+import { checkRecord, loadKeys } from "../dkim/mod.ts";
+import { createResolver } from "../dns/mod.ts";
 import {
   databasePath,
   SCHEMA_VERSION,
@@ -230,6 +232,63 @@ async function checkListeners(config: ServeConfig, out: CheckOutput): Promise<vo
 }
 
 /**
+ * The DKIM keys: each one's record looked up with TXT (through `--dns`) and compared with the
+ * key; a missing or stale record, or a key file that cannot be used, is a warning (the server
+ * starts, and sends that key's mail unsigned or failing verification), with what to publish.
+ */
+export async function checkDkim(
+  config: ServeConfig,
+  out: CheckOutput,
+  txt: (name: string) => Promise<string[][]>,
+): Promise<void> {
+  let loaded;
+  try {
+    loaded = loadKeys(config.dataDir);
+  } catch (e) {
+    out.warning(`Cannot read the DKIM keys in ${join(config.dataDir, "dkim")}: ${errorText(e)}`);
+    return;
+  }
+  for (const b of loaded.broken) {
+    out.warning(
+      `DKIM key ${b.selector} of ${b.domain} (${b.file}) is unusable: ${b.error}; ` +
+        `its mail goes unsigned: remove it with 'mail dkim remove ${b.domain} --selector ` +
+        `${b.selector}' and generate another`,
+    );
+  }
+  if (loaded.keys.length === 0) {
+    if (loaded.broken.length === 0) out.line("dkim", "no keys: outgoing mail is not signed");
+    return;
+  }
+  const statuses = await Promise.all(
+    loaded.keys.map((k) => checkRecord(txt, `${k.selector}._domainkey.${k.domain}`, k.record)),
+  );
+  loaded.keys.forEach((k, i) => {
+    const name = `${k.selector}._domainkey.${k.domain}`;
+    const status = statuses[i]!;
+    const what = `${k.domain} selector ${k.selector} (${k.algorithm})`;
+    switch (status.kind) {
+      case "matches":
+        out.line("dkim", `${what}: the record at ${name} matches`);
+        break;
+      case "missing":
+        out.line("dkim", `${what}: no record at ${name}`);
+        out.warning(`No DKIM record at ${name}: publish this TXT record there: ${k.record}`);
+        break;
+      case "stale":
+        out.line("dkim", `${what}: the record at ${name} is stale (another key)`);
+        out.warning(
+          `The DKIM record at ${name} is for another key: replace it with: ${k.record}`,
+        );
+        break;
+      case "error":
+        out.line("dkim", `${what}: cannot look up ${name}: ${status.error}`);
+        out.warning(`Cannot look up ${name} (${status.error}); its record should be: ${k.record}`);
+        break;
+    }
+  });
+}
+
+/**
  * Checks CONFIG (already loaded, hence valid as a configuration) for everything else serve
  * needs; throws CliError on the first problem. CONFIG_FILE is `--config`, if given.
  */
@@ -245,6 +304,8 @@ export async function checkServe(
   out.line("domains", config.domains.join(", "));
   await checkData(config, out);
   await checkTls(config, out);
+  const resolver = createResolver(config.dns ? { server: config.dns } : {});
+  await checkDkim(config, out, (name) => resolver.txt(name));
   await checkListeners(config, out);
   out.line("ok", "the configuration is valid; `mail serve` would start");
 }

@@ -7,6 +7,9 @@
  * domains it is stored in the sender's mailbox, to any other it is queued like any message.
  * A message from the null sender is never bounced or warned about (RFC 3464 §2).
  *
+ * A notice is signed (DKIM, RFC 6376) when its options carry a signer: `mail serve` signs with
+ * the key of the hostname's domain, or of its nearest parent domain that has one.
+ *
  * @module
  */
 import { getLogger } from "../log.ts";
@@ -50,6 +53,12 @@ export interface NoticeOptions {
   readonly hostname: string;
   /** Local domains (lower-case): a notice to a sender in one of them is stored, not queued. */
   readonly localDomains: ReadonlySet<string>;
+  /**
+   * The DKIM-Signature fields for a notice (its bytes below the Return-Path field, its id),
+   * empty when it goes unsigned. Synchronous: the notice is committed with the queue changes
+   * that call for it.
+   */
+  readonly sign?: ((message: Uint8Array, id: string) => Uint8Array) | undefined;
 }
 
 /**
@@ -76,8 +85,11 @@ export function notice(
     recipients,
     originalHeaders: headerBlock(forRelay(original)),
   });
+  const signature = o.sign?.(body, id);
   const chunks = [new TextEncoder().encode(returnPathHeader("")), body];
-  const size = chunks[0]!.length + body.length;
+  if (signature !== undefined && signature.length > 0) chunks.splice(1, 0, signature);
+  let size = 0;
+  for (const c of chunks) size += c.length;
   const domain = first.sender.slice(first.sender.lastIndexOf("@") + 1).toLowerCase();
   const local = o.localDomains.has(domain);
   return {
