@@ -11,7 +11,7 @@
  * @module
  */
 import type { Credentials, NextHop } from "../client/deliver.ts";
-import { DnsError, type MxRecord, type Resolver } from "../client/mx.ts";
+import { DnsError, type Resolver } from "../client/mx.ts";
 import { hopsFor } from "../client/submit.ts";
 
 /** A next hop configured by hand (`--route`). */
@@ -73,29 +73,19 @@ export class Router {
         ...(this.#options.smarthostCa !== undefined ? { ca: this.#options.smarthostCa } : {}),
       };
     }
-    // Watch the MX answers go by: a null MX is the one DNS answer that is final.
-    let nullMx = false;
-    const base = this.#options.resolver;
-    const resolver: Resolver = {
-      async mx(name: string): Promise<MxRecord[]> {
-        const records = await base.mx(name);
-        if (records.some((r) => r.exchange.replace(/\.$/, "") === "")) nullMx = true;
-        return records;
-      },
-      addresses: (host: string) => base.addresses(host),
-    };
     try {
       const hops = await hopsFor(domain, {
         kind: "direct",
-        resolver,
+        resolver: this.#options.resolver,
         mxPort: this.#options.mxPort,
         routes: new Map(),
         random: this.#options.random,
       });
       return { kind: "hops", hops, via: "mx" };
     } catch (err) {
+      // NXDOMAIN, a null MX or no mail host at all is final; a failed lookup is not.
       if (err instanceof DnsError) {
-        return { kind: "failed", temporary: !nullMx, text: err.message };
+        return { kind: "failed", temporary: err.temporary, text: err.message };
       }
       // Anything else from the resolver (a timeout, a refused query) is worth another try.
       const text = err instanceof Error ? err.message.split("\n")[0]! : String(err);
