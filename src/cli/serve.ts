@@ -14,6 +14,8 @@ import { Authenticator } from "../server/authenticator.ts";
 import { StoreImapBackend } from "../server/imap_backend.ts";
 import { StorePop3Backend } from "../server/pop3_backend.ts";
 import { LocalBackend } from "../server/local_backend.ts";
+import { AuthChecks } from "../checks/mod.ts";
+import { sharedResolver } from "../dns/mod.ts";
 import { DkimSigner, DkimStage, KeyRing } from "../dkim/mod.ts";
 import {
   type CertificateInfo,
@@ -159,7 +161,13 @@ export async function serve(config: ServeConfig): Promise<void> {
     // A batch being committed holds at least one connection: any other may have work.
     (): boolean => server.connections > 1,
     limiter,
-    [new DkimStage(dkim)],
+    // The checks of received mail come first: DKIM signs what they leave.
+    [
+      ...(config.authChecks
+        ? [new AuthChecks({ ...config, resolve: sharedResolver(config.dns).nodeStyle })]
+        : []),
+      new DkimStage(dkim),
+    ],
   );
   const auth = new Authenticator((user) => store.passwordHash(user), guard, limiter);
   const imap = config.imap || config.imaps

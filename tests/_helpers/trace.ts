@@ -1,5 +1,9 @@
-/** Our trace headers (Return-Path, then a folded Received) at the top of a stored message. */
-const TRACE = /^Return-Path: [^\r]*\r\nReceived: (?:[^\r]*\r\n\t)*[^\r]*\r\n/;
+/**
+ * Our trace headers at the top of a stored message: Return-Path, our Authentication-Results
+ * when the MX listener checked the message, then a folded Received.
+ */
+const TRACE =
+  /^Return-Path: [^\r]*\r\n(?:Authentication-Results: (?:[^\r]*\r\n\t)*[^\r]*\r\n)?Received: (?:[^\r]*\r\n\t)*[^\r]*\r\n/;
 
 /** STORED without the trace headers our server prepends; throws when they are missing. */
 export function withoutTrace(stored: Uint8Array): Uint8Array {
