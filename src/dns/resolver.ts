@@ -27,6 +27,8 @@ export type { MxRecord } from "./answer.ts";
 export interface ResolverOptions {
   /** The server to ask (`--dns`); the system's (resolv.conf) when missing. */
   readonly server?: NameServer | undefined;
+  /** Servers to ask in turn, as resolv.conf would name them (used when `server` is not). */
+  readonly servers?: readonly NameServer[] | undefined;
   /** The resolv.conf to read when no server is given (/etc/resolv.conf). */
   readonly resolvConf?: string;
   /** Each attempt's deadline in milliseconds (1000); TCP attempts have twice as long. */
@@ -99,10 +101,12 @@ class Resolver implements DnsResolver {
     this.#timeoutMs = options.timeoutMs ?? 1000;
     this.#failureTtlMs = options.failureTtlMs ?? 30_000;
     this.#cache = new TtlCache(options.maxEntries ?? 10_000, this.#clock);
-    const server = options.server;
+    const given = options.server ? [options.server] : options.servers;
     let servers: Promise<readonly NameServer[]> | undefined;
     this.#servers = () =>
-      servers ??= server ? Promise.resolve([server]) : readResolvConf(options.resolvConf);
+      servers ??= given && given.length > 0
+        ? Promise.resolve(given)
+        : readResolvConf(options.resolvConf);
   }
 
   a = (name: string) => this.#strings(name, "A");
