@@ -18,7 +18,7 @@ import { concatBytes } from "../bytes.ts";
 import { getLogger } from "../log.ts";
 import { type BrokenKey, type DkimKey, keyDir, loadKeys, normalizeDomain } from "./keys.ts";
 import { binary, fromBinary, parseHeader, splitMessage } from "./canon.ts";
-import { dkimSignatures, type SigningKey } from "./sign.ts";
+import { dkimSignatures, dkimSignaturesAsync, type SigningKey, webCryptoKey } from "./sign.ts";
 
 const log = getLogger(["mail", "dkim"]);
 
@@ -174,6 +174,8 @@ export function insertFields(chunks: readonly Uint8Array[], fields: Uint8Array):
 export class DkimSigner {
   readonly #ring: KeyRing;
   readonly #now: () => number;
+  /** The Web Crypto form of each RSA key, made once per key loaded. */
+  readonly #webKeys = new WeakMap<SigningKey["privateKey"], Promise<CryptoKey>>();
 
   constructor(ring: KeyRing, now: () => number = Date.now) {
     this.#ring = ring;
@@ -184,7 +186,7 @@ export class DkimSigner {
    * MESSAGE signed with the keys of its From domains, or MESSAGE itself when none has a key or
    * signing fails (logged). ID names the message in the log.
    */
-  signMessage<M extends SignableMessage>(message: M, id: string): M {
+  async signMessage<M extends SignableMessage>(message: M, id: string): Promise<M> {
     const bytes = concatBytes(message.chunks);
     const from = parseHeader(splitMessage(bytes).header).find((f) => f.key === "from");
     if (from === undefined) return message;
@@ -202,8 +204,19 @@ export class DkimSigner {
       keys.push(...found.keys);
     }
     if (keys.length === 0) return message;
-    const fields = this.#sign(bytes, keys, id);
-    if (fields === undefined) return message;
+    let fields: Uint8Array;
+    try {
+      const text = await dkimSignaturesAsync(
+        bytes,
+        keys,
+        new Date(this.#now()),
+        (k) => this.#webKey(k),
+      );
+      fields = new TextEncoder().encode(text);
+    } catch (err) {
+      this.#failed(err, keys, id);
+      return message;
+    }
     const chunks = insertFields(message.chunks, fields);
     return { ...message, chunks, size: message.size + fields.length } as M;
   }
@@ -239,17 +252,31 @@ export class DkimSigner {
     return new Uint8Array(0);
   }
 
+  #webKey(key: SigningKey): Promise<CryptoKey> {
+    let found = this.#webKeys.get(key.privateKey);
+    if (found === undefined) {
+      found = webCryptoKey(key);
+      this.#webKeys.set(key.privateKey, found);
+    }
+    return found;
+  }
+
+  /** Signs in place (notices are committed synchronously with the queue changes they report). */
   #sign(bytes: Uint8Array, keys: readonly SigningKey[], id: string): Uint8Array | undefined {
     try {
       return new TextEncoder().encode(dkimSignatures(bytes, keys, new Date(this.#now())));
     } catch (err) {
-      log.error("DKIM signing failed, sending unsigned", {
-        id,
-        domains: [...new Set(keys.map((k) => k.domain))],
-        error: (err as Error).message,
-      });
+      this.#failed(err, keys, id);
       return undefined;
     }
+  }
+
+  #failed(err: unknown, keys: readonly SigningKey[], id: string): void {
+    log.error("DKIM signing failed, sending unsigned", {
+      id,
+      domains: [...new Set(keys.map((k) => k.domain))],
+      error: (err as Error).message,
+    });
   }
 }
 
@@ -277,6 +304,6 @@ export class DkimStage {
     ctx: StageContext,
   ): Promise<M> {
     if (ctx.role !== "submission" || ctx.authUser === undefined) return Promise.resolve(message);
-    return Promise.resolve(this.#signer.signMessage(message, d.id));
+    return this.#signer.signMessage(message, d.id);
   }
 }

@@ -1,0 +1,220 @@
+/**
+ * What DKIM signing costs submission: three `mail serve` on scratch data directories, alike but
+ * for their keys (none; RSA 2048; RSA 2048 and Ed25519), take authenticated submissions over
+ * loopback in interleaved rounds (the order rotates each round, so drift in the machine's load
+ * falls on all three alike). Prints each round's messages per second and the median ratio of
+ * signed to unsigned throughput (the issue's target: signing costs at most 15%), then the
+ * signer's own time per message in process. Figures and method: docs/performance.md.
+ *
+ *     deno run -A bench/dkim_sign.ts [--messages 1000] [--sessions 8] [--size-kb 4] [--rounds 5]
+ *
+ * @module
+ */
+import { mailArgs } from "../tests/_helpers/mail_process.ts";
+import { generateKey, loadKeys } from "../src/dkim/keys.ts";
+import { dkimSignatures } from "../src/dkim/sign.ts";
+
+const args = Deno.args;
+const flag = (name: string, fallback: number) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? Number(args[i + 1]) : fallback;
+};
+const MESSAGES = flag("--messages", 1000);
+const SESSIONS = flag("--sessions", 8);
+const SIZE_KB = flag("--size-kb", 4);
+const ROUNDS = flag("--rounds", 5);
+const USER = "bench@example.test";
+const PASSWORD = "bench-password";
+
+const enc = new TextEncoder();
+const message = "From: Bench <bench@example.test>\r\nTo: rcpt@example.test\r\nSubject: bench\r\n" +
+  "Date: Thu, 03 Dec 2026 10:00:00 +0000\r\nMessage-ID: <bench@example.test>\r\n\r\n" +
+  "x".repeat(76).concat("\r\n").repeat(Math.ceil((SIZE_KB * 1024) / 78));
+const data = enc.encode(message + ".\r\n");
+
+class Replies {
+  #buf = "";
+  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
+  constructor(conn: Deno.Conn) {
+    this.#reader = conn.readable.getReader();
+  }
+  async take(n: number): Promise<string> {
+    let last = "";
+    for (;;) {
+      let i: number;
+      while ((i = this.#buf.indexOf("\r\n")) >= 0) {
+        const line = this.#buf.slice(0, i);
+        this.#buf = this.#buf.slice(i + 2);
+        if (/^\d{3} /.test(line)) {
+          last = line;
+          if (--n === 0) return last;
+        }
+      }
+      const { value, done } = await this.#reader.read();
+      if (done) throw new Error(`connection closed, last reply ${last}`);
+      this.#buf += new TextDecoder().decode(value);
+    }
+  }
+}
+
+async function write(conn: Deno.Conn, bytes: Uint8Array | string) {
+  const b = typeof bytes === "string" ? enc.encode(bytes) : bytes;
+  for (let off = 0; off < b.length;) off += await conn.write(b.subarray(off));
+}
+
+/** One authenticated session submitting COUNT messages, one transaction each. */
+async function session(port: number, count: number) {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const r = new Replies(conn);
+  await r.take(1);
+  await write(conn, "EHLO bench.example.test\r\n");
+  await r.take(1);
+  await write(conn, `AUTH PLAIN ${btoa(`\0${USER}\0${PASSWORD}`)}\r\n`);
+  const auth = await r.take(1);
+  if (!auth.startsWith("235")) throw new Error(`AUTH: ${auth}`);
+  for (let m = 0; m < count; m++) {
+    await write(conn, `MAIL FROM:<${USER}>\r\nRCPT TO:<${USER}>\r\nDATA\r\n`);
+    const reply = await r.take(3);
+    if (!reply.startsWith("354")) throw new Error(`DATA: ${reply}`);
+    await write(conn, data);
+    const done = await r.take(1);
+    if (!done.startsWith("250")) throw new Error(`end of data: ${done}`);
+  }
+  await write(conn, "QUIT\r\n");
+  await r.take(1);
+  conn.close();
+}
+
+async function run(cmd: string[], stdin?: string) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: mailArgs(cmd),
+    stdin: "piped",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const w = child.stdin.getWriter();
+  if (stdin !== undefined) await w.write(enc.encode(stdin));
+  await w.close();
+  const { code, stderr } = await child.output();
+  if (code !== 0) throw new Error(`mail ${cmd.join(" ")}: ${new TextDecoder().decode(stderr)}`);
+}
+
+async function startServer(dir: string) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: mailArgs([
+      "serve",
+      "--data",
+      dir,
+      "--smtp",
+      "off",
+      "--submission",
+      "127.0.0.1:0",
+      "--imap",
+      "off",
+      "--pop3",
+      "off",
+      "--no-tls",
+      "--allow-insecure-auth",
+      "--domain",
+      "example.test",
+      "--hostname",
+      "mx.example.test",
+    ]),
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!/Listening.*submission=[^\s]*:(\d+)/.test(text)) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`server exited:\n${text}`);
+    text += value;
+  }
+  const port = Number(/submission=[^\s]*:(\d+)/.exec(text)![1]);
+  void (async () => {
+    while (!(await reader.read()).done) { /* drain the log */ }
+  })();
+  return { child, port };
+}
+
+interface Server {
+  readonly name: string;
+  readonly dir: string;
+  readonly child: Deno.ChildProcess;
+  readonly port: number;
+  readonly rates: number[];
+}
+
+const configs: [string, ("rsa" | "ed25519")[]][] = [
+  ["unsigned", []],
+  ["rsa", ["rsa"]],
+  ["rsa+ed25519", ["rsa", "ed25519"]],
+];
+const servers: Server[] = [];
+try {
+  for (const [name, algorithms] of configs) {
+    const dir = await Deno.makeTempDir({ prefix: "mail-bench-dkim-" });
+    await run(["user", "add", USER, "--data", dir], `${PASSWORD}\n`);
+    for (const a of algorithms) await generateKey(dir, "example.test", a, a);
+    const { child, port } = await startServer(dir);
+    servers.push({ name, dir, child, port, rates: [] });
+  }
+  const per = Math.ceil(MESSAGES / SESSIONS);
+  console.log(
+    `DKIM signing on submission: ${per * SESSIONS} messages x ${SIZE_KB} KiB, ${SESSIONS} ` +
+      `sessions with AUTH, ${ROUNDS} interleaved rounds (msgs/s)`,
+  );
+  // A first, unmeasured pass warms each server up (JIT, the first key load).
+  for (const s of servers) await Promise.all([session(s.port, 20)]);
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = servers.map((_, i) => servers[(i + round) % servers.length]!);
+    for (const s of order) {
+      const t0 = performance.now();
+      await Promise.all(Array.from({ length: SESSIONS }, () => session(s.port, per)));
+      s.rates.push((per * SESSIONS) / ((performance.now() - t0) / 1000));
+    }
+    console.log(
+      `round ${round + 1}: ` +
+        servers.map((s) => `${s.name} ${s.rates.at(-1)!.toFixed(0)}`).join(", "),
+    );
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const base = servers[0]!;
+  for (const s of servers.slice(1)) {
+    const ratios = s.rates.map((r, i) => r / base.rates[i]!);
+    console.log(
+      `${s.name}: median ${median(s.rates).toFixed(0)} msgs/s against ${
+        median(base.rates).toFixed(0)
+      } ` +
+        `unsigned; signed/unsigned per round ${
+          ratios.map((r) => r.toFixed(2)).join(" ")
+        }, median ` +
+        `${median(ratios).toFixed(2)} (cost ${((1 - median(ratios)) * 100).toFixed(0)}%)`,
+    );
+  }
+  // The signer alone, in this process: time per message of SIZE_KB.
+  const keys = loadKeys(servers[2]!.dir).keys;
+  const bytes = enc.encode(message);
+  for (
+    const set of [
+      keys.filter((k) => k.algorithm === "rsa"),
+      keys.filter((k) => k.algorithm === "ed25519"),
+    ]
+  ) {
+    const n = 500;
+    for (let i = 0; i < 50; i++) dkimSignatures(bytes, set, new Date());
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) dkimSignatures(bytes, set, new Date());
+    console.log(
+      `signer in process, ${set[0]!.algorithm}: ${
+        ((performance.now() - t0) / n * 1000).toFixed(0)
+      } µs per ${SIZE_KB} KiB message`,
+    );
+  }
+} finally {
+  for (const s of servers) {
+    s.child.kill("SIGTERM");
+    await s.child.status;
+    await Deno.remove(s.dir, { recursive: true });
+  }
+}
