@@ -11,10 +11,13 @@ import type { FetchItem, Section } from "./fetch_items.ts";
 import { parseHeader, type Part } from "./message_parts.ts";
 import { astr, atom, encodeItem, type Item, num } from "./response.ts";
 import { concatBytes } from "../bytes.ts";
-import { binaryContent, partialOf, sectionBytes } from "./sections.ts";
+import { binaryOf, type MessageSource, sectionOf } from "./sections.ts";
 
-/** A stored message and its structure, parsed once. */
-export interface MessageContent {
+/**
+ * A stored message and its structure, parsed once; a store may read either only when asked,
+ * and offer `range` to read a section or a partial without the rest (sections.ts).
+ */
+export interface MessageContent extends MessageSource {
   readonly bytes: Uint8Array;
   readonly structure: Part;
 }
@@ -49,6 +52,27 @@ function literal8(bytes: Uint8Array, decoded: boolean): boolean {
  * UnknownEncodingError (sections.ts) for BINARY of a part whose encoding is unknown.
  */
 export function contentItem(message: MessageContent, item: FetchItem): [Item, Item] | undefined {
+  // Sections read no more of the message than they name (and BODY[] needs no structure).
+  switch (item.kind) {
+    case "BODY[]": {
+      const data = sectionOf(message, item.section, item.partial);
+      const origin = item.partial ? `<${item.partial.start}>` : "";
+      return [{ verbatim: `BODY[${sectionName(item.section)}]${origin}` }, { literal: data }];
+    }
+    case "BINARY[]": {
+      const content = binaryOf(message, item.part, item.partial);
+      const data = content?.bytes ?? new Uint8Array(0);
+      const origin = item.partial ? `<${item.partial.start}>` : "";
+      return [
+        atom(`BINARY[${item.part.join(".")}]${origin}`),
+        { literal: data, binary: literal8(data, content?.decoded ?? false) },
+      ];
+    }
+    case "BINARY.SIZE": {
+      const content = binaryOf(message, item.part);
+      return [atom(`BINARY.SIZE[${item.part.join(".")}]`), num(content?.bytes.length ?? 0)];
+    }
+  }
   const { bytes, structure } = message;
   switch (item.kind) {
     case "ENVELOPE":
@@ -68,24 +92,6 @@ export function contentItem(message: MessageContent, item: FetchItem): [Item, It
       return [atom("RFC822.HEADER"), { literal: bytes.subarray(0, structure.bodyStart) }];
     case "RFC822.TEXT":
       return [atom("RFC822.TEXT"), { literal: bytes.subarray(structure.bodyStart) }];
-    case "BODY[]": {
-      const data = partialOf(sectionBytes(bytes, structure, item.section), item.partial);
-      const origin = item.partial ? `<${item.partial.start}>` : "";
-      return [{ verbatim: `BODY[${sectionName(item.section)}]${origin}` }, { literal: data }];
-    }
-    case "BINARY[]": {
-      const content = binaryContent(bytes, structure, item.part);
-      const data = partialOf(content?.bytes ?? new Uint8Array(0), item.partial);
-      const origin = item.partial ? `<${item.partial.start}>` : "";
-      return [
-        atom(`BINARY[${item.part.join(".")}]${origin}`),
-        { literal: data, binary: literal8(data, content?.decoded ?? false) },
-      ];
-    }
-    case "BINARY.SIZE": {
-      const content = binaryContent(bytes, structure, item.part);
-      return [atom(`BINARY.SIZE[${item.part.join(".")}]`), num(content?.bytes.length ?? 0)];
-    }
   }
   return undefined;
 }

@@ -14,35 +14,89 @@ import { concatBytes } from "../bytes.ts";
 const CRLF = new Uint8Array([0x0d, 0x0a]);
 const EMPTY = new Uint8Array(0);
 
+/**
+ * A message as FETCH reads it: its bytes and its structure (which a store may read or parse only
+ * when first asked for), and, when the store can, a range of its octets read without the rest:
+ * a section or a partial of a large message then costs the octets it names.
+ */
+export interface MessageSource {
+  readonly bytes: Uint8Array;
+  readonly structure: Part;
+  /** Octets START to END (clamped to the message), read alone. */
+  readonly range?: (start: number, end: number) => Uint8Array;
+}
+
 /** The octets of SECTION of MESSAGE (whose structure is ROOT); empty when there is no such part. */
 export function sectionBytes(message: Uint8Array, root: Part, section: Section): Uint8Array {
+  return sectionOf({ bytes: message, structure: root }, section);
+}
+
+/**
+ * The octets of SECTION of MESSAGE, or of PARTIAL of them (RFC 9051 §6.4.5); empty when there is
+ * no such part. Only the octets named are read when MESSAGE can read a range, and the whole
+ * message needs no structure.
+ */
+export function sectionOf(message: MessageSource, section: Section, partial?: Partial): Uint8Array {
+  if (section.part.length === 0 && section.text === undefined) {
+    return cut(message, 0, Infinity, partial);
+  }
+  const span = sectionSpan(message.structure, section);
+  if (!span) return EMPTY;
+  if (section.text === "HEADER.FIELDS" || section.text === "HEADER.FIELDS.NOT") {
+    const fields = headerFields(
+      read(message, span[0], span[1]),
+      section.fields ?? [],
+      section.text === "HEADER.FIELDS.NOT",
+    );
+    return partialOf(fields, partial);
+  }
+  return cut(message, span[0], span[1], partial);
+}
+
+/**
+ * Where SECTION lies in the message whose structure is ROOT (for HEADER.FIELDS: the header it
+ * picks from); undefined when there is no such part.
+ */
+function sectionSpan(root: Part, section: Section): readonly [number, number] | undefined {
   let entity: Part | undefined = root;
   if (section.part.length > 0) {
     entity = findPart(root, section.part);
-    if (!entity) return EMPTY;
-    if (section.text === undefined) return message.subarray(entity.bodyStart, entity.bodyEnd);
-    if (section.text === "MIME") return message.subarray(entity.headerStart, entity.bodyStart);
+    if (!entity) return undefined;
+    if (section.text === undefined) return [entity.bodyStart, entity.bodyEnd];
+    if (section.text === "MIME") return [entity.headerStart, entity.bodyStart];
     // HEADER, TEXT and HEADER.FIELDS of a part name the message inside a message/rfc822 part.
     entity = entity.message;
-    if (!entity) return EMPTY;
+    if (!entity) return undefined;
   }
   switch (section.text) {
     case undefined:
-      return message.subarray(entity.headerStart, entity.bodyEnd);
+      return [entity.headerStart, entity.bodyEnd];
     case "HEADER":
-      return message.subarray(entity.headerStart, entity.bodyStart);
-    case "TEXT":
-      return message.subarray(entity.bodyStart, entity.bodyEnd);
     case "HEADER.FIELDS":
     case "HEADER.FIELDS.NOT":
-      return headerFields(
-        message.subarray(entity.headerStart, entity.bodyStart),
-        section.fields ?? [],
-        section.text === "HEADER.FIELDS.NOT",
-      );
+      return [entity.headerStart, entity.bodyStart];
+    case "TEXT":
+      return [entity.bodyStart, entity.bodyEnd];
   }
   // MIME of the message itself names nothing (the parser refuses it; a part was handled above).
-  return EMPTY;
+  return undefined;
+}
+
+/** Octets START to END of MESSAGE: read alone when it can, else cut out of its bytes. */
+function read(message: MessageSource, start: number, end: number): Uint8Array {
+  // The whole message is its bytes, which other items of the same FETCH may want too.
+  if (!message.range || (start === 0 && end === Infinity)) {
+    return message.bytes.subarray(start, end);
+  }
+  return message.range(start, end);
+}
+
+/** Octets START to END of MESSAGE, or PARTIAL of them (empty when it starts past their end). */
+function cut(message: MessageSource, start: number, end: number, partial?: Partial): Uint8Array {
+  if (!partial) return read(message, start, end);
+  const from = start + partial.start;
+  if (from >= end) return EMPTY;
+  return read(message, from, Math.min(end, from + partial.count));
 }
 
 /**
@@ -108,23 +162,37 @@ export function binaryContent(
   root: Part,
   part: readonly number[],
 ): BinaryContent | undefined {
-  if (part.length === 0) return { bytes: message, decoded: false };
-  const entity = findPart(root, part);
+  return binaryOf({ bytes: message, structure: root }, part);
+}
+
+/**
+ * {@link binaryContent} of MESSAGE, or PARTIAL of it. A part left as it is (and the whole
+ * message) is read only where PARTIAL says; a part to decode is read whole, the rest not.
+ */
+export function binaryOf(
+  message: MessageSource,
+  part: readonly number[],
+  partial?: Partial,
+): BinaryContent | undefined {
+  if (part.length === 0) return { bytes: cut(message, 0, Infinity, partial), decoded: false };
+  const entity = findPart(message.structure, part);
   if (!entity) return undefined;
-  const body = message.subarray(entity.bodyStart, entity.bodyEnd);
-  if (entity.children) return { bytes: body, decoded: false };
-  switch (entity.encoding.toUpperCase()) {
+  const { bodyStart, bodyEnd } = entity;
+  const encoding = entity.children ? "7BIT" : entity.encoding.toUpperCase();
+  switch (encoding) {
     case "7BIT":
     case "8BIT":
     case "BINARY":
-      return { bytes: body, decoded: false };
-    case "BASE64":
-      return {
-        bytes: new Uint8Array(Buffer.from(octetString(body), "base64")),
-        decoded: true,
-      };
-    case "QUOTED-PRINTABLE":
-      return { bytes: decodeQuotedPrintable(body), decoded: true };
+      return { bytes: cut(message, bodyStart, bodyEnd, partial), decoded: false };
+    case "BASE64": {
+      const body = read(message, bodyStart, bodyEnd);
+      const bytes = new Uint8Array(Buffer.from(octetString(body), "base64"));
+      return { bytes: partialOf(bytes, partial), decoded: true };
+    }
+    case "QUOTED-PRINTABLE": {
+      const bytes = decodeQuotedPrintable(read(message, bodyStart, bodyEnd));
+      return { bytes: partialOf(bytes, partial), decoded: true };
+    }
   }
   throw new UnknownEncodingError(`Unknown Content-Transfer-Encoding: ${entity.encoding}`);
 }

@@ -38,10 +38,17 @@ import {
   type UnindexedMessage,
 } from "../store/mod.ts";
 import type { Authenticator } from "./authenticator.ts";
+import { StoredMessage } from "./stored_message.ts";
 import { type SearchableText, searchableText, textHas } from "./message_text.ts";
 
 /** How often watched folders are looked at for changes made elsewhere. */
 export const POLL_MS = 500;
+
+/**
+ * Messages up to this size are read whole with their row; a larger one only as far as a FETCH
+ * asks (a partial of a 10 MiB message then reads its octets, not 10 MiB).
+ */
+const WHOLE_UP_TO = 64 * 1024;
 
 /** Headers read at once when a FETCH walks up a folder (about 1 KiB each). */
 const READ_AHEAD = 256;
@@ -283,23 +290,33 @@ export class StoreImapBackend implements ImapBackend {
       if (!kept) return undefined;
       if (kept.header) return headerContent(kept.header);
     }
+    if (!headerOnly) return this.#message(id, uid);
     const found = folders.folderContent(id, uid);
     if (!found) return undefined;
-    let structure = found.structure === undefined ? undefined : parsedStructure(found.structure);
-    if (headerOnly) {
-      const header = found.bytes.slice(
-        0,
-        structure?.bodyStart ?? headerEnd(found.bytes, 0, found.bytes.length),
-      );
-      this.#keep({ headers: new Map([[found.messageId, header]]) });
-      return headerContent(header);
-    }
-    if (!structure) {
-      // Parsed once, at the first FETCH that needs it, and kept with the message.
-      structure = parseStructure(found.bytes);
-      this.#keep({ structures: new Map([[found.messageId, JSON.stringify(structure)]]) });
-    }
-    return { bytes: found.bytes, structure };
+    const structure = found.structure === undefined ? undefined : parsedStructure(found.structure);
+    const header = found.bytes.slice(
+      0,
+      structure?.bodyStart ?? headerEnd(found.bytes, 0, found.bytes.length),
+    );
+    this.#keep({ headers: new Map([[found.messageId, header]]) });
+    return headerContent(header);
+  }
+
+  /**
+   * The message with UID in folder ID: whole with its row when small, else read only as far as
+   * the FETCH asks (a partial or a section reads the octets it names; stored_message.ts).
+   */
+  #message(id: number, uid: number): MessageContent | undefined {
+    const folders = this.#store.folders;
+    const found = folders.folderMessage(id, uid, WHOLE_UP_TO);
+    if (!found) return undefined;
+    const { messageId } = found;
+    return new StoredMessage(
+      found.bytes,
+      found.structure === undefined ? undefined : parsedStructure(found.structure),
+      (start, end) => folders.messageRange(messageId, start, end),
+      (structure) => this.#keep({ structures: new Map([[messageId, JSON.stringify(structure)]]) }),
+    );
   }
 
   /**

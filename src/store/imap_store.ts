@@ -11,7 +11,13 @@ import { StoreError } from "./errors.ts";
 import type { Folders } from "./folders.ts";
 import { type DerivedData, HeaderCache, saveDerived } from "./derived.ts";
 import { indexable, type IndexAnswer, TextIndex, type TextWhere } from "./fts.ts";
-import { collectMessage, type ContentRow, insertMessage, messageContent } from "./messages.ts";
+import {
+  collectMessage,
+  type ContentRow,
+  insertMessage,
+  messageContent,
+  messageRange,
+} from "./messages.ts";
 import type {
   FolderChangeRows,
   FolderEntry,
@@ -196,6 +202,29 @@ export class SqliteFolders implements MailFolders {
         messageId: e.messageId,
       };
     }, true);
+  }
+
+  folderMessage(folderId: number, uid: number, wholeUpTo: number) {
+    return this.#conn.run(() => {
+      const e = this.#f.entry(folderId, uid);
+      if (!e) return undefined;
+      let bytes: Uint8Array | undefined;
+      if (e.size <= wholeUpTo) {
+        const row = this.#conn.stmt.messageContent.get(e.messageId) as ContentRow | undefined;
+        if (!row) return undefined;
+        bytes = messageContent(this.#conn, e.messageId, row);
+      }
+      return {
+        messageId: e.messageId,
+        size: e.size,
+        structure: this.#f.structure(e.messageId),
+        bytes,
+      };
+    }, true);
+  }
+
+  messageRange(messageId: number, start: number, end: number) {
+    return this.#conn.run(() => messageRange(this.#conn, messageId, start, end), true);
   }
 
   folderHeader(folderId: number, uid: number) {

@@ -173,6 +173,83 @@ export function messageContent(
   return body;
 }
 
+/**
+ * Octets START to END of message MESSAGEID (clamped to its size), read without the rest of it:
+ * from its row, or from the pieces the range overlaps (their lengths come from the rows'
+ * headers, their bytes are not read). Undefined when the message is gone. Inside a transaction.
+ */
+export function messageRange(
+  conn: Connection,
+  messageId: number,
+  start: number,
+  end: number,
+): Uint8Array | undefined {
+  const s = conn.stmt;
+  const from = Math.max(0, start);
+  // SQLite's substr counts from 1, and takes at most 2^31 - 1 octets (a blob is smaller).
+  const count = Math.max(0, Math.min(end, 2 ** 31 - 1) - from);
+  const row = s.messageRange.get({ id: messageId, from: from + 1, count }) as
+    | { size: number; data: Uint8Array | null }
+    | undefined;
+  if (!row) return undefined;
+  if (row.data !== null) return row.data;
+  // All of it: read in one pass (the pieces one at a time would each be looked up).
+  if (from === 0 && end >= row.size) return readChunks(conn, messageId, row.size);
+  const out = new Uint8Array(Math.max(0, Math.min(end, row.size) - from));
+  if (out.length === 0) return out;
+  const to = from + out.length;
+  // Where each piece the range overlaps starts; the pieces after the range are not looked at
+  // (then the total is not checked against the size: the whole read checks it).
+  const wanted: { seq: number; start: number }[] = [];
+  let total = 0;
+  let early = false;
+  for (const r of s.chunkLengths.iterate(messageId)) {
+    const { message_id, seq, n } = r as { message_id: number; seq: number; n: number };
+    if (message_id !== messageId) break;
+    if (total < to && total + n > from) wanted.push({ seq, start: total });
+    total += n;
+    if (total >= to && total < row.size) {
+      early = true;
+      break;
+    }
+  }
+  let at = 0;
+  const put = (data: Uint8Array, start: number) => {
+    const piece = data.subarray(Math.max(0, from - start), to - start);
+    out.set(piece.subarray(0, out.length - at), at);
+    at += piece.length;
+  };
+  const first = wanted[0];
+  if (wanted.length === 1 && first) {
+    // One piece: SQLite cuts the octets out of it.
+    const a = Math.max(from, first.start);
+    const got = s.chunkRange.get({
+      id: messageId,
+      seq: first.seq,
+      from: a - first.start + 1,
+      count: to - a,
+    }) as { data: Uint8Array };
+    put(got.data, a);
+  } else if (first) {
+    // Several: read in one pass from the first, as a whole message is.
+    let i = 0;
+    for (const r of s.chunksFrom.iterate({ id: messageId, seq: first.seq })) {
+      const { message_id, data } = r as { message_id: number; data: Uint8Array };
+      const w = wanted[i++];
+      if (message_id !== messageId || !w) break;
+      put(data, w.start);
+      if (i === wanted.length) break;
+    }
+  }
+  if ((!early && total !== row.size) || at < out.length) {
+    throw new StoreError(
+      "corrupt",
+      `${conn.path}: message ${messageId} should hold ${row.size} octets but its chunks hold ${total}`,
+    );
+  }
+  return out;
+}
+
 /** The bytes of message MESSAGEID, which should hold SIZE octets. Inside a transaction. */
 function readChunks(conn: Connection, messageId: number, size: number): Uint8Array {
   // One buffer of the final size; rows are streamed into it, never all held at once.

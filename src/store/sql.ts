@@ -69,6 +69,22 @@ export const SQL = {
       e.flags AS flags, e.message_id AS message_id
     FROM entries e WHERE e.id = :id AND e.folder_id = ${FOLDER_ID}`,
   chunks: `SELECT data FROM message_chunks WHERE message_id = ? ORDER BY seq`,
+  /**
+   * Each piece's length, from the rows' headers, for the pieces of message ? and then those of
+   * later messages (the caller stops at the first of another message). Open-ended on purpose: an
+   * upper bound would compare every row's key, and a key with its blob overflowing its page is
+   * loaded whole to be compared (the whole message read again).
+   */
+  chunkLengths: `SELECT message_id, seq, length(data) AS n FROM message_chunks
+    WHERE message_id >= ? ORDER BY message_id, seq`,
+  /** The pieces of message :id from piece :seq on, then later messages' (open-ended: above). */
+  chunksFrom: `SELECT message_id, data FROM message_chunks
+    WHERE (message_id, seq) >= (:id, :seq) ORDER BY message_id, seq`,
+  /** Octets of one piece (substr counts from 1). */
+  chunkRange: `SELECT substr(data, :from, :count) AS data FROM message_chunks
+    WHERE message_id = :id AND seq = :seq`,
+  /** A message's size, and octets of its bytes when its row keeps them (NULL: they are pieces). */
+  messageRange: `SELECT size, substr(body, :from, :count) AS data FROM messages WHERE id = :id`,
   mailboxes: `SELECT address FROM mailboxes ORDER BY address`,
   inboxOf: `SELECT id FROM folders WHERE mailbox_id = ? AND name = 'INBOX'`,
 

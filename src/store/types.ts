@@ -328,6 +328,20 @@ export interface MailFolders {
     uid: number,
   ): { bytes: Uint8Array; structure: string | undefined; messageId: number } | undefined;
   /**
+   * The message with UID: its id, size and kept structure (JSON), and its bytes only when it
+   * holds at most WHOLEUPTO octets (larger ones are read with {@link messageRange}).
+   */
+  folderMessage(folderId: number, uid: number, wholeUpTo: number):
+    | {
+      messageId: number;
+      size: number;
+      structure: string | undefined;
+      bytes: Uint8Array | undefined;
+    }
+    | undefined;
+  /** Octets START to END of message MESSAGEID alone (clamped); undefined when it is gone. */
+  messageRange(messageId: number, start: number, end: number): Uint8Array | undefined;
+  /**
    * The message with UID (its id) and its header when kept (./derived.ts): null when it is not
    * kept yet. Undefined when there is no such message.
    */

@@ -82,7 +82,8 @@ Deno.test("a kept header and structure go with their message; a message gone has
     store.deliver(message("g1", [to], "Subject: one\r\nFrom: a@b.example\r\n\r\nbody\r\n"));
     const { folder } = store.folders.openFolder(to, "INBOX");
     backend.content(account, folder.id, 1, true);
-    backend.content(account, folder.id, 1, false);
+    // The structure is parsed when first needed, and kept.
+    backend.content(account, folder.id, 1, false)!.structure;
     await turn();
     assert.equal(count(store, "SELECT count(*) AS n FROM message_headers"), 1);
     assert.equal(
