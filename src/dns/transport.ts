@@ -17,6 +17,7 @@ import {
   MAX_MESSAGE,
   type Question,
   randomId,
+  RCODE,
   type Reply,
 } from "./wire.ts";
 
@@ -29,8 +30,23 @@ export interface AttemptOptions {
 
 const describe = (s: NameServer) => `${s.host.includes(":") ? `[${s.host}]` : s.host}:${s.port}`;
 
-/** Sockets report IPv4-mapped senders in either form; compare the plain address. */
-const plain = (address: string) => address.replace(/^::ffff:/i, "").toLowerCase();
+/** An address in one spelling: IPv4-mapped as IPv4, IPv6 compressed, no zone. */
+function canonical(address: string): string {
+  const a = address.replace(/%.*$/, "").replace(/^::ffff:(?=\d+\.)/i, "").toLowerCase();
+  if (!net.isIPv6(a)) return a;
+  try {
+    return new URL(`http://[${a}]/`).hostname.slice(1, -1);
+  } catch {
+    return a;
+  }
+}
+
+/** Whether a datagram from ADDRESS:PORT can be SERVER's (a server named by host name: any address). */
+function fromServer(server: NameServer, address: string, port: number): boolean {
+  if (port !== server.port) return false;
+  return net.isIP(server.host.replace(/%.*$/, "")) === 0 ||
+    canonical(address) === canonical(server.host);
+}
 
 /**
  * Asks SERVER about Q over UDP, then over TCP if the reply is truncated. Rejects with a
@@ -41,13 +57,20 @@ export async function exchange(
   q: Question,
   options: AttemptOptions,
 ): Promise<Reply> {
-  const reply = await overUdp(server, q, options);
+  let reply = await overUdp(server, q, options, true);
+  // RFC 6891 §7: a FORMERR to a query with EDNS0 may be a server that predates it.
+  if (reply.rcode === RCODE.FORMERR) reply = await overUdp(server, q, options, false);
   return reply.truncated ? await overTcp(server, q, options) : reply;
 }
 
-function overUdp(server: NameServer, q: Question, options: AttemptOptions): Promise<Reply> {
+function overUdp(
+  server: NameServer,
+  q: Question,
+  options: AttemptOptions,
+  edns: boolean,
+): Promise<Reply> {
   const id = randomId();
-  const query = encodeQuery(id, q);
+  const query = encodeQuery(id, q, edns);
   const family = net.isIPv6(server.host.replace(/%.*$/, "")) ? "udp6" : "udp4";
   const { promise, resolve, reject } = Promise.withResolvers<Reply>();
   const socket = dgram.createSocket(family);
@@ -69,7 +92,7 @@ function overUdp(server: NameServer, q: Question, options: AttemptOptions): Prom
       ),
   );
   socket.on("message", (msg: Buffer, rinfo: dgram.RemoteInfo) => {
-    if (rinfo.port !== server.port || plain(rinfo.address) !== plain(server.host)) return;
+    if (!fromServer(server, rinfo.address, rinfo.port)) return;
     const reply = matchReply(new Uint8Array(msg), id, q);
     if (reply) finish(() => resolve(reply));
   });

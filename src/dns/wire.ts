@@ -41,20 +41,21 @@ export function randomId(): number {
   return crypto.getRandomValues(new Uint16Array(1))[0]!;
 }
 
-/** The query for Q with id ID. */
-export function encodeQuery(id: number, q: Question): Uint8Array {
+/** The query for Q with id ID, with an EDNS0 OPT record unless EDNS is false. */
+export function encodeQuery(id: number, q: Question, edns = true): Uint8Array {
+  const opt = {
+    type: "OPT",
+    name: ".",
+    udpPayloadSize: EDNS_UDP_SIZE,
+    flags: 0,
+    options: [],
+  } as unknown as packet.Answer;
   return packet.encode({
     type: "query",
     id,
     flags: packet.RECURSION_DESIRED,
     questions: [{ type: q.type, name: q.name, class: "IN" }],
-    additionals: [{
-      type: "OPT",
-      name: ".",
-      udpPayloadSize: EDNS_UDP_SIZE,
-      flags: 0,
-      options: [],
-    } as unknown as packet.Answer],
+    additionals: edns ? [opt] : [],
   });
 }
 

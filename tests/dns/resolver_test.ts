@@ -344,3 +344,19 @@ Deno.test("mailauth's SPF tells a DNS failure from a missing record through node
     assert.equal(await check("missing.test"), "none");
   });
 });
+
+Deno.test("a FORMERR to the EDNS0 query is asked again without EDNS0 (RFC 6891 §7)", async () => {
+  const raw = await startRawDnsServer((query) => {
+    const q = packet.decode(Buffer.from(query));
+    const name = q.questions![0]!.name;
+    const edns = (q.additionals ?? []).some((a) => a.type === "OPT");
+    return [edns ? replyTo(query, [], { rcode: 1 }) : replyTo(query, [aRecord(name, "192.0.2.8")])];
+  });
+  try {
+    const r = createResolver({ server: local(raw.port) });
+    assert.deepEqual(await bounded(r.a("old.test"), "the lookup"), ["192.0.2.8"]);
+    assert.equal(raw.queries.length, 2);
+  } finally {
+    await raw.close();
+  }
+});
