@@ -1,10 +1,11 @@
 /**
- * What DKIM signing costs submission: three `mail serve` on scratch data directories, alike but
- * for their keys (none; RSA 2048; RSA 2048 and Ed25519), take authenticated submissions over
- * loopback in interleaved rounds (the order rotates each round, so drift in the machine's load
- * falls on all three alike). Prints each round's messages per second and the median ratio of
- * signed to unsigned throughput (the issue's target: signing costs at most 15%), then the
- * signer's own time per message in process. Figures and method: docs/performance.md.
+ * What DKIM signing costs submission: four `mail serve` on scratch data directories, alike but
+ * for their keys (none; RSA 2048; Ed25519; both), take authenticated submissions over loopback
+ * in interleaved rounds (the order rotates each round, so drift in the machine's load falls on
+ * all alike). Prints each round's messages per second, the median ratio of signed to unsigned
+ * throughput (the issue's target: signing costs at most 15%), each server's CPU time per
+ * message (which the machine's other load does not change), then the signer's own time per
+ * message in process. Figures and method: docs/performance.md.
  *
  *     deno run -A bench/dkim_sign.ts [--messages 1000] [--sessions 8] [--size-kb 4] [--rounds 5]
  *
@@ -143,11 +144,22 @@ interface Server {
   readonly child: Deno.ChildProcess;
   readonly port: number;
   readonly rates: number[];
+  /** CPU time of the server (user + system, all threads) per message, ms, per round. */
+  readonly cpu: number[];
+}
+
+/** User + system CPU time of process PID (all its threads), in milliseconds. */
+function cpuMs(pid: number): number {
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // utime and stime are fields 14 and 15 of proc(5), in clock ticks (100 per second).
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 const configs: [string, ("rsa" | "ed25519")[]][] = [
   ["unsigned", []],
   ["rsa", ["rsa"]],
+  ["ed25519", ["ed25519"]],
   ["rsa+ed25519", ["rsa", "ed25519"]],
 ];
 const servers: Server[] = [];
@@ -157,7 +169,7 @@ try {
     await run(["user", "add", USER, "--data", dir], `${PASSWORD}\n`);
     for (const a of algorithms) await generateKey(dir, "example.test", a, a);
     const { child, port } = await startServer(dir);
-    servers.push({ name, dir, child, port, rates: [] });
+    servers.push({ name, dir, child, port, rates: [], cpu: [] });
   }
   const per = Math.ceil(MESSAGES / SESSIONS);
   console.log(
@@ -170,8 +182,10 @@ try {
     const order = servers.map((_, i) => servers[(i + round) % servers.length]!);
     for (const s of order) {
       const t0 = performance.now();
+      const c0 = cpuMs(s.child.pid);
       await Promise.all(Array.from({ length: SESSIONS }, () => session(s.port, per)));
       s.rates.push((per * SESSIONS) / ((performance.now() - t0) / 1000));
+      s.cpu.push((cpuMs(s.child.pid) - c0) / (per * SESSIONS));
     }
     console.log(
       `round ${round + 1}: ` +
@@ -192,8 +206,13 @@ try {
         `${median(ratios).toFixed(2)} (cost ${((1 - median(ratios)) * 100).toFixed(0)}%)`,
     );
   }
+  // CPU per message: what the machine's other load does not change.
+  console.log(
+    "server CPU per message (median): " +
+      servers.map((s) => `${s.name} ${median(s.cpu).toFixed(2)} ms`).join(", "),
+  );
   // The signer alone, in this process: time per message of SIZE_KB.
-  const keys = loadKeys(servers[2]!.dir).keys;
+  const keys = loadKeys(servers[3]!.dir).keys;
   const bytes = enc.encode(message);
   for (
     const set of [
