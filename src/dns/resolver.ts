@@ -109,17 +109,17 @@ class Resolver implements DnsResolver {
         : readResolvConf(options.resolvConf);
   }
 
-  a = (name: string) => this.#strings(name, "A");
-  aaaa = (name: string) => this.#strings(name, "AAAA");
-  ptr = (name: string) => this.#strings(name, "PTR");
+  // Bound functions, so that a lookup can be passed on alone (`{ mx } = resolver`). Each call
+  // gets its own arrays: callers sort and change them (mailauth sorts MX lists in place).
+  readonly a = (name: string): Promise<string[]> => this.#strings(name, "A");
+  readonly aaaa = (name: string): Promise<string[]> => this.#strings(name, "AAAA");
+  readonly ptr = (name: string): Promise<string[]> => this.#strings(name, "PTR");
 
-  async mx(name: string): Promise<MxRecord[]> {
-    return (await this.#lookup(name, "MX")).map((r) => ({ ...(r as MxRecord) }));
-  }
+  readonly mx = async (name: string): Promise<MxRecord[]> =>
+    (await this.#lookup(name, "MX")).map((r) => ({ ...(r as MxRecord) }));
 
-  async txt(name: string): Promise<string[][]> {
-    return (await this.#lookup(name, "TXT")).map((r) => [...(r as readonly string[])]);
-  }
+  readonly txt = async (name: string): Promise<string[][]> =>
+    (await this.#lookup(name, "TXT")).map((r) => [...(r as readonly string[])]);
 
   readonly nodeStyle = async (name: string, rrtype: string): Promise<unknown> => {
     switch (String(rrtype).toUpperCase()) {
