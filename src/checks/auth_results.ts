@@ -107,8 +107,8 @@ export function formatResinfo(r: Resinfo): string {
   return parts(r).join(" ");
 }
 
-/** Where a line is folded: well below RFC 5322's 998 octets (§2.1.1). */
-const FOLD_AT = 900;
+/** Where a line is folded: RFC 5322 §2.1.1's 78 characters (a longer word stays whole). */
+const FOLD_AT = 78;
 
 /**
  * The whole field with CRLF at the end: our AUTHSERVID, then each result on a line of its own
@@ -119,13 +119,16 @@ export function authResultsField(authservId: string, results: readonly Resinfo[]
   if (results.length === 0) return `Authentication-Results: ${id}; none\r\n`;
   const lines = results.map((r) => {
     let out = "";
-    let line = 0;
-    for (const part of parts(r)) {
+    let line = 8; // the tab
+    // A comment may be folded between its words; a value never is.
+    const words = parts(r).flatMap((p) => (p.startsWith("(") ? p.split(" ") : [p]));
+    for (const part of words) {
       const n = byteLength(part);
-      if (line > 0 && line + 1 + n > FOLD_AT) {
+      // Room for the separating space, and for the ";" that may follow.
+      if (out !== "" && line + 1 + n + 1 > FOLD_AT) {
         out += "\r\n\t";
-        line = 0;
-      } else if (line > 0) {
+        line = 8;
+      } else if (out !== "") {
         out += " ";
         line++;
       }

@@ -93,3 +93,31 @@ Deno.test("property: whatever the results hold, the field is one well-formed fie
     ),
   );
 });
+
+Deno.test("the field: folded at 78 characters, comments between words, values never", () => {
+  const field = authResultsField("mx.local.test", [{
+    method: "spf",
+    result: "pass",
+    comment: "mx.local.test: domain of someone.with.a.long.name@example.com designates " +
+      "2001:db8::1234:5678 as permitted sender",
+    props: [["smtp.mailfrom", "someone.with.a.long.name@example.com"], ["x.y", "a b c"]],
+  }]);
+  const lines = field.slice(0, -2).split("\r\n");
+  assert.ok(lines.length > 2);
+  for (const line of lines) assert.ok(line.length <= 78, line);
+  assert.match(
+    field,
+    /\tsmtp\.mailfrom=someone\.with\.a\.long\.name@example\.com x\.y="a b c"\r\n$/,
+  );
+  // Unfolded, it is the one-line form.
+  assert.equal(
+    field.replace(/\r\n\t/g, " ").replace(/^[^;]*; /, "").trim(),
+    formatResinfo({
+      method: "spf",
+      result: "pass",
+      comment: "mx.local.test: domain of someone.with.a.long.name@example.com designates " +
+        "2001:db8::1234:5678 as permitted sender",
+      props: [["smtp.mailfrom", "someone.with.a.long.name@example.com"], ["x.y", "a b c"]],
+    }),
+  );
+});

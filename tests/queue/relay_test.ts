@@ -46,10 +46,11 @@ Deno.test("relay: B down, then up; a refused recipient bounces", async (t) => {
       });
       assert.ok(msg);
       const header = headerText(msg);
-      // B's trace fields first, then A's own Received (submission with AUTH), unchanged.
+      // B's trace fields first (its checks' Authentication-Results among them), then A's own
+      // Received (submission with AUTH), unchanged.
       assert.match(
         header,
-        /^Return-Path: <ann@a\.test>\r\nReceived: from mx\.a\.test \(\[127\.0\.0\.1\]\)/,
+        /^Return-Path: <ann@a\.test>\r\nAuthentication-Results: mx\.example\.org;(?:\r\n\t[^\r]*)*\r\nReceived: from mx\.a\.test \(\[127\.0\.0\.1\]\)/,
       );
       assert.match(header, /\r\nReceived: from [^\r]*\r\n\tby mx\.a\.test with ESMTPA id /);
       assert.equal(header.match(/^Return-Path:/gim)?.length, 1);
