@@ -186,6 +186,17 @@ export interface ImapBackend {
     headerOnly: boolean,
   ): Maybe<MessageContent | undefined>;
   /**
+   * Optional: the ENVELOPE of the message with UID in folder ID, as `encodeEnvelope`
+   * (envelope.ts) encodes it for a connection with or without UTF8, for a backend that keeps
+   * it; undefined when the message is gone. Without it, ENVELOPE is built from the header.
+   */
+  envelope?(
+    account: Account,
+    id: number,
+    uid: number,
+    utf8: boolean,
+  ): Maybe<Uint8Array | undefined>;
+  /**
    * Changes the flags of the messages with UIDS (those that still exist); with UNCHANGEDSINCE,
    * only those whose modseq is not above it (RFC 7162 §3.1.3).
    */

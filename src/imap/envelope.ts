@@ -10,7 +10,8 @@
  * @module
  */
 import { type HeaderField, headerRaw, headerValue } from "./message_parts.ts";
-import { type Item, list, NIL, nstr } from "./response.ts";
+import { type Item, list, NIL, nstr, ResponseWriter } from "./response.ts";
+import { concatBytes } from "../bytes.ts";
 
 /** One entry of an address list: an address, or the start or end of a group (RFC 5322 §3.4). */
 export interface EnvelopeAddress {
@@ -240,4 +241,33 @@ export function envelope(fields: readonly HeaderField[]): Item {
     raw("In-Reply-To"),
     raw("Message-ID"),
   ]);
+}
+
+/**
+ * A message's ENVELOPE encoded once for each way strings may go out (RFC 9051 §4.3): `ascii`
+ * for a connection without UTF-8, `utf8` with it, or null when that is the same octets (no
+ * 8-bit octet in any string, as in nearly every message).
+ */
+export interface EncodedEnvelope {
+  readonly ascii: Uint8Array;
+  readonly utf8: Uint8Array | null;
+}
+
+/**
+ * Changes to what {@link envelope} answers bump this, so that ENVELOPEs kept encoded by an
+ * older version are made again.
+ */
+export const ENVELOPE_VERSION = 1;
+
+/** The ENVELOPE of a message with header FIELDS, encoded (see {@link EncodedEnvelope}). */
+export function encodeEnvelope(fields: readonly HeaderField[]): EncodedEnvelope {
+  const item = envelope(fields);
+  const encode = (utf8: boolean) => {
+    const w = new ResponseWriter({ utf8 }, 512);
+    w.item(item);
+    return concatBytes(w.take());
+  };
+  const ascii = encode(false);
+  // Without 8-bit octets every string is written alike either way.
+  return { ascii, utf8: ascii.some((b) => b > 0x7f) ? encode(true) : null };
 }

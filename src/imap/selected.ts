@@ -21,8 +21,9 @@ export class SelectedView {
   readonly name: string;
   readonly readOnly: boolean;
   readonly uidValidity: number;
+  /** The UIDs by sequence number (index 0 is message 1), and each message as last told. */
   #uids: number[];
-  #meta: Map<number, MessageMeta>;
+  #metas: MessageMeta[];
   #highestModseq: number;
   #uidNext: number;
   /** UIDs expunged in the store but not yet announced (they keep their numbers until then). */
@@ -37,8 +38,8 @@ export class SelectedView {
     this.name = name;
     this.readOnly = readOnly;
     this.uidValidity = folder.uidValidity;
-    this.#uids = folder.list.map((m) => m.uid);
-    this.#meta = new Map(folder.list.map((m) => [m.uid, m]));
+    this.#metas = [...folder.list];
+    this.#uids = this.#metas.map((m) => m.uid);
     this.#highestModseq = folder.highestModseq;
     this.#uidNext = folder.uidNext;
     this.#keywords = new Set(folder.keywords);
@@ -104,7 +105,13 @@ export class SelectedView {
 
   /** The message with UID as last told. */
   meta(uid: number): MessageMeta | undefined {
-    return this.#meta.get(uid);
+    const seq = this.seqOf(uid);
+    return seq === 0 ? undefined : this.#metas[seq - 1];
+  }
+
+  /** Message SEQ (1-based) as last told. */
+  metaAt(seq: number): MessageMeta | undefined {
+    return this.#metas[seq - 1];
   }
 
   /** Every UID in the view, ascending. */
@@ -124,7 +131,10 @@ export class SelectedView {
 
   /** Records what this session itself just changed (its own STORE), without announcing it. */
   record(metas: readonly MessageMeta[]): void {
-    for (const m of metas) if (this.#meta.has(m.uid)) this.#meta.set(m.uid, m);
+    for (const m of metas) {
+      const seq = this.seqOf(m.uid);
+      if (seq > 0) this.#metas[seq - 1] = m;
+    }
   }
 
   /**
@@ -135,39 +145,41 @@ export class SelectedView {
    */
   apply(changes: FolderChanges, expunges: boolean, vanished: boolean): Update[] {
     const updates: Update[] = [];
-    for (const uid of changes.expunged) if (this.#meta.has(uid)) this.#pendingExpunge.add(uid);
+    for (const uid of changes.expunged) if (this.seqOf(uid) > 0) this.#pendingExpunge.add(uid);
     if (expunges && this.#pendingExpunge.size > 0) {
       const gone = [...this.#pendingExpunge].sort((a, b) => a - b);
       if (vanished) {
         updates.push({ kind: "vanished", uids: gone });
-        this.#uids = this.#uids.filter((u) => !this.#pendingExpunge.has(u));
+        this.#metas = this.#metas.filter((m) => !this.#pendingExpunge.has(m.uid));
+        this.#uids = this.#metas.map((m) => m.uid);
       } else {
         // Highest number first: each EXPUNGE then leaves the numbers still to come unchanged.
         for (let i = gone.length - 1; i >= 0; i--) {
           const seq = this.seqOf(gone[i]!);
           if (seq === 0) continue;
           this.#uids.splice(seq - 1, 1);
+          this.#metas.splice(seq - 1, 1);
           updates.push({ kind: "expunge", seq });
         }
       }
-      for (const uid of gone) this.#meta.delete(uid);
       this.saved = this.saved.filter((u) => !this.#pendingExpunge.has(u));
       this.#pendingExpunge.clear();
     }
     const added: MessageMeta[] = [];
     for (const m of changes.changed) {
       if (this.#pendingExpunge.has(m.uid)) continue;
-      const known = this.#meta.get(m.uid);
+      const seq = this.seqOf(m.uid);
+      const known = seq === 0 ? undefined : this.#metas[seq - 1];
       if (known) {
         if (known.modseq !== m.modseq || !sameFlags(known.flags, m.flags)) {
-          this.#meta.set(m.uid, m);
+          this.#metas[seq - 1] = m;
           if (!sameFlags(known.flags, m.flags)) updates.push({ kind: "fetch", seq: 0, meta: m });
         }
       } else if (m.uid > this.maxUid) added.push(m);
     }
     for (const m of added) {
       this.#uids.push(m.uid);
-      this.#meta.set(m.uid, m);
+      this.#metas.push(m);
     }
     if (added.length > 0) updates.push({ kind: "exists", count: this.#uids.length });
     // Sequence numbers of flag updates are those after the expunges and additions above.

@@ -10,7 +10,17 @@ import type { MessageMeta } from "./backend.ts";
 import { contentItem } from "./fetch_data.ts";
 import type { FetchItem } from "./fetch_items.ts";
 import { parseHeader } from "./message_parts.ts";
-import { atom, type Item, list, num, str, untagged, untaggedStatus } from "./response.ts";
+import {
+  atom,
+  type Item,
+  list,
+  num,
+  ResponseWriter,
+  str,
+  untagged,
+  untaggedStatus,
+} from "./response.ts";
+import { concatBytes } from "../bytes.ts";
 import { type Candidate, matches, needsHeaders, textTermKey, textTerms } from "./search.ts";
 import type { SelectedView } from "./selected.ts";
 import { compactSet, formatSequenceSet, resolveRanges, type SequenceSet } from "./sequence_set.ts";
@@ -39,8 +49,15 @@ function resolve(
   const pairs: [number, number][] = [];
   if (uid) {
     const ranges = resolveRanges(set, view.maxUid);
-    for (const u of view.uids) {
-      if (ranges.some(([a, b]) => u >= a && u <= b)) pairs.push([view.seqOf(u), u]);
+    const uids = view.uids;
+    for (let i = 0; i < uids.length; i++) {
+      const u = uids[i]!;
+      for (const [a, b] of ranges) {
+        if (u >= a && u <= b) {
+          pairs.push([i + 1, u]);
+          break;
+        }
+      }
     }
     return { pairs };
   }
@@ -80,12 +97,16 @@ function internalDate(d: Date): string {
   }:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
 }
 
-/** Items that need the message's content, and whether its header alone will do. */
-function contentNeeds(items: readonly FetchItem[]): "none" | "header" | "all" {
+/**
+ * Items that need the message's content, and whether its header alone will do. ENVELOPE needs
+ * none when the backend keeps it encoded (ENVELOPES).
+ */
+function contentNeeds(items: readonly FetchItem[], envelopes: boolean): "none" | "header" | "all" {
   let need: "none" | "header" | "all" = "none";
   for (const i of items) {
-    if (i.kind === "ENVELOPE") need = need === "all" ? "all" : "header";
-    else if (
+    if (i.kind === "ENVELOPE") {
+      if (!envelopes) need = need === "all" ? "all" : "header";
+    } else if (
       i.kind === "BODY[]" && i.section.part.length === 0 &&
       (i.section.text === "HEADER" || i.section.text === "HEADER.FIELDS" ||
         i.section.text === "HEADER.FIELDS.NOT")
@@ -96,6 +117,24 @@ function contentNeeds(items: readonly FetchItem[]): "none" | "header" | "all" {
     }
   }
   return need;
+}
+
+/**
+ * A message's FLAGS list, encoded. Lists that cannot change (the backend shares one frozen
+ * array among the messages with the same flags) are encoded once.
+ */
+const encodedFlags = new WeakMap<readonly string[], Item>();
+
+function flagsItem(flags: readonly string[]): Item {
+  if (!Object.isFrozen(flags)) return flagItems(flags);
+  let item = encodedFlags.get(flags);
+  if (!item) {
+    const w = new ResponseWriter({ utf8: false }, 64);
+    w.item(flagItems(flags));
+    item = { encoded: concatBytes(w.take()) };
+    encodedFlags.set(flags, item);
+  }
+  return item;
 }
 
 /** FETCH and UID FETCH (RFC 9051 §6.4.5; RFC 7162 §3.1.4 CHANGEDSINCE). */
@@ -117,15 +156,15 @@ export async function fetch(ctx: SessionContext, cmd: CommandOf<"FETCH">): Promi
       i.kind === "RFC822" ||
       i.kind === "RFC822.TEXT"
     );
-  const need = contentNeeds(items);
+  const backend = ctx.backend;
+  const need = contentNeeds(items, backend.envelope !== undefined);
+  const utf8 = ctx.encoding.utf8;
   const data: Uint8Array[][] = [];
-  /** Octets of responses made and not yet written. */
-  let pending = 0;
   let vanished = new Set<number>();
   if (cmd.vanished && cmd.changedSince !== undefined) {
     // RFC 7162 §3.2.6: first the UIDs of the set expunged since CHANGEDSINCE; those are not
     // fetched, even while this client's view still holds them.
-    const gone = (await ctx.backend.changes(ctx.account, view.id, cmd.changedSince)).expunged;
+    const gone = (await backend.changes(ctx.account, view.id, cmd.changedSince)).expunged;
     vanished = new Set(gone);
     const set = cmd.set.kind === "ranges"
       ? resolveRanges(cmd.set, Math.max(view.maxUid, ...gone))
@@ -147,43 +186,60 @@ export async function fetch(ctx: SessionContext, cmd: CommandOf<"FETCH">): Promi
       u
     );
     if (unseen.length > 0) {
-      const res = await ctx.backend.store(ctx.account, view.id, unseen, "add", ["\\Seen"]);
+      const res = await backend.store(ctx.account, view.id, unseen, "add", ["\\Seen"]);
       view.record(res.updated);
     }
   }
+  // Every response of a batch goes into one buffer: one write for many messages.
+  const w = new ResponseWriter(ctx.encoding, 64 * 1024);
   for (const [seq, uid] of r.pairs) {
-    const meta = view.meta(uid);
+    let meta = view.metaAt(seq);
+    if (meta?.uid !== uid) meta = view.meta(uid);
     if (!meta || vanished.has(uid)) continue;
     if (cmd.changedSince !== undefined && meta.modseq <= cmd.changedSince) continue;
-    const out: Item[] = [];
     let content = undefined;
     if (need !== "none") {
-      content = await ctx.backend.content(ctx.account, view.id, uid, need === "header");
+      const c = backend.content(ctx.account, view.id, uid, need === "header");
+      content = c instanceof Promise ? await c : c;
       if (!content) {
         missing = true;
         continue;
       }
     }
+    let envelope: Uint8Array | undefined;
+    if (need !== "all" && backend.envelope && items.some((i) => i.kind === "ENVELOPE")) {
+      const e = backend.envelope(ctx.account, view.id, uid, utf8);
+      envelope = e instanceof Promise ? await e : e;
+      if (!envelope) {
+        missing = true;
+        continue;
+      }
+    }
+    const out: Item[] = [];
     let flagsSent = false;
     for (const item of items) {
       switch (item.kind) {
         case "UID":
-          out.push(atom("UID"), num(uid));
+          out.push(UID, num(uid));
           break;
         case "FLAGS":
-          out.push(atom("FLAGS"), flagItems(meta.flags));
+          out.push(FLAGS, flagsItem(meta.flags));
           flagsSent = true;
           break;
         case "INTERNALDATE":
           out.push(atom("INTERNALDATE"), str(internalDate(meta.internalDate)));
           break;
         case "RFC822.SIZE":
-          out.push(atom("RFC822.SIZE"), num(meta.size));
+          out.push(SIZE, num(meta.size));
           break;
         case "MODSEQ":
           out.push(atom("MODSEQ"), list([num(meta.modseq)]));
           break;
         default: {
+          if (item.kind === "ENVELOPE" && envelope) {
+            out.push(ENVELOPE, { encoded: envelope });
+            break;
+          }
           try {
             const pair = contentItem(content!, item);
             if (pair) out.push(...pair);
@@ -194,15 +250,11 @@ export async function fetch(ctx: SessionContext, cmd: CommandOf<"FETCH">): Promi
         }
       }
     }
-    if (setsSeen && !flagsSent) out.push(atom("FLAGS"), flagItems(meta.flags));
-    const line = fetchLine(ctx, seq, out);
-    data.push(line);
-    pending += line.reduce((n, c) => n + c.length, 0);
-    if (pending >= FLUSH_BYTES) {
-      await ctx.flush(data.splice(0));
-      pending = 0;
-    }
+    if (setsSeen && !flagsSent) out.push(FLAGS, flagItems(meta.flags));
+    w.untagged([num(seq), FETCH, list(out)]);
+    if (w.size >= FLUSH_BYTES) await ctx.flush([w.take()]);
   }
+  if (w.size > 0) data.push(w.take());
   if (missing) {
     return {
       data,
@@ -214,6 +266,12 @@ export async function fetch(ctx: SessionContext, cmd: CommandOf<"FETCH">): Promi
   }
   return ok("FETCH completed", data, { expungesAllowed: cmd.uid });
 }
+
+const UID = atom("UID");
+const FLAGS = atom("FLAGS");
+const SIZE = atom("RFC822.SIZE");
+const ENVELOPE = atom("ENVELOPE");
+const FETCH = atom("FETCH");
 
 /** STORE and UID STORE (RFC 9051 §6.4.6; RFC 7162 §3.1.3 UNCHANGEDSINCE). */
 export async function store(ctx: SessionContext, cmd: CommandOf<"STORE">): Promise<Result> {

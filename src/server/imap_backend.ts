@@ -26,12 +26,22 @@ import {
   type StoreResult,
 } from "../imap/backend.ts";
 import type { MessageContent } from "../imap/fetch_data.ts";
-import { emptyPart, headerEnd, parseStructure, type Part } from "../imap/message_parts.ts";
+import { encodeEnvelope, ENVELOPE_VERSION } from "../imap/envelope.ts";
+import {
+  emptyPart,
+  headerEnd,
+  parseHeader,
+  parseStructure,
+  type Part,
+} from "../imap/message_parts.ts";
 import { summarize } from "../mime/mod.ts";
 import { newQueueId } from "../queue_id.ts";
 import {
   type DerivedData,
+  type EnvelopeRow,
   type FolderEntry,
+  type FolderRow,
+  type KeptEnvelope,
   type MessageText,
   type Store,
   StoreError,
@@ -50,6 +60,9 @@ export const POLL_MS = 500;
  */
 const WHOLE_UP_TO = 64 * 1024;
 
+/** Messages of the folders kept as last opened, altogether (about 100 octets each). */
+const MAX_OPENED_MESSAGES = 200_000;
+
 /** Headers read at once when a FETCH walks up a folder (about 1 KiB each). */
 const READ_AHEAD = 256;
 
@@ -62,6 +75,15 @@ const SEARCH_BATCH = 256;
 const INDEX_BATCH_BYTES = 4 * 1024 * 1024;
 /** Folders remembered as indexed (beyond it the memory is dropped, and rebuilt by a query). */
 const MAX_INDEXED_FOLDERS = 10_000;
+
+/** Nothing derived and not yet kept. */
+function unsavedNone() {
+  return {
+    structures: new Map<number, string>(),
+    headers: new Map<number, Uint8Array>(),
+    envelopes: new Map<number, KeptEnvelope>(),
+  };
+}
 
 /**
  * A message's header alone, as content: what FETCH needs for ENVELOPE and header sections. Its
@@ -120,6 +142,46 @@ function meta(e: FolderEntry): MessageMeta {
   return new Meta(e.uid, sharedFlags(e.flags), e.modseq, e.receivedAt, e.size);
 }
 
+/** An opened folder of FOLDER's state and LIST. */
+function openedFolder(
+  folder: FolderRow,
+  list: readonly MessageMeta[],
+  keywords: readonly string[],
+): OpenedFolder {
+  let unseen = 0;
+  let deleted = 0;
+  let size = 0;
+  for (const m of list) {
+    if (!m.flags.includes("\\Seen")) unseen++;
+    if (m.flags.includes("\\Deleted")) deleted++;
+    size += m.size;
+  }
+  return {
+    id: folder.id,
+    uidValidity: folder.uidValidity,
+    uidNext: folder.uidNext,
+    highestModseq: folder.highestModseq,
+    messages: list.length,
+    unseen,
+    deleted,
+    size,
+    list,
+    keywords,
+  };
+}
+
+/** The keywords in use among LIST's flags, sorted (as the store lists them). */
+function keywordsOf(list: readonly MessageMeta[]): string[] {
+  const lists = new Set<readonly string[]>();
+  const out = new Set<string>();
+  for (const m of list) {
+    if (lists.has(m.flags)) continue;
+    lists.add(m.flags);
+    for (const f of m.flags) if (!f.startsWith("\\")) out.add(f);
+  }
+  return [...out].sort();
+}
+
 /** The store's refusals as the IMAP response codes of RFC 5530. */
 function mapped<T>(fn: () => T): T {
   try {
@@ -149,7 +211,16 @@ export class StoreImapBackend implements ImapBackend {
     | { folder: number; last: number; headers: Map<number, { header: Uint8Array | null }> }
     | undefined;
   /** Structures and headers derived in this turn of the event loop, saved at its end. */
-  #unsaved = { structures: new Map<number, string>(), headers: new Map<number, Uint8Array>() };
+  #unsaved = unsavedNone();
+  /**
+   * Folders as last opened, by account and name, least recently opened first: a SELECT of one
+   * unchanged since reads only its row, and of one changed since, what changed (the query that
+   * tells sessions of changes). At most {@link MAX_OPENED_MESSAGES} messages in all.
+   */
+  readonly #opened = new Map<string, OpenedFolder>();
+  #openedMessages = 0;
+  /** ENVELOPEs read ahead for a FETCH of many messages, for this turn of the event loop. */
+  #envelopesAhead: { folder: number; rows: EnvelopeRow[]; at: number } | undefined;
   /** Folders queued for indexing or being indexed, and the queue's end. */
   readonly #indexing = new Map<number, Promise<void>>();
   #indexChain: Promise<void> = Promise.resolve();
@@ -211,22 +282,72 @@ export class StoreImapBackend implements ImapBackend {
   }
 
   open(account: Account, name: string): OpenedFolder {
-    const { folder, entries, keywords } = mapped(() =>
-      this.#store.folders.openFolder(account.address, name)
-    );
-    const list = entries.map(meta);
-    return {
-      id: folder.id,
-      uidValidity: folder.uidValidity,
-      uidNext: folder.uidNext,
-      highestModseq: folder.highestModseq,
-      messages: list.length,
-      unseen: list.filter((m) => !m.flags.includes("\\Seen")).length,
-      deleted: list.filter((m) => m.flags.includes("\\Deleted")).length,
-      size: list.reduce((n, m) => n + m.size, 0),
-      list,
-      keywords,
-    };
+    const key = JSON.stringify([account.address, name]);
+    const known = this.#opened.get(key);
+    let opened = known && this.#reopen(known, name);
+    if (!opened) {
+      const { folder, entries, keywords } = mapped(() =>
+        this.#store.folders.openFolder(account.address, name)
+      );
+      // Entries with equal flags share their list: each is made shared once.
+      const shared = new Map<readonly string[], readonly string[]>();
+      const list = entries.map((e) => {
+        let flags = shared.get(e.flags);
+        if (!flags) shared.set(e.flags, flags = sharedFlags(e.flags));
+        return new Meta(e.uid, flags, e.modseq, e.receivedAt, e.size);
+      });
+      opened = openedFolder(folder, list, keywords);
+    }
+    if (known) {
+      this.#opened.delete(key);
+      this.#openedMessages -= known.list.length;
+    }
+    if (opened.list.length <= MAX_OPENED_MESSAGES) {
+      this.#opened.set(key, opened);
+      this.#openedMessages += opened.list.length;
+      for (const [k, f] of this.#opened) {
+        if (this.#openedMessages <= MAX_OPENED_MESSAGES) break;
+        this.#opened.delete(k);
+        this.#openedMessages -= f.list.length;
+      }
+    }
+    return opened;
+  }
+
+  /**
+   * KNOWN as it is now, from what changed since it was opened (the query that tells sessions of
+   * changes); undefined when the folder is gone, renamed or made again.
+   */
+  #reopen(known: OpenedFolder, name: string): OpenedFolder | undefined {
+    let c;
+    try {
+      c = this.#store.folders.folderChanges(known.id, known.highestModseq);
+    } catch (e) {
+      if (e instanceof StoreError && e.kind === "not-found") return undefined;
+      throw e;
+    }
+    const folder = c.folder;
+    if (folder.name !== name || folder.uidValidity !== known.uidValidity) return undefined;
+    if (c.changed.length === 0 && c.expunged.length === 0) {
+      return folder.highestModseq === known.highestModseq && folder.uidNext === known.uidNext
+        ? known
+        : { ...known, highestModseq: folder.highestModseq, uidNext: folder.uidNext };
+    }
+    const gone = new Set(c.expunged);
+    const changed = new Map(c.changed.map((e) => [e.uid, e]));
+    const list: MessageMeta[] = [];
+    for (const m of known.list) {
+      if (gone.has(m.uid)) continue;
+      const e = changed.get(m.uid);
+      if (!e) list.push(m);
+      else {
+        list.push(meta(e));
+        changed.delete(m.uid);
+      }
+    }
+    // The rest are new, with UIDs above all the others, ascending.
+    for (const e of changed.values()) list.push(meta(e));
+    return openedFolder(folder, list, keywordsOf(list));
   }
 
   append(
@@ -343,17 +464,66 @@ export class StoreImapBackend implements ImapBackend {
   }
 
   /**
+   * The ENVELOPE of UID in folder ID as FETCH writes it: kept encoded since the message's first
+   * FETCH, else made from its header now and kept (a message never changes, so neither does
+   * its ENVELOPE).
+   */
+  envelope(account: Account, id: number, uid: number, utf8: boolean): Uint8Array | undefined {
+    const row = this.#envelopeRow(id, uid);
+    if (!row) return undefined;
+    const [, messageId, ascii, utf8Form] = row;
+    if (ascii) return utf8 && utf8Form ? utf8Form : ascii;
+    const content = this.content(account, id, uid, true);
+    if (!content) return undefined;
+    const { headerStart, bodyStart } = content.structure;
+    const made = encodeEnvelope(parseHeader(content.bytes, headerStart, bodyStart));
+    this.#keep({ envelopes: new Map([[messageId, { version: ENVELOPE_VERSION, ...made }]]) });
+    return utf8 && made.utf8 ? made.utf8 : made.ascii;
+  }
+
+  /**
+   * UID's row of folder ID with its kept ENVELOPE; undefined when it is gone. A FETCH of many
+   * messages asks in ascending UID order: the rows are read {@link READ_AHEAD} at a time and
+   * kept until the end of this turn of the event loop.
+   */
+  #envelopeRow(id: number, uid: number): EnvelopeRow | undefined {
+    let ahead = this.#envelopesAhead;
+    if (ahead?.folder === id && ahead.rows.length > 0) {
+      const { rows } = ahead;
+      // The rows are a run of the folder's UIDs: one between the first and the last that is
+      // not among them is gone.
+      if (uid >= rows[0]![0] && uid <= rows[rows.length - 1]![0]) {
+        if (rows[ahead.at]![0] > uid) ahead.at = 0;
+        while (rows[ahead.at]![0] < uid) ahead.at++;
+        const row = rows[ahead.at]!;
+        return row[0] === uid ? row : undefined;
+      }
+    }
+    if (!this.#envelopesAhead) setImmediate(() => this.#envelopesAhead = undefined);
+    ahead = {
+      folder: id,
+      rows: this.#store.folders.folderEnvelopes(id, uid, READ_AHEAD, ENVELOPE_VERSION),
+      at: 0,
+    };
+    this.#envelopesAhead = ahead;
+    const row = ahead.rows[0];
+    return row?.[0] === uid ? row : undefined;
+  }
+
+  /**
    * Keeps what was derived from messages, with what else was derived in the same turn of the
    * event loop: one transaction for a FETCH of many messages rather than one each.
    */
   #keep(derived: DerivedData): void {
-    const first = this.#unsaved.structures.size + this.#unsaved.headers.size === 0;
-    for (const [k, v] of derived.structures ?? []) this.#unsaved.structures.set(k, v);
-    for (const [k, v] of derived.headers ?? []) this.#unsaved.headers.set(k, v);
+    const u = this.#unsaved;
+    const first = u.structures.size + u.headers.size + u.envelopes.size === 0;
+    for (const [k, v] of derived.structures ?? []) u.structures.set(k, v);
+    for (const [k, v] of derived.headers ?? []) u.headers.set(k, v);
+    for (const [k, v] of derived.envelopes ?? []) u.envelopes.set(k, v);
     if (!first) return;
     setImmediate(() => {
       const batch = this.#unsaved;
-      this.#unsaved = { structures: new Map(), headers: new Map() };
+      this.#unsaved = unsavedNone();
       try {
         this.#store.folders.saveDerived(batch);
       } catch {

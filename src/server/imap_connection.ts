@@ -31,6 +31,46 @@ const PROGRESS_BYTES = 8192;
 /** Input buffers held while the session is busy before reading from the socket pauses. */
 const MAX_QUEUED = 4;
 
+/** Chunks at least this long are written as they are; shorter ones are joined. */
+const OWN_WRITE = 16 * 1024;
+
+/**
+ * CHUNKS with each run of small ones joined into one buffer: a step's responses go out in as
+ * few writes as can be, and a message's large bytes are never copied.
+ */
+export function coalesce(chunks: readonly Uint8Array[]): Uint8Array[] {
+  if (chunks.length < 2) return [...chunks];
+  const out: Uint8Array[] = [];
+  let run: Uint8Array[] = [];
+  let runBytes = 0;
+  const end = () => {
+    if (run.length === 1) out.push(run[0]!);
+    else if (run.length > 1) {
+      const joined = new Uint8Array(runBytes);
+      let at = 0;
+      for (const c of run) {
+        joined.set(c, at);
+        at += c.length;
+      }
+      out.push(joined);
+    }
+    run = [];
+    runBytes = 0;
+  };
+  for (const c of chunks) {
+    if (c.length === 0) continue;
+    if (c.length >= OWN_WRITE) {
+      end();
+      out.push(c);
+    } else {
+      run.push(c);
+      runBytes += c.length;
+    }
+  }
+  end();
+  return out;
+}
+
 /** Drives one IMAP session over one socket. */
 export class ImapConnection implements Expiring {
   #socket: Socket;
@@ -237,9 +277,11 @@ export class ImapConnection implements Expiring {
     if (this.#ended) return;
     const socket = this.#socket;
     if (!out.close) {
-      if (out.write.length > 0) {
+      const chunks = coalesce(out.write);
+      if (chunks.length === 1) socket.write(chunks[0]!);
+      else if (chunks.length > 1) {
         socket.cork();
-        for (const chunk of out.write) socket.write(chunk);
+        for (const chunk of chunks) socket.write(chunk);
         socket.uncork();
       }
       return;

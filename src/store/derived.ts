@@ -1,13 +1,17 @@
 /**
  * What IMAP derives from a message's bytes and keeps, so that it is derived once: the MIME
- * structure (`messages.structure`, ./folders.ts), the header apart from the body, and the text
- * index (./fts.ts). All of it is a cache: the bytes stay the truth, nothing is derived at
+ * structure (`messages.structure`, ./folders.ts), the header apart from the body, the ENVELOPE
+ * as IMAP writes it, and the text index (./fts.ts). All of it is a cache: the bytes stay the truth, nothing is derived at
  * delivery (the SMTP side never waits for it), and whatever is missing is derived again when
  * asked for. Its rows go with their message (triggers).
  *
  * The header is kept apart because a message's row holds the whole message: reading it to
  * answer ENVELOPE or a header field means reading every octet of the body too, while the header
- * alone is a few hundred octets (an eighth of a typical message).
+ * alone is a few hundred octets (an eighth of a typical message). The ENVELOPE is kept as the
+ * octets a FETCH writes, so that a FETCH of a folder's envelopes copies them instead of parsing
+ * every header again. Nothing here is ever invalidated: a stored message never changes, and
+ * what was derived from it goes with it when it is deleted (a new message that takes its id
+ * finds nothing kept).
  *
  * @module
  */
@@ -29,12 +33,49 @@ export const DERIVED_MIGRATION = `
   ${TEXT_INDEX_SQL}
 `;
 
+/**
+ * Part of migration 7 (schema.ts): ENVELOPEs kept encoded, made at their message's first FETCH.
+ */
+export const ENVELOPES_MIGRATION = `
+  -- A message's ENVELOPE as IMAP writes it: the octets for a connection without UTF-8, and
+  -- those with it when they differ (NULL: the same). VERSION is the builder's: an ENVELOPE
+  -- made by another version of it is made again.
+  CREATE TABLE message_envelopes (
+    message_id INTEGER PRIMARY KEY,
+    version INTEGER NOT NULL,
+    ascii BLOB NOT NULL,
+    utf8 BLOB
+  );
+  CREATE TRIGGER message_envelope_gone AFTER DELETE ON messages
+  BEGIN
+    DELETE FROM message_envelopes WHERE message_id = old.id;
+  END;
+`;
+
+/** A message's ENVELOPE as IMAP writes it, made by version VERSION of its builder. */
+export interface KeptEnvelope {
+  readonly version: number;
+  /** For a connection without UTF-8. */
+  readonly ascii: Uint8Array;
+  /** For a connection with UTF-8, when that differs from `ascii`. */
+  readonly utf8: Uint8Array | null;
+}
+
+/**
+ * A message of a folder and its kept ENVELOPE, as a row `[uid, message id, ascii, utf8]`;
+ * `ascii` is null when none is kept (or one made by another version). Arrays, not objects: a
+ * FETCH of a large folder reads one per message.
+ */
+export type EnvelopeRow = readonly [number, number, Uint8Array | null, Uint8Array | null];
+
 /** What was derived from some messages, by message id, to keep in one transaction. */
 export interface DerivedData {
   /** MIME structures (JSON). */
   readonly structures?: ReadonlyMap<number, string>;
   /** Headers (the octets up to and with the blank line that ends them). */
   readonly headers?: ReadonlyMap<number, Uint8Array>;
+  /** ENVELOPEs as IMAP writes them. */
+  readonly envelopes?: ReadonlyMap<number, KeptEnvelope>;
   /** Decoded text for the text index. */
   readonly texts?: readonly MessageText[];
 }
@@ -48,12 +89,19 @@ const SQL = {
   headers: `SELECT e.uid AS uid, e.message_id AS message_id, h.header AS header FROM entries e
     LEFT JOIN message_headers h ON h.message_id = e.message_id
     WHERE e.folder_id = ?1 AND e.uid >= ?2 ORDER BY e.uid LIMIT ?3`,
+  /** The messages from UID ?2 on, in UID order, at most ?3, with their ENVELOPE of version ?4. */
+  envelopes: `SELECT e.uid, e.message_id, v.ascii, v.utf8 FROM entries e
+    LEFT JOIN message_envelopes v ON v.message_id = e.message_id AND v.version = ?4
+    WHERE e.folder_id = ?1 AND e.uid >= ?2 ORDER BY e.uid LIMIT ?3`,
+  /** Keeps an ENVELOPE (in place of one of another version), unless its message is gone. */
+  putEnvelope: `INSERT OR REPLACE INTO message_envelopes (message_id, version, ascii, utf8)
+    SELECT id, ?2, ?3, ?4 FROM messages WHERE id = ?1`,
   /** Keeps a header, unless it is kept already or its message is gone. */
   putHeader: `INSERT OR IGNORE INTO message_headers (message_id, header)
     SELECT id, ?2 FROM messages WHERE id = ?1`,
 } as const;
 
-/** The header cache over one connection. Callers own the transactions. */
+/** The header and ENVELOPE caches over one connection. Callers own the transactions. */
 export class HeaderCache {
   readonly #s: { [K in keyof typeof SQL]: StatementSync };
 
@@ -61,6 +109,20 @@ export class HeaderCache {
     this.#s = Object.fromEntries(
       Object.entries(SQL).map(([k, v]) => [k, db.prepare(v)]),
     ) as { [K in keyof typeof SQL]: StatementSync };
+    // node:sqlite has it at run time; the type declarations at hand lack it.
+    (this.#s.envelopes as unknown as { setReturnArrays(on: boolean): void }).setReturnArrays(true);
+  }
+
+  /**
+   * Up to LIMIT messages of folder FOLDERID from UID on, in UID order, each with its ENVELOPE
+   * when one of VERSION is kept.
+   */
+  envelopes(folderId: number, uid: number, limit: number, version: number): EnvelopeRow[] {
+    return this.#s.envelopes.all(folderId, uid, limit, version) as unknown as EnvelopeRow[];
+  }
+
+  putEnvelope(messageId: number, e: KeptEnvelope): void {
+    this.#s.putEnvelope.run(messageId, e.version, e.ascii, e.utf8);
   }
 
   /** The message with UID in folder FOLDERID and its kept header; undefined when none. */
@@ -98,5 +160,6 @@ export function saveDerived(
 ): void {
   for (const [id, json] of d.structures ?? []) folders.setStructure(id, json);
   for (const [id, header] of d.headers ?? []) headers.put(id, header);
+  for (const [id, envelope] of d.envelopes ?? []) headers.putEnvelope(id, envelope);
   for (const t of d.texts ?? []) text.add(t);
 }

@@ -65,6 +65,19 @@ export const FOLDERS_MIGRATION = `
   DROP INDEX entries_unseen;
 `;
 
+/**
+ * Part of migration 7 (schema.ts): each entry keeps its message's size (RFC822.SIZE), so that
+ * opening a folder reads its entries alone and no message row. A message never changes, so the
+ * copy never goes stale.
+ */
+export const ENTRY_SIZE_MIGRATION = `
+  ALTER TABLE entries ADD COLUMN size INTEGER;
+  UPDATE entries SET size = (SELECT m.size FROM messages m WHERE m.id = entries.message_id);
+`;
+
+/** An entry's size: its own copy (every entry has one since migration 7), else its message's. */
+const ENTRY_SIZE = "coalesce(e.size, (SELECT m.size FROM messages m WHERE m.id = e.message_id))";
+
 const SQL = {
   folders: `SELECT id, name, uid_validity, uid_next, highest_modseq, subscribed, special_use
     FROM folders WHERE mailbox_id = ? ORDER BY name`,
@@ -82,32 +95,30 @@ const SQL = {
   /** Takes N UIDs and one mod-sequence for a change: returns the first UID and the modseq. */
   bump: `UPDATE folders SET uid_next = uid_next + :n, highest_modseq = highest_modseq + 1
     WHERE id = :id RETURNING uid_next - :n AS first_uid, highest_modseq AS modseq`,
-  entries: `SELECT e.id AS entry_id, e.message_id AS message_id, e.uid AS uid, e.seen AS seen,
-      e.flags AS flags, e.modseq AS modseq, e.received_at AS received_at, m.size AS size
-    FROM entries e JOIN messages m ON m.id = e.message_id
-    WHERE e.folder_id = ? ORDER BY e.uid`,
+  /** Rows as arrays (see {@link Folders.entries}), in this order. */
+  entries: `SELECT e.id, e.message_id, e.uid, e.seen, e.flags, e.modseq, e.received_at,
+      ${ENTRY_SIZE}
+    FROM entries e WHERE e.folder_id = ? ORDER BY e.uid`,
   changedSince: `SELECT e.id AS entry_id, e.message_id AS message_id, e.uid AS uid,
       e.seen AS seen, e.flags AS flags, e.modseq AS modseq, e.received_at AS received_at,
-      m.size AS size
-    FROM entries e JOIN messages m ON m.id = e.message_id
-    WHERE e.folder_id = ? AND e.modseq > ? ORDER BY e.uid`,
+      ${ENTRY_SIZE} AS size
+    FROM entries e WHERE e.folder_id = ? AND e.modseq > ? ORDER BY e.uid`,
   expungedSince: `SELECT uid FROM expunged WHERE folder_id = ? AND modseq > ? ORDER BY uid`,
   entryByUid: `SELECT e.id AS entry_id, e.message_id AS message_id, e.uid AS uid, e.seen AS seen,
-      e.flags AS flags, e.modseq AS modseq, e.received_at AS received_at, m.size AS size
-    FROM entries e JOIN messages m ON m.id = e.message_id
-    WHERE e.folder_id = ? AND e.uid = ?`,
+      e.flags AS flags, e.modseq AS modseq, e.received_at AS received_at, ${ENTRY_SIZE} AS size
+    FROM entries e WHERE e.folder_id = ? AND e.uid = ?`,
   setFlags: `UPDATE entries SET seen = ?, flags = ?, modseq = ? WHERE id = ?`,
   insertEntry: `INSERT INTO entries
-    (mailbox_id, message_id, received_at, folder_id, uid, seen, flags, modseq)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    (mailbox_id, message_id, received_at, folder_id, uid, seen, flags, modseq, size)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, (SELECT size FROM messages WHERE id = ?2))`,
   deleteEntry: `DELETE FROM entries WHERE id = ?`,
   recordExpunge: `INSERT OR REPLACE INTO expunged (folder_id, uid, modseq) VALUES (?, ?, ?)`,
   status: `SELECT count(*) AS messages,
       coalesce(sum(e.seen = 0), 0) AS unseen,
       coalesce(sum(e.flags IS NOT NULL AND instr(' ' || e.flags || ' ', ' \\Deleted ') > 0), 0)
         AS deleted,
-      coalesce(sum(m.size), 0) AS size
-    FROM entries e JOIN messages m ON m.id = e.message_id WHERE e.folder_id = ?`,
+      coalesce(sum(${ENTRY_SIZE}), 0) AS size
+    FROM entries e WHERE e.folder_id = ?`,
   highest: `SELECT id, highest_modseq FROM folders WHERE id = ?`,
   rename: `UPDATE folders SET name = ? WHERE id = ?`,
   deleteFolder: `DELETE FROM folders WHERE id = ?`,
@@ -138,6 +149,9 @@ interface RawEntry {
   received_at: number;
   size: number;
 }
+
+/** A row of the entries query: id, message id, uid, seen, flags, modseq, received at, size. */
+type EntryArray = [number, number, number, number, string | null, number, number, number];
 
 function folderRow(r: RawFolder): FolderRow {
   return {
@@ -194,6 +208,8 @@ export class Folders {
     this.#s = Object.fromEntries(
       Object.entries(SQL).map(([k, v]) => [k, db.prepare(v)]),
     ) as { [K in keyof typeof SQL]: StatementSync };
+    // node:sqlite has it at run time; the type declarations at hand lack it.
+    (this.#s.entries as unknown as { setReturnArrays(on: boolean): void }).setReturnArrays(true);
   }
 
   all(mailboxId: number): FolderRow[] {
@@ -230,8 +246,27 @@ export class Folders {
     return { firstUid: r.first_uid, modseq: r.modseq };
   }
 
+  /**
+   * Every entry of a folder, by ascending UID. A folder of many messages is read as rows of
+   * arrays, and the entries with equal flags share one flag list (a folder has few distinct
+   * ones): opening a large folder makes one object per message, not three.
+   */
   entries(folderId: number): FolderEntry[] {
-    return (this.#s.entries.all(folderId) as unknown as RawEntry[]).map(entryRow);
+    const rows = this.#s.entries.all(folderId) as unknown as EntryArray[];
+    const lists = new Map<string | null, string[]>();
+    const seenLists = new Map<string | null, string[]>();
+    const out = new Array<FolderEntry>(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      const [entryId, messageId, uid, seen, stored, modseq, receivedAt, size] = rows[i]!;
+      const known = seen !== 0 ? seenLists : lists;
+      let flags = known.get(stored);
+      if (!flags) {
+        flags = entryFlags(seen !== 0, stored);
+        known.set(stored, flags);
+      }
+      out[i] = { entryId, messageId, uid, flags, modseq, receivedAt, size };
+    }
+    return out;
   }
 
   entry(folderId: number, uid: number): FolderEntry | undefined {

@@ -235,6 +235,10 @@ export class SqliteFolders implements MailFolders {
     return this.#conn.run(() => this.#headers.range(folderId, uid, limit));
   }
 
+  folderEnvelopes(folderId: number, uid: number, limit: number, version: number) {
+    return this.#conn.run(() => this.#headers.envelopes(folderId, uid, limit, version));
+  }
+
   saveDerived(derived: DerivedData): void {
     // A cache: written in a transaction of its own, and harmless to lose.
     this.#conn.write(() => saveDerived(derived, this.#f, this.#headers, this.#text));

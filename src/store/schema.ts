@@ -9,8 +9,8 @@
  * @module
  */
 import type { DatabaseSync } from "node:sqlite";
-import { FOLDERS_MIGRATION } from "./folders.ts";
-import { DERIVED_MIGRATION } from "./derived.ts";
+import { ENTRY_SIZE_MIGRATION, FOLDERS_MIGRATION } from "./folders.ts";
+import { DERIVED_MIGRATION, ENVELOPES_MIGRATION } from "./derived.ts";
 import { MTA_STS_MIGRATION } from "./mta_sts.ts";
 
 /** Migration N (1-based) is `MIGRATIONS[N - 1]`; `user_version` = number applied. */
@@ -109,6 +109,9 @@ export const MIGRATIONS: readonly string[] = [
   DERIVED_MIGRATION,
   // 6: the MTA-STS policies of the domains we relay to, kept across restarts (./mta_sts.ts).
   MTA_STS_MIGRATION,
+  // 7: what opening a folder and fetching its envelopes read: each entry's size (./folders.ts),
+  // and ENVELOPEs kept as IMAP writes them (./derived.ts).
+  ENTRY_SIZE_MIGRATION + ENVELOPES_MIGRATION,
 ];
 
 /** The schema version this program writes. */

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { DerivedData } from "./derived.ts";
+import type { DerivedData, EnvelopeRow } from "./derived.ts";
 import type { IndexAnswer, TextWhere } from "./fts.ts";
 
 /** A message ready to be committed: envelope and exact bytes. */
@@ -355,6 +355,11 @@ export interface MailFolders {
     uid: number,
     limit: number,
   ): { uid: number; messageId: number; header: Uint8Array | null }[];
+  /**
+   * Up to LIMIT messages from UID on, in UID order, each with its kept ENVELOPE when one made
+   * by VERSION is kept (rows, see EnvelopeRow).
+   */
+  folderEnvelopes(folderId: number, uid: number, limit: number, version: number): EnvelopeRow[];
   /** Keeps what was derived from messages (structures, headers, text), in one transaction. */
   saveDerived(derived: DerivedData): void;
   setFolderFlags(

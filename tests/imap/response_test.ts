@@ -10,10 +10,12 @@ import {
   NIL,
   nstr,
   num,
+  ResponseWriter,
   str,
   tagged,
   untagged,
   untaggedStatus,
+  validUtf8,
 } from "../../src/imap/response.ts";
 import { concatBytes } from "../../src/bytes.ts";
 import { parseCommand } from "../../src/imap/command.ts";
@@ -90,7 +92,7 @@ Deno.test("response: any string the encoder writes reads back as the same string
       (s, utf8) => {
         const bytes = concatBytes([
           new TextEncoder().encode("t SELECT "),
-          ...untagged([astr(s)], { utf8 }).slice(2),
+          concatBytes(untagged([astr(s)], { utf8 })).subarray(2),
         ]);
         // untagged() wrote "* " + item + CRLF: parse the item back as a command argument.
         const cmd = parseCommand(bytes.subarray(0, bytes.length - 2)).command;
@@ -99,4 +101,77 @@ Deno.test("response: any string the encoder writes reads back as the same string
     ),
     { numRuns: 500 },
   );
+});
+
+Deno.test("response: UTF-8 is told valid exactly as a fatal TextDecoder tells it (property)", () => {
+  const fatal = new TextDecoder("utf-8", { fatal: true });
+  const valid = (b: Uint8Array) => {
+    try {
+      fatal.decode(b);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  // Random octets, and octets near the edges: overlong forms, surrogates, past U+10FFFF.
+  const edges = fc.array(
+    fc.constantFrom(
+      0x41,
+      0x7f,
+      0x80,
+      0x8f,
+      0x90,
+      0x9f,
+      0xa0,
+      0xbf,
+      0xc0,
+      0xc1,
+      0xc2,
+      0xdf,
+      0xe0,
+      0xed,
+      0xee,
+      0xef,
+      0xf0,
+      0xf4,
+      0xf5,
+      0xff,
+    ),
+    { maxLength: 12 },
+  ).map((a) => new Uint8Array(a));
+  fc.assert(
+    fc.property(fc.oneof(fc.uint8Array({ maxLength: 16 }), edges), (b) => {
+      assert.equal(validUtf8(b), valid(b), [...b].join(","));
+    }),
+    { numRuns: 5000 },
+  );
+  fc.assert(
+    fc.property(fc.string({ unit: "grapheme", maxLength: 20 }), (s) => {
+      assert.ok(validUtf8(new TextEncoder().encode(s)));
+    }),
+  );
+});
+
+Deno.test("response: many lines share a chunk; large literals are chunks of their own", () => {
+  const w = new ResponseWriter({ utf8: false }, 16);
+  const big = new Uint8Array(64 * 1024).fill(0x61);
+  w.untagged([num(1), atom("FETCH"), list([atom("UID"), num(7)])]);
+  w.untagged([num(2), atom("FETCH"), list([atom("BODY[]"), { literal: big }])]);
+  const first = w.take();
+  // The line before the literal and its `{n}` in one chunk, the literal as it was given.
+  assert.equal(first.length, 3);
+  assert.equal(first[1], big);
+  const before = text(first);
+  // Later writes never touch what was taken.
+  for (let i = 0; i < 1000; i++) w.untagged([num(i), atom("EXISTS")]);
+  assert.equal(text(first), before);
+  assert.equal(
+    before,
+    `* 1 FETCH (UID 7)\r\n* 2 FETCH (BODY[] {65536}\r\n${"a".repeat(65536)})\r\n`,
+  );
+  const rest = w.take();
+  assert.equal(rest.length, 1);
+  assert.match(text(rest), /^\* 0 EXISTS\r\n[^]*\* 999 EXISTS\r\n$/);
+  assert.equal(w.size, 0);
+  assert.deepEqual(w.take(), []);
 });

@@ -34,6 +34,7 @@ Deno.test("a fresh database gets every migration and WAL mode", () =>
         "folders",
         "mailboxes",
         "message_chunks",
+        "message_envelopes",
         "message_headers",
         // The text index (FTS5) and its own tables.
         "message_text",
@@ -125,4 +126,40 @@ Deno.test("a message row whose bytes disagree with its size is reported corrupt"
       (e) =>
         e instanceof StoreError && e.kind === "corrupt" && /12 octets but holds 1/.test(e.message),
     );
+  }));
+
+Deno.test("after the upgrade to schema 7, every entry has its message's size", () =>
+  withTempDir((dir) => {
+    // A database as schema 6 left it: sizes only in the messages' rows, no kept ENVELOPEs.
+    const first = openStore(dir);
+    first.deliver(message("s1", ["a@example.org", "b@example.org"], "Subject: a\r\n\r\nshort\r\n"));
+    first.deliver(message("s2", ["a@example.org"], `Subject: b\r\n\r\n${"x".repeat(300)}\r\n`));
+    first.close();
+    const db = new DatabaseSync(`${dir}/mail.sqlite`);
+    db.exec(`DROP TRIGGER message_envelope_gone; DROP TABLE message_envelopes;
+      ALTER TABLE entries DROP COLUMN size; PRAGMA user_version = 6`);
+    db.close();
+    const store = openStore(dir);
+    try {
+      assert.equal(
+        query<{ n: number }>(
+          store,
+          `SELECT count(*) AS n FROM entries e JOIN messages m ON m.id = e.message_id
+            WHERE e.size = m.size`,
+        ).n,
+        3,
+      );
+      const { entries } = store.folders.openFolder("a@example.org", "INBOX");
+      assert.deepEqual(entries.map((e) => e.size), [21, 316]);
+      assert.equal(store.folders.folderStatus("a@example.org", "INBOX").size, 21 + 316);
+      // A delivery after it keeps the size with the entry too.
+      store.deliver(message("s3", ["a@example.org"], "Subject: c\r\n\r\n\r\n"));
+      assert.equal(
+        query<{ size: number }>(store, "SELECT size FROM entries ORDER BY id DESC LIMIT 1").size,
+        16,
+      );
+      assert.equal(query<{ n: number }>(store, "SELECT count(*) AS n FROM message_envelopes").n, 0);
+    } finally {
+      store.close();
+    }
   }));
