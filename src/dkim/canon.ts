@@ -105,48 +105,153 @@ export function relaxedHeader(raw: string, last = false): string {
 }
 
 /**
- * The relaxed canonical form of BODY (RFC 6376 §3.4.4): white space at the ends of lines
- * removed, other runs of it made one space, empty lines at the end removed, and a non-empty
- * body ending with CRLF. Linear in the body, one pass.
+ * The header section and the body of a message given in CHUNKS (RFC 5322 §2.1: the body starts
+ * after the first empty line), without copying the body. The header is scanned byte by byte up
+ * to that line; a message without one is all header.
  */
-export function relaxedBody(body: Uint8Array): Uint8Array {
-  // The canonical form is never longer than the body plus a final CRLF.
-  const out = new Uint8Array(body.length + 2);
-  let n = 0;
-  /** White space seen on this line and not yet written (it becomes one space before text). */
-  let space = false;
-  /** Whether this line has text. */
-  let text = false;
-  /** Empty lines not yet written: only written if text follows them. */
-  let empty = 0;
-  for (let i = 0; i < body.length; i++) {
-    const b = body[i]!;
-    if (b === SP || b === HTAB) {
-      space = true;
-    } else if (b === CR && body[i + 1] === LF) {
-      i++;
-      if (text) {
-        out[n++] = CR;
-        out[n++] = LF;
+export function splitChunks(chunks: readonly Uint8Array[]): {
+  header: Uint8Array;
+  body: Uint8Array[];
+} {
+  const head: Uint8Array[] = [];
+  let atLineStart = true;
+  let crAtStart = false;
+  for (let c = 0; c < chunks.length; c++) {
+    const chunk = chunks[c]!;
+    for (let i = 0; i < chunk.length; i++) {
+      const b = chunk[i]!;
+      if (b === LF) {
+        if (atLineStart || crAtStart) {
+          // The empty line ends the header; the CR of a CRLF may be in the chunk before.
+          head.push(chunk.subarray(0, i + 1));
+          const header = concat(head);
+          const end = header.length - (crAtStart ? 2 : 1);
+          return {
+            header: header.subarray(0, end),
+            body: [chunk.subarray(i + 1), ...chunks.slice(c + 1)],
+          };
+        }
+        atLineStart = true;
+        crAtStart = false;
+      } else if (b === CR && atLineStart) {
+        crAtStart = true;
+        atLineStart = false;
       } else {
-        empty++;
+        atLineStart = false;
+        crAtStart = false;
       }
-      space = false;
-      text = false;
+    }
+    head.push(chunk);
+  }
+  return { header: concat(head), body: [] };
+}
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  let size = 0;
+  for (const p of parts) size += p.length;
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/**
+ * The relaxed canonicalization of a body (RFC 6376 §3.4.4), fed in pieces and given out in
+ * pieces of at most a buffer's size: white space at the ends of lines removed, other runs of it
+ * made one space, empty lines at the end removed, and a non-empty body ending with CRLF. One
+ * pass, in memory bounded by the buffer whatever the size of the body.
+ */
+export class RelaxedBody {
+  readonly #out: Uint8Array;
+  readonly #sink: (bytes: Uint8Array) => void;
+  #n = 0;
+  /** White space seen on this line and not yet written (it becomes one space before text). */
+  #space = false;
+  /** Whether this line has text. */
+  #text = false;
+  /** Empty lines not yet written: only written if text follows them. */
+  #empty = 0;
+  /** A CR ended the last piece: a line end if an LF follows, else text. */
+  #cr = false;
+
+  constructor(sink: (bytes: Uint8Array) => void, bufferSize = 64 * 1024) {
+    this.#sink = sink;
+    this.#out = new Uint8Array(Math.max(bufferSize, 16));
+  }
+
+  #put(b: number): void {
+    if (this.#n === this.#out.length) this.#flush();
+    this.#out[this.#n++] = b;
+  }
+
+  #flush(): void {
+    if (this.#n > 0) this.#sink(this.#out.subarray(0, this.#n));
+    this.#n = 0;
+  }
+
+  #textByte(b: number): void {
+    for (; this.#empty > 0; this.#empty--) {
+      this.#put(CR);
+      this.#put(LF);
+    }
+    if (this.#space) this.#put(SP);
+    this.#space = false;
+    this.#text = true;
+    this.#put(b);
+  }
+
+  #lineEnd(): void {
+    if (this.#text) {
+      this.#put(CR);
+      this.#put(LF);
     } else {
-      for (; empty > 0; empty--) {
-        out[n++] = CR;
-        out[n++] = LF;
+      this.#empty++;
+    }
+    this.#space = false;
+    this.#text = false;
+  }
+
+  update(bytes: Uint8Array): void {
+    for (let i = 0; i < bytes.length; i++) {
+      const b = bytes[i]!;
+      if (this.#cr) {
+        this.#cr = false;
+        if (b === LF) {
+          this.#lineEnd();
+          continue;
+        }
+        this.#textByte(CR);
       }
-      if (space) out[n++] = SP;
-      space = false;
-      text = true;
-      out[n++] = b;
+      if (b === SP || b === HTAB) this.#space = true;
+      else if (b === CR) this.#cr = true;
+      else this.#textByte(b);
     }
   }
-  if (text) {
-    out[n++] = CR;
-    out[n++] = LF;
+
+  /** The body is over: the last line's CRLF, if it has text, and the rest of the buffer. */
+  end(): void {
+    if (this.#cr) {
+      this.#cr = false;
+      this.#textByte(CR);
+    }
+    if (this.#text) {
+      this.#put(CR);
+      this.#put(LF);
+      this.#text = false;
+    }
+    this.#flush();
   }
-  return out.subarray(0, n);
+}
+
+/** The relaxed canonical form of BODY, in one array (see {@link RelaxedBody}). */
+export function relaxedBody(body: Uint8Array): Uint8Array {
+  const parts: Uint8Array[] = [];
+  const c = new RelaxedBody((b) => parts.push(b.slice()));
+  c.update(body);
+  c.end();
+  return concat(parts);
 }

@@ -1,7 +1,8 @@
 /**
  * DKIM-Signature fields (RFC 6376 §3.5, §5) for a message, relaxed/relaxed, rsa-sha256 or
- * ed25519-sha256 (RFC 8463). Synchronous and linear in the message: the body is canonicalized
- * and hashed once for every signature, the header fields are parsed once.
+ * ed25519-sha256 (RFC 8463). Linear in the message, in bounded memory: the body is canonicalized
+ * into the hash as it is read, once for every signature, never copied; the header fields are
+ * parsed once.
  *
  * @module
  */
@@ -11,9 +12,9 @@ import {
   fromBinary,
   type HeaderField,
   parseHeader,
-  relaxedBody,
+  RelaxedBody,
   relaxedHeader,
-  splitMessage,
+  splitChunks,
 } from "./canon.ts";
 
 /**
@@ -132,9 +133,13 @@ interface Prepared {
   readonly data: Uint8Array;
 }
 
-function prepare(message: Uint8Array, keys: readonly SigningKey[], t: Date): Prepared[] {
+function prepare(
+  message: readonly Uint8Array[],
+  keys: readonly SigningKey[],
+  t: Date,
+): Prepared[] {
   if (keys.length === 0) return [];
-  const { header, body } = splitMessage(message);
+  const { header, body } = splitChunks(message);
   const fields = parseHeader(header);
   if (!fields.some((f) => f.key === "from")) {
     // RFC 6376 §5.4: From is always signed; a message without one cannot be.
@@ -142,7 +147,11 @@ function prepare(message: Uint8Array, keys: readonly SigningKey[], t: Date): Pre
   }
   const names = signedNames(fields);
   const signedText = canonicalFields(fields, names);
-  const bh = createHash("sha256").update(relaxedBody(body)).digest("base64");
+  const hash = createHash("sha256");
+  const canon = new RelaxedBody((bytes) => hash.update(bytes));
+  for (const chunk of body) canon.update(chunk);
+  canon.end();
+  const bh = hash.digest("base64");
   const time = Math.floor(t.getTime() / 1000);
   return keys.map((key) => {
     const ed25519 = key.privateKey.asymmetricKeyType === "ed25519";
@@ -169,11 +178,11 @@ function finish(p: Prepared, signature: Uint8Array): string {
  * sign (the caller decides what becomes of the message).
  */
 export function dkimSignatures(
-  message: Uint8Array,
+  message: Uint8Array | readonly Uint8Array[],
   keys: readonly SigningKey[],
   t: Date,
 ): string {
-  return prepare(message, keys, t)
+  return prepare(message instanceof Uint8Array ? [message] : message, keys, t)
     .map((p) => finish(p, sign(p.ed25519 ? null : "sha256", p.data, p.key.privateKey)))
     .join("");
 }
@@ -185,7 +194,7 @@ export function dkimSignatures(
  * RSA_KEY gives the Web Crypto form of a key (callers cache it).
  */
 export async function dkimSignaturesAsync(
-  message: Uint8Array,
+  message: readonly Uint8Array[],
   keys: readonly SigningKey[],
   t: Date,
   rsaKey: (key: SigningKey) => Promise<CryptoKey>,

@@ -14,10 +14,9 @@
  * @module
  */
 import { join } from "node:path";
-import { concatBytes } from "../bytes.ts";
 import { getLogger } from "../log.ts";
 import { type BrokenKey, type DkimKey, keyDir, loadKeys, normalizeDomain } from "./keys.ts";
-import { binary, fromBinary, parseHeader, splitMessage } from "./canon.ts";
+import { binary, fromBinary, parseHeader, splitChunks } from "./canon.ts";
 import { dkimSignatures, dkimSignaturesAsync, type SigningKey, webCryptoKey } from "./sign.ts";
 
 const log = getLogger(["mail", "dkim"]);
@@ -30,7 +29,7 @@ export class KeyRing {
   readonly #dataDir: string;
   readonly #now: () => number;
   #checkedAt = -Infinity;
-  #fingerprint = "";
+  #fingerprint: string | undefined;
   #byDomain = new Map<string, DkimKey[]>();
   #broken = new Map<string, BrokenKey[]>();
 
@@ -59,9 +58,9 @@ export class KeyRing {
   }
 
   /**
-   * Reloads the keys when the directories changed. A key is written by a rename into its
-   * domain's directory and removed from it, and a domain's directory is made in the key
-   * directory, so their modification times change with every key added or removed.
+   * Reloads the keys when a key file was added, removed or changed (its size or modification
+   * time), looked at no more than once per {@link RELOAD_CHECK_MS}: a few directory reads,
+   * however many messages are signed.
    */
   #refresh(): void {
     const now = this.#now();
@@ -80,21 +79,27 @@ export class KeyRing {
     } catch (err) {
       log.error("Cannot read the DKIM keys", { error: (err as Error).message });
       // Read again at the next check.
-      this.#fingerprint = "";
+      this.#fingerprint = undefined;
     }
   }
 
+  /** The names, sizes and modification times of the key directory's entries, as one string. */
   #stamp(): string {
     const root = keyDir(this.#dataDir);
     const parts: string[] = [];
     try {
-      parts.push(String(Deno.statSync(root).mtime?.getTime()));
       for (const d of Deno.readDirSync(root)) {
         if (!d.isDirectory) continue;
-        parts.push(`${d.name}:${Deno.statSync(join(root, d.name)).mtime?.getTime()}`);
+        const dir = join(root, d.name);
+        for (const f of Deno.readDirSync(dir)) {
+          const info = Deno.statSync(join(dir, f.name));
+          parts.push(`${d.name}/${f.name}:${info.size}:${info.mtime?.getTime()}`);
+        }
       }
-    } catch {
-      return "none";
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound && parts.length === 0) return "none";
+      // Unreadable, or changed meanwhile: loaded again (any error logged).
+      return `unreadable ${this.#now()}`;
     }
     return parts.sort().join(",");
   }
@@ -187,8 +192,7 @@ export class DkimSigner {
    * signing fails (logged). ID names the message in the log.
    */
   async signMessage<M extends SignableMessage>(message: M, id: string): Promise<M> {
-    const bytes = concatBytes(message.chunks);
-    const from = parseHeader(splitMessage(bytes).header).find((f) => f.key === "from");
+    const from = parseHeader(splitChunks(message.chunks).header).find((f) => f.key === "from");
     if (from === undefined) return message;
     const keys: SigningKey[] = [];
     for (const domain of fromDomains(from.raw)) {
@@ -207,7 +211,7 @@ export class DkimSigner {
     let fields: Uint8Array;
     try {
       const text = await dkimSignaturesAsync(
-        bytes,
+        message.chunks,
         keys,
         new Date(this.#now()),
         (k) => this.#webKey(k),

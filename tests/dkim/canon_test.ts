@@ -9,8 +9,10 @@ import {
   binary,
   fromBinary,
   parseHeader,
+  RelaxedBody,
   relaxedBody,
   relaxedHeader,
+  splitChunks,
   splitMessage,
 } from "../../src/dkim/canon.ts";
 import { fromDomains, insertFields } from "../../src/dkim/signer.ts";
@@ -35,6 +37,56 @@ Deno.test("relaxed body: equal to the RFC's rules applied one by one", () => {
       assert.equal(dec(relaxedBody(fromBinary(body))), referenceBody(body));
     }),
     { numRuns: 3000 },
+  );
+});
+
+/** TEXT's bytes cut at CUTS (positions, any order, repeats allowed). */
+function cut(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
+  const at = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+  const parts: Uint8Array[] = [];
+  let from = 0;
+  for (const c of [...at, bytes.length]) {
+    parts.push(bytes.subarray(from, c));
+    from = c;
+  }
+  return parts;
+}
+
+Deno.test("relaxed body in pieces: the same whatever the cuts and the buffer size", () => {
+  const piece = fc.constantFrom("a", " ", "\t", "\r", "\n", "\r\n", "\r\n\r\n");
+  fc.assert(
+    fc.property(
+      fc.array(piece, { maxLength: 60 }),
+      fc.array(fc.nat(), { maxLength: 8 }),
+      fc.integer({ min: 16, max: 40 }),
+      (pieces, cuts, size) => {
+        const body = fromBinary(pieces.join(""));
+        const out: string[] = [];
+        const c = new RelaxedBody((b) => out.push(dec(b)), size);
+        for (const part of cut(body, cuts)) c.update(part);
+        c.end();
+        assert.equal(out.join(""), dec(relaxedBody(body)));
+      },
+    ),
+    { numRuns: 2000 },
+  );
+});
+
+Deno.test("split in chunks: the same header and body whatever the cuts", () => {
+  const piece = fc.constantFrom("F: a", "\r\n", "\n", "\r", " x", "\r\n\r\n", "\n\n", "b");
+  fc.assert(
+    fc.property(
+      fc.array(piece, { maxLength: 30 }),
+      fc.array(fc.nat(), { maxLength: 6 }),
+      (pieces, cuts) => {
+        const m = fromBinary(pieces.join(""));
+        const whole = splitMessage(m);
+        const split = splitChunks(cut(m, cuts));
+        assert.equal(dec(split.header), dec(whole.header));
+        assert.equal(split.body.map(dec).join(""), dec(whole.body));
+      },
+    ),
+    { numRuns: 2000 },
   );
 });
 

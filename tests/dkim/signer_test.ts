@@ -69,6 +69,10 @@ Deno.test("key ring: the oldest key of an algorithm signs; changes seen within a
   let now = 1_000_000;
   const ring = new KeyRing(dir, () => now);
   assert.deepEqual(ring.keysFor("a.test").keys, []);
+  // An empty key directory, then a key in it.
+  await Deno.mkdir(join(dir, "dkim"));
+  now += RELOAD_CHECK_MS;
+  assert.deepEqual(ring.keysFor("a.test").keys, []);
   await generateKey(dir, "a.test", "first", "rsa");
   // Not looked at again before a check is due.
   assert.deepEqual(ring.keysFor("a.test").keys, []);
@@ -80,6 +84,12 @@ Deno.test("key ring: the oldest key of an algorithm signs; changes seen within a
   await Deno.remove(join(dir, "dkim", "a.test", "first.pem"));
   now += RELOAD_CHECK_MS;
   assert.deepEqual(ring.keysFor("a.test").keys.map((k) => k.selector), ["second"]);
+  // A key file rewritten in place (an editor, a restore) is read again too.
+  await Deno.writeTextFile(join(dir, "dkim", "a.test", "second.pem"), "damaged\n");
+  now += RELOAD_CHECK_MS;
+  const found = ring.keysFor("a.test");
+  assert.deepEqual(found.keys, []);
+  assert.deepEqual(found.broken.map((b) => b.selector), ["second"]);
 });
 
 Deno.test("a broken key: an error logged per message, mail unsigned by it, the others still sign", async () => {
