@@ -152,8 +152,13 @@ export interface ImapBackend {
    * leaves INBOX empty (RFC 9051 §6.3.6). Child folders move along.
    */
   renameFolder(account: Account, from: string, to: string): Maybe<void>;
-  /** SUBSCRIBE/UNSUBSCRIBE; a name need not exist (RFC 9051 §6.3.7). */
+  /**
+   * SUBSCRIBE/UNSUBSCRIBE; a name need not exist (RFC 9051 §6.3.7). Subscriptions are by name:
+   * DELETE and RENAME leave them as they are (as Dovecot does).
+   */
   subscribe(account: Account, name: string, subscribed: boolean): Maybe<void>;
+  /** Every name subscribed, whether a folder has it or not (LSUB, LIST (SUBSCRIBED)). */
+  subscriptions(account: Account): Maybe<readonly string[]>;
   /** Throws NONEXISTENT. */
   status(account: Account, name: string): Maybe<FolderStatus>;
   /** Throws NONEXISTENT. */
@@ -186,13 +191,15 @@ export interface ImapBackend {
     headerOnly: boolean,
   ): Maybe<MessageContent | undefined>;
   /**
-   * Optional: the ENVELOPE of the message with UID in folder ID, as `encodeEnvelope`
-   * (envelope.ts) encodes it for a connection with or without UTF8, for a backend that keeps
-   * it; undefined when the message is gone. Without it, ENVELOPE is built from the header.
+   * Optional: the ENVELOPE of the message with UID in folder ID (whose UIDVALIDITY is given),
+   * as `encodeEnvelope` (envelope.ts) encodes it for a connection with or without UTF8, for a
+   * backend that keeps it; undefined when the message is gone. Without it, ENVELOPE is built
+   * from the header.
    */
   envelope?(
     account: Account,
     id: number,
+    uidValidity: number,
     uid: number,
     utf8: boolean,
   ): Maybe<Uint8Array | undefined>;

@@ -5,13 +5,7 @@
  *
  * @module
  */
-import {
-  DELIMITER,
-  type FolderInfo,
-  type FolderStatus,
-  ImapBackendError,
-  type SpecialUse,
-} from "./backend.ts";
+import { DELIMITER, type FolderStatus, ImapBackendError, type SpecialUse } from "./backend.ts";
 import type { StatusItem } from "./command.ts";
 import { matchesPattern, validFolderName } from "./folder_names.ts";
 import {
@@ -194,19 +188,31 @@ export async function rename(ctx: SessionContext, cmd: CommandOf<"RENAME">): Pro
 }
 
 /**
+ * Names one account may keep subscribed. SUBSCRIBE needs a folder, but a deleted or renamed
+ * folder's subscription stays: without a bound, CREATE, SUBSCRIBE and DELETE in a loop would
+ * grow the list for ever.
+ */
+export const MAX_SUBSCRIPTIONS = 10_000;
+
+/**
  * SUBSCRIBE and UNSUBSCRIBE (RFC 9051 §6.3.7, §6.3.8). Subscribing to a folder that does not
- * exist is refused, as Dovecot does (the RFC lets a server validate the name).
+ * exist is refused, as Dovecot does (the RFC lets a server validate the name); a subscription
+ * outlives its folder's DELETE or RENAME (the server must not remove it unilaterally), and
+ * UNSUBSCRIBE of any name succeeds.
  */
 export async function subscribe(
   ctx: SessionContext,
   cmd: CommandOf<"SUBSCRIBE" | "UNSUBSCRIBE">,
 ): Promise<Result> {
   const name = ctx.folderName(cmd.mailbox);
-  if (
-    cmd.name === "SUBSCRIBE" &&
-    !(await ctx.backend.folders(ctx.account)).some((f) => f.name === name)
-  ) {
-    return no("Mailbox doesn't exist", "NONEXISTENT");
+  if (cmd.name === "SUBSCRIBE") {
+    if (!(await ctx.backend.folders(ctx.account)).some((f) => f.name === name)) {
+      return no("Mailbox doesn't exist", "NONEXISTENT");
+    }
+    const subscribed = await ctx.backend.subscriptions(ctx.account);
+    if (subscribed.length >= MAX_SUBSCRIPTIONS && !subscribed.includes(name)) {
+      return no("Too many subscriptions", "LIMIT");
+    }
   }
   await ctx.backend.subscribe(ctx.account, name, cmd.name === "SUBSCRIBE");
   return ok(`${cmd.name} completed`);
@@ -251,12 +257,36 @@ export async function status(ctx: SessionContext, cmd: CommandOf<"STATUS">): Pro
   ]);
 }
 
-/** LIST and LSUB (RFC 9051 §6.3.9, RFC 3501 §6.3.9, RFC 5258, RFC 5819, RFC 6154). */
+/** One line of a LIST or LSUB answer. */
+interface Listed {
+  readonly name: string;
+  readonly attrs: readonly Item[];
+  /** RFC 5258 §3.5: a subscribed name is below it. */
+  readonly childInfo: boolean;
+  /** It is a folder (so RETURN (STATUS) reports it). */
+  readonly exists: boolean;
+}
+
+/** The names above NAME: `a` and `a/b` for `a/b/c`. */
+function superiors(name: string): string[] {
+  const levels = name.split(DELIMITER);
+  return levels.slice(1).map((_, i) => levels.slice(0, i + 1).join(DELIMITER));
+}
+
+/**
+ * LIST and LSUB (RFC 9051 §6.3.9, RFC 3501 §6.3.9, RFC 5258, RFC 5819, RFC 6154). Subscribed
+ * names are listed whether they are folders or not, as Dovecot 2.3 lists them: LIST (SUBSCRIBED)
+ * with \NonExistent (RFC 5258 §3.1), LSUB with \Noselect. A name above a subscribed one that the
+ * pattern does not name itself is listed for it: by LIST (SUBSCRIBED RECURSIVEMATCH) with
+ * CHILDINFO (RFC 5258 §3.5), and by LSUB with \Noselect when the pattern ends with `%` (RFC 3501
+ * §6.3.9: LSUB "" % shows `foo` when only `foo/bar` is subscribed).
+ */
 export async function listFolders(
   ctx: SessionContext,
   cmd: CommandOf<"LIST" | "LSUB">,
 ): Promise<Result> {
   const enc = ctx.encoding;
+  const lsub = cmd.name === "LSUB";
   const patterns = cmd.name === "LSUB" ? [cmd.pattern] : cmd.patterns;
   const reference = ctx.folderName(cmd.reference);
   // RFC 9051 §6.3.9: an empty pattern asks for the delimiter and the root.
@@ -275,32 +305,75 @@ export async function listFolders(
   const names = patterns.map((p) => ctx.folderName(p)).map((p) =>
     reference && !p.startsWith(reference) ? reference + p : p
   );
-  const byName = new Map(folders.map((f) => [f.name, f]));
-  const hasChildren = (name: string) => folders.some((f) => f.name.startsWith(name + DELIMITER));
-  const data: Uint8Array[][] = [];
-  const listed: FolderInfo[] = [];
-  // RFC 5258 §3.1 RECURSIVEMATCH: a folder that is not subscribed is listed too when one below
-  // it is, with CHILDINFO saying so.
-  const recursive = subscribedOnly && selection.includes("RECURSIVEMATCH");
-  const subscribedBelow = (name: string) =>
-    folders.some((d) => d.subscribed && d.name.startsWith(name + DELIMITER));
-  const candidates = subscribedOnly
-    ? folders.filter((f) => f.subscribed || (recursive && subscribedBelow(f.name)))
-    : folders;
-  for (const f of candidates) {
-    const match = names.some((p) =>
-      matchesPattern(f.name, p, DELIMITER) ||
+  const matches = (name: string) =>
+    names.some((p) =>
+      matchesPattern(name, p, DELIMITER) ||
       // INBOX matches case-insensitively.
-      (f.name === "INBOX" &&
+      (name === "INBOX" &&
         matchesPattern(
           "INBOX",
           p.toUpperCase().startsWith("INBOX") ? "INBOX" + p.slice(5) : p,
           DELIMITER,
         ))
     );
-    if (!match) continue;
-    if (specialOnly && !f.specialUse) continue;
-    listed.push(f);
+  const byName = new Map(folders.map((f) => [f.name, f]));
+  const subscribed = new Set(
+    subscribedOnly || returns.subscribed ? await ctx.backend.subscriptions(ctx.account) : [],
+  );
+  // Names with a folder below them; names with a subscribed name below them, and which.
+  const parents = new Set(folders.flatMap((f) => superiors(f.name)));
+  const below = new Map<string, string[]>();
+  for (const name of subscribed) {
+    for (const up of superiors(name)) {
+      const under = below.get(up);
+      if (under) under.push(name);
+      else below.set(up, [name]);
+    }
+  }
+  const children = (name: string) => atom(parents.has(name) ? "\\HasChildren" : "\\HasNoChildren");
+  // RFC 5258 §3.1 RECURSIVEMATCH: a name that is not subscribed is listed too when one below
+  // it is, with CHILDINFO saying so.
+  const recursive = subscribedOnly && !lsub && selection.includes("RECURSIVEMATCH");
+  const listed: Listed[] = [];
+  const candidates = subscribedOnly ? new Set([...subscribed, ...below.keys()]) : byName.keys();
+  for (const name of candidates) {
+    if (!matches(name)) continue;
+    const f = byName.get(name);
+    if (specialOnly && !f?.specialUse) continue;
+    const subscribedBelow = below.get(name) ?? [];
+    if (subscribedOnly && !subscribed.has(name)) {
+      // Listed only for a subscribed name below it that the pattern does not name itself.
+      if (!subscribedBelow.some((d) => !matches(d))) continue;
+      if (lsub) {
+        if (!names[0]!.endsWith("%")) continue;
+        listed.push({ name, attrs: [atom("\\Noselect")], childInfo: false, exists: false });
+      } else if (recursive) {
+        // No attributes of its own, as Dovecot answers, unless it is no folder at all.
+        const attrs = f ? [] : [atom("\\NonExistent")];
+        listed.push({ name, attrs, childInfo: true, exists: false });
+      }
+      continue;
+    }
+    const attrs: Item[] = [];
+    if (f) {
+      attrs.push(children(name));
+      if (f.specialUse && !lsub) attrs.push(atom(f.specialUse));
+    } else if (lsub) {
+      // RFC 3501 has no \NonExistent: \Noselect says the same to an LSUB client.
+      attrs.push(atom("\\Noselect"));
+    } else {
+      if (returns.children || parents.has(name)) attrs.push(children(name));
+      attrs.push(atom("\\NonExistent"));
+    }
+    if ((returns.subscribed || subscribedOnly) && subscribed.has(name)) {
+      attrs.push(atom("\\Subscribed"));
+    }
+    listed.push({
+      name,
+      attrs,
+      childInfo: recursive && subscribedBelow.length > 0,
+      exists: f !== undefined,
+    });
   }
   listed.sort((a, b) =>
     a.name === "INBOX"
@@ -313,40 +386,29 @@ export async function listFolders(
       ? 1
       : 0
   );
-  for (const f of listed) {
-    const attrs: Item[] = [];
-    const childInfo = recursive && subscribedBelow(f.name);
-    if (childInfo && !f.subscribed) {
-      // Listed only for its subscribed child: no attributes of its own (as Dovecot answers).
-      data.push(untagged([
-        atom("LIST"),
-        list([]),
-        str(DELIMITER),
-        astr(ctx.wireName(f.name)),
-        list([str("CHILDINFO"), list([str("SUBSCRIBED")])]),
-      ], enc));
-      continue;
-    }
-    attrs.push(atom(hasChildren(f.name) ? "\\HasChildren" : "\\HasNoChildren"));
-    if (f.specialUse && (cmd.name === "LIST")) attrs.push(atom(f.specialUse));
-    if ((returns.subscribed || subscribedOnly) && f.subscribed && byName.has(f.name)) {
-      attrs.push(atom("\\Subscribed"));
-    }
-    const extra = childInfo ? [list([str("CHILDINFO"), list([str("SUBSCRIBED")])])] : [];
+  const data: Uint8Array[][] = [];
+  for (const entry of listed) {
+    const extra = entry.childInfo ? [list([str("CHILDINFO"), list([str("SUBSCRIBED")])])] : [];
     data.push(
       untagged(
-        [atom(cmd.name), list(attrs), str(DELIMITER), astr(ctx.wireName(f.name)), ...extra],
+        [
+          atom(cmd.name),
+          list(entry.attrs),
+          str(DELIMITER),
+          astr(ctx.wireName(entry.name)),
+          ...extra,
+        ],
         enc,
       ),
     );
-    if (cmd.name === "LIST" && cmd.returns.status) {
+    if (cmd.name === "LIST" && cmd.returns.status && entry.exists) {
       // RFC 5819: STATUS follows each LIST of a selectable folder; errors are not reported.
       try {
-        const s = await ctx.backend.status(ctx.account, f.name);
+        const s = await ctx.backend.status(ctx.account, entry.name);
         data.push(
           untagged([
             atom("STATUS"),
-            astr(ctx.wireName(f.name)),
+            astr(ctx.wireName(entry.name)),
             list(statusItems(s, cmd.returns.status)),
           ], enc),
         );

@@ -75,15 +75,36 @@ export const ENTRY_SIZE_MIGRATION = `
   UPDATE entries SET size = (SELECT m.size FROM messages m WHERE m.id = entries.message_id);
 `;
 
+/**
+ * A later migration (schema.ts): subscriptions apart from folders, by name, so that a subscribed
+ * folder deleted or renamed stays subscribed under its old name (RFC 9051 §6.3.7: the server
+ * must not remove a name from the list unilaterally; LIST (SUBSCRIBED) shows it \NonExistent,
+ * RFC 5258 §3.1) and a folder made again under that name is subscribed again, as in Dovecot.
+ * The folders' own `subscribed` column is read no more (its default makes every new folder 1).
+ */
+export const SUBSCRIPTIONS_MIGRATION = `
+  CREATE TABLE IF NOT EXISTS subscriptions (
+    mailbox_id INTEGER NOT NULL REFERENCES mailboxes ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    PRIMARY KEY (mailbox_id, name)
+  ) WITHOUT ROWID;
+  INSERT OR IGNORE INTO subscriptions (mailbox_id, name)
+    SELECT mailbox_id, name FROM folders WHERE subscribed = 1;
+`;
+
+/** Whether a folder row's name is subscribed (see SUBSCRIPTIONS_MIGRATION). */
+const SUBSCRIBED = `EXISTS (SELECT 1 FROM subscriptions s
+  WHERE s.mailbox_id = folders.mailbox_id AND s.name = folders.name) AS subscribed`;
+
 /** An entry's size: its own copy (every entry has one since migration 7), else its message's. */
 const ENTRY_SIZE = "coalesce(e.size, (SELECT m.size FROM messages m WHERE m.id = e.message_id))";
 
 const SQL = {
-  folders: `SELECT id, name, uid_validity, uid_next, highest_modseq, subscribed, special_use
+  folders: `SELECT id, name, uid_validity, uid_next, highest_modseq, ${SUBSCRIBED}, special_use
     FROM folders WHERE mailbox_id = ? ORDER BY name`,
-  folder: `SELECT id, name, uid_validity, uid_next, highest_modseq, subscribed, special_use
+  folder: `SELECT id, name, uid_validity, uid_next, highest_modseq, ${SUBSCRIBED}, special_use
     FROM folders WHERE mailbox_id = ? AND name = ?`,
-  folderById: `SELECT id, name, uid_validity, uid_next, highest_modseq, subscribed, special_use
+  folderById: `SELECT id, name, uid_validity, uid_next, highest_modseq, ${SUBSCRIBED}, special_use
     FROM folders WHERE id = ?`,
   lastValidity: `SELECT max(
       (SELECT coalesce(max(uid_validity), 0) FROM folders),
@@ -123,7 +144,9 @@ const SQL = {
   rename: `UPDATE folders SET name = ? WHERE id = ?`,
   deleteFolder: `DELETE FROM folders WHERE id = ?`,
   deleteExpunged: `DELETE FROM expunged WHERE folder_id = ?`,
-  subscribe: `UPDATE folders SET subscribed = ? WHERE mailbox_id = ? AND name = ?`,
+  subscribe: `INSERT OR IGNORE INTO subscriptions (mailbox_id, name) VALUES (?, ?)`,
+  unsubscribe: `DELETE FROM subscriptions WHERE mailbox_id = ? AND name = ?`,
+  subscriptions: `SELECT name FROM subscriptions WHERE mailbox_id = ? ORDER BY name`,
   keywords: `SELECT DISTINCT flags FROM entries WHERE folder_id = ? AND flags IS NOT NULL`,
   structure: `SELECT structure FROM messages WHERE id = ?`,
   setStructure: `UPDATE messages SET structure = ? WHERE id = ?`,
@@ -343,8 +366,14 @@ export class Folders {
     this.#s.deleteFolder.run(id);
   }
 
+  /** Subscribes NAME or not; a name need not be a folder's (SUBSCRIPTIONS_MIGRATION). */
   subscribe(mailboxId: number, name: string, subscribed: boolean): void {
-    this.#s.subscribe.run(subscribed ? 1 : 0, mailboxId, name);
+    (subscribed ? this.#s.subscribe : this.#s.unsubscribe).run(mailboxId, name);
+  }
+
+  /** Every name subscribed in the mailbox, folder or not, in order. */
+  subscriptions(mailboxId: number): string[] {
+    return (this.#s.subscriptions.all(mailboxId) as { name: string }[]).map((r) => r.name);
   }
 
   /** Keywords in use in the folder. */

@@ -82,7 +82,10 @@ export class SqliteFolders implements MailFolders {
         row = { id: Number(this.#conn.stmt.insertMailbox.run(address, now).lastInsertRowid) };
       }
       for (const [name, use] of DEFAULT_FOLDERS) {
-        if (!this.#f.get(row.id, name)) this.#f.create(row.id, name, use, now);
+        if (this.#f.get(row.id, name)) continue;
+        // The default folders are made subscribed (a folder a client CREATEs is not).
+        this.#f.create(row.id, name, use, now);
+        this.#f.subscribe(row.id, name, true);
       }
     });
   }
@@ -143,6 +146,10 @@ export class SqliteFolders implements MailFolders {
 
   subscribeFolder(address: string, name: string, subscribed: boolean): void {
     this.#conn.write(() => this.#f.subscribe(this.#mailbox(address), name, subscribed));
+  }
+
+  subscriptions(address: string): string[] {
+    return this.#conn.run(() => this.#f.subscriptions(this.#mailbox(address)));
   }
 
   folderStatus(address: string, name: string): FolderStatusRow {

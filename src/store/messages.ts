@@ -139,6 +139,7 @@ function addToFolder(
   let folderId = target?.folderId;
   if (folderId === undefined) {
     const inbox = conn.stmt.inboxOf.get(mailboxId) as { id: number } | undefined;
+    if (inbox === undefined) conn.folders.subscribe(mailboxId, "INBOX", true);
     folderId = inbox?.id ?? conn.folders.create(mailboxId, "INBOX", null, receivedAt).id;
   }
   const { firstUid, modseq } = conn.folders.take(folderId, 1);

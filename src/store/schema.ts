@@ -9,7 +9,7 @@
  * @module
  */
 import type { DatabaseSync } from "node:sqlite";
-import { ENTRY_SIZE_MIGRATION, FOLDERS_MIGRATION } from "./folders.ts";
+import { ENTRY_SIZE_MIGRATION, FOLDERS_MIGRATION, SUBSCRIPTIONS_MIGRATION } from "./folders.ts";
 import { DERIVED_MIGRATION, ENVELOPES_MIGRATION } from "./derived.ts";
 import { MTA_STS_MIGRATION } from "./mta_sts.ts";
 
@@ -112,6 +112,9 @@ export const MIGRATIONS: readonly string[] = [
   // 7: what opening a folder and fetching its envelopes read: each entry's size (./folders.ts),
   // and ENVELOPEs kept as IMAP writes them (./derived.ts).
   ENTRY_SIZE_MIGRATION + ENVELOPES_MIGRATION,
+  // 8: subscriptions by name, apart from folders: a deleted or renamed folder's stays
+  // (./folders.ts).
+  SUBSCRIPTIONS_MIGRATION,
 ];
 
 /** The schema version this program writes. */

@@ -306,7 +306,10 @@ export interface MailFolders {
   deleteFolder(address: string, name: string): void;
   /** Children move along; INBOX's messages move to a new folder and INBOX stays. */
   renameFolder(address: string, from: string, to: string): void;
+  /** A name need not be a folder's; RENAME and DELETE leave subscriptions as they are. */
   subscribeFolder(address: string, name: string, subscribed: boolean): void;
+  /** Every name subscribed, folder or not, in order. */
+  subscriptions(address: string): string[];
   /** Throws "not-found". */
   folderStatus(address: string, name: string): FolderStatusRow;
   /** Throws "not-found". */

@@ -36,6 +36,7 @@ export class SqliteUsers implements UserAccounts {
       for (const [name, use] of DEFAULT_FOLDERS) {
         if (!this.#conn.folders.get(mailboxId, name)) {
           this.#conn.folders.create(mailboxId, name, use, now);
+          this.#conn.folders.subscribe(mailboxId, name, true);
         }
       }
     });

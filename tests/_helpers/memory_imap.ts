@@ -13,9 +13,10 @@
  * - keywords a folder has seen stay in its FLAGS; a message's flags are listed with the system
  *   flags first (in {@link SYSTEM_FLAGS} order) and then keywords in the order the folder first
  *   saw them, keywords compared case-insensitively;
- * - RENAME keeps the folder's id and UIDVALIDITY, moves its children and its subscriptions, and
- *   creates missing superiors (RFC 9051 §6.3.6); renaming INBOX moves its messages to a new
- *   folder and leaves INBOX (and INBOX's children) where they are;
+ * - RENAME keeps the folder's id and UIDVALIDITY, moves its children and creates missing
+ *   superiors (RFC 9051 §6.3.6); renaming INBOX moves its messages to a new folder and leaves
+ *   INBOX (and INBOX's children) where they are;
+ * - subscriptions are names: DELETE and RENAME leave them (as Dovecot does), CREATE adds none;
  * - `content` parses a message's structure once and keeps it; with `headerOnly` it hands out
  *   only the header's bytes, so a caller that asks for too little finds out;
  * - `searchText` is case-insensitive substring search over the raw bytes read as UTF-8 (BODY:
@@ -406,7 +407,6 @@ export class MemoryImapBackend implements ImapBackend {
         const folder = this.#folders.get(ids[i]!)!;
         folder.name = newName;
         data.folders.set(newName, folder.id);
-        if (data.subscriptions.delete(old)) data.subscriptions.add(newName);
       });
     });
   }
@@ -428,6 +428,11 @@ export class MemoryImapBackend implements ImapBackend {
       if (subscribed) data.subscriptions.add(canonical);
       else data.subscriptions.delete(canonical);
     });
+  }
+
+  subscriptions(account: Account): Maybe<readonly string[]> {
+    this.calls.push("subscriptions");
+    return this.#answer(() => [...this.#account(account).subscriptions].sort());
   }
 
   status(account: Account, name: string): Maybe<FolderStatus> {

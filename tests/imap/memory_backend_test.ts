@@ -286,7 +286,7 @@ Deno.test("memory backend: COPY and MOVE give COPYUID data; MOVE expunges the so
   assert.equal(sync(b.content(alice, inbox, 3, false)), undefined);
 });
 
-Deno.test("memory backend: RENAME moves children and subscriptions, keeps id and UIDVALIDITY", () => {
+Deno.test("memory backend: RENAME moves children, keeps id, UIDVALIDITY and subscriptions' names", () => {
   const { b } = backend();
   sync(b.createFolder(alice, "Work"));
   sync(b.createFolder(alice, "Work/2026"));
@@ -305,8 +305,10 @@ Deno.test("memory backend: RENAME moves children and subscriptions, keeps id and
   assert.equal(b.folderId("alice", "Jobs/Old"), id);
   assert.equal(sync(b.status(alice, "Jobs/Old")).uidValidity, validity);
   assert.equal(sync(b.status(alice, "Jobs/Old")).messages, 1);
+  // The subscription stays with its name, which no folder has now (as in Dovecot).
   const subscribed = sync(b.folders(alice)).filter((f) => f.subscribed).map((f) => f.name);
-  assert.ok(subscribed.includes("Jobs/Old/2026"));
+  assert.ok(!subscribed.includes("Jobs/Old/2026"));
+  assert.ok(sync(b.subscriptions(alice)).includes("Work/2026"));
   assert.equal(code(() => b.renameFolder(alice, "Nope", "X")), "NONEXISTENT");
   assert.equal(code(() => b.renameFolder(alice, "Workshop", "Sent")), "ALREADYEXISTS");
   assert.equal(code(() => b.renameFolder(alice, "Jobs", "Jobs/Inner")), "CANNOT");
@@ -357,6 +359,7 @@ Deno.test("memory backend: SUBSCRIBE needs no folder; subscriptions outlive DELE
   const { b } = backend();
   sync(b.subscribe(alice, "Ghost", true));
   assert.ok(!sync(b.folders(alice)).some((f) => f.name === "Ghost"));
+  assert.ok(sync(b.subscriptions(alice)).includes("Ghost"));
   sync(b.createFolder(alice, "Ghost"));
   assert.ok(sync(b.folders(alice)).find((f) => f.name === "Ghost")!.subscribed);
   sync(b.deleteFolder(alice, "Ghost"));

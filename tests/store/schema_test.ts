@@ -46,6 +46,7 @@ Deno.test("a fresh database gets every migration and WAL mode", () =>
         "messages",
         "mta_sts_policies",
         "queue",
+        "subscriptions",
         "users",
       ]);
     } finally {
