@@ -403,7 +403,7 @@ export class MemoryImapBackend implements ImapBackend {
       }
       const ids = renames.map(([old]) => data.folders.get(old)!);
       for (const [old] of renames) data.folders.delete(old);
-      renames.forEach(([old, newName], i) => {
+      renames.forEach(([, newName], i) => {
         const folder = this.#folders.get(ids[i]!)!;
         folder.name = newName;
         data.folders.set(newName, folder.id);
