@@ -143,5 +143,6 @@ export function authResultsField(authservId: string, results: readonly Resinfo[]
 const encoder = new TextEncoder();
 
 function byteLength(s: string): number {
-  return encoder.encode(s).length;
+  // deno-lint-ignore no-control-regex
+  return /^[\x00-\x7f]*$/.test(s) ? s.length : encoder.encode(s).length;
 }

@@ -78,6 +78,8 @@ export class AuthChecks implements MessageStage {
    * session keeps for its whole life; the context is made afresh for each call).
    */
   readonly #early = new WeakMap<object, EarlySpf>();
+  /** The last SPF evaluation started at MAIL FROM in each session, finished or not. */
+  readonly #started = new WeakMap<object, EarlySpf>();
   #verify: Promise<Verify> | undefined;
   readonly #log = getLogger(["mail", "checks"]);
 
@@ -105,14 +107,14 @@ export class AuthChecks implements MessageStage {
 
   onSender(sender: Mailbox | undefined, ctx: SessionContext): void {
     if (!this.#checked(ctx)) return;
-    const previous = this.#early.get(ctx.client);
-    // One SPF evaluation in flight per session: a client that repeats MAIL FROM and RSET
-    // cannot make us look up a domain of its choice faster than the budget allows.
-    if (previous !== undefined && !previous.settled) {
-      this.#early.delete(ctx.client);
-      return;
-    }
-    this.#early.set(ctx.client, this.#startSpf(sender ? mailboxToString(sender) : "", ctx));
+    // One SPF evaluation started at MAIL FROM in flight per session: a client that repeats
+    // MAIL FROM and RSET cannot make us look up domains of its choice faster than that. The
+    // sender of this transaction is then checked after its data, if it gets that far.
+    this.#early.delete(ctx.client);
+    if (this.#started.get(ctx.client)?.settled === false) return;
+    const early = this.#startSpf(sender ? mailboxToString(sender) : "", ctx);
+    this.#early.set(ctx.client, early);
+    this.#started.set(ctx.client, early);
   }
 
   #startSpf(sender: string, ctx: SessionContext): EarlySpf {
@@ -186,6 +188,10 @@ export class AuthChecks implements MessageStage {
     const rows: Resinfo[] = [...outcome.dkim.map((r) => r.row), spf.mailfrom.row];
     if (spf.helo) rows.push(spf.helo.row);
     rows.push(outcome.arc);
+    if (outcome.dmarcSkipped) {
+      // RFC 7489 §6.6.1: without one author domain DMARC cannot be applied.
+      rows.push({ method: "dmarc", result: "permerror", comment: outcome.dmarcSkipped });
+    }
     if (outcome.dmarc) {
       const overridden = decision.dmarcResult !== outcome.dmarc.result;
       const props: [string, string][] = [["header.from", outcome.dmarc.from]];

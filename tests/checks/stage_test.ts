@@ -11,7 +11,7 @@ import { SmtpError } from "../../src/smtp/reply.ts";
 import type { StagedMessage } from "../../src/server/local_backend.ts";
 import type { SessionContext } from "../../src/smtp/session.ts";
 import { type DnsTable, startDnsServer } from "../_helpers/dns_server.ts";
-import { until } from "../_helpers/clock.ts";
+import { ioTurn, until } from "../_helpers/clock.ts";
 import {
   context,
   delivery,
@@ -137,6 +137,24 @@ Deno.test("DKIM: signatures of mailauth and of dkimpy (RSA and Ed25519) pass", a
     const m = await receive(checks(), "ann@example.com", data);
     assert.match(results(m, "dkim")[0]!, /^dkim=pass header\.d=example\.com .*header\.s=(sel|ed)/);
     assert.match(results(m, "dmarc")[0]!, /^dmarc=pass .*header\.from=example\.com/);
+  }
+});
+
+Deno.test("DKIM: a message in many small chunks verifies as the whole", async () => {
+  const data = await signWithMailauth(
+    message("ann@example.com"),
+    "example.com",
+    "sel",
+    KEY.privateKey,
+  );
+  const c = checks();
+  const ctx = context("client.example");
+  for (const size of [1, 7, 64]) {
+    c.onSender({ local: "ann", domain: "example.com" } as never, ctx);
+    const d = delivery("ann@example.com", data, size);
+    const m = await c.process(d, d, ctx);
+    assert.match(results(m, "dkim")[0]!, /^dkim=pass/);
+    assert.ok(text(m).endsWith(data));
   }
 });
 
@@ -413,6 +431,38 @@ Deno.test("SPF starts at MAIL FROM and follows RSET and a new MAIL FROM", async 
   c.onSender({ local: "ann", domain: "softfail.example" } as never, ctx);
   const d2 = delivery("ann@softfail.example", message("ann@softfail.example"));
   assert.match(results(await c.process(d2, d2, ctx), "spf")[0]!, /^spf=softfail/);
+});
+
+Deno.test("MAIL FROM and RSET over and over start one SPF evaluation at a time", async () => {
+  const clock = new TestClock();
+  const asked: string[] = [];
+  const c = checks({
+    resolve: (name, type) => {
+      asked.push(`${type} ${name}`);
+      return new Promise(() => {});
+    },
+    clock,
+  });
+  const ctx = context("client.example");
+  for (let i = 0; i < 20; i++) c.onSender({ local: "ann", domain: `d${i}.example` } as never, ctx);
+  await until(() => asked.length >= 2, "the first evaluation's lookups");
+  for (let i = 0; i < 100; i++) await ioTurn();
+  assert.deepEqual(asked.sort(), ["TXT client.example", "TXT d0.example"]);
+  // Once it is over (its budget spent), the next MAIL FROM starts the next one.
+  clock.advance(5000);
+  await until(() => clock.pending === 0, "the budget's end");
+  for (let i = 0; i < 10; i++) await ioTurn();
+  c.onSender({ local: "ann", domain: "next.example" } as never, ctx);
+  await until(() => asked.includes("TXT next.example"), "the next evaluation");
+});
+
+Deno.test("DMARC: a message without one author domain gets dmarc=permerror", async () => {
+  const data = message("ann@example.com").replace(
+    "From: Ann <ann@example.com>",
+    "From: Ann <ann@example.com>, Eve <eve@other.example>",
+  );
+  const m = await receive(checks(), "ann@example.com", data);
+  assert.match(results(m, "dmarc")[0]!, /^dmarc=permerror/);
 });
 
 Deno.test("checks stop", async () => {

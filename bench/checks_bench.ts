@@ -1,0 +1,223 @@
+/**
+ * The cost of the checks of received mail (SPF, DKIM, ARC, DMARC): `mail serve`'s MX listener
+ * with `--auth-checks on` against `off`, in the same run, interleaved rounds, every lookup
+ * answered by a DNS responder on loopback (`--dns`) whose answers the server caches (a warm
+ * cache after the first round). Messages carry a DKIM signature (RSA 2048) of a domain with
+ * SPF and DMARC records, so every check has work to do. Also the servers' RSS: idle before the
+ * first message (mailauth not loaded yet), after it, and peak after the load.
+ *
+ *     deno run -A bench/checks_bench.ts [--messages 1000] [--sessions 10] [--rounds 5]
+ *
+ * @module
+ */
+import { mailArgs } from "../tests/_helpers/mail_process.ts";
+import { startDnsServer } from "../tests/_helpers/dns_server.ts";
+import { message, rsaKey, signWithMailauth } from "../tests/checks/_fixtures.ts";
+
+const args = Deno.args;
+const flag = (name: string, fallback: number) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? Number(args[i + 1]) : fallback;
+};
+const MESSAGES = flag("--messages", 1000);
+const SESSIONS = flag("--sessions", 10);
+const ROUNDS = flag("--rounds", 5);
+
+const enc = new TextEncoder();
+const KEY = rsaKey();
+const DNS = await startDnsServer({
+  "sender.example": { txt: ["v=spf1 ip4:127.0.0.1 -all"] },
+  "sel._domainkey.sender.example": { txt: [KEY.record] },
+  "_dmarc.sender.example": { txt: ["v=DMARC1; p=reject"] },
+  "client.example": { txt: ["v=spf1 ip4:127.0.0.1 -all"] },
+}, { ttl: 3600 });
+const body = "x".repeat(76).concat("\r\n").repeat(50);
+const signed = await signWithMailauth(
+  message("ann@sender.example", "", body),
+  "sender.example",
+  "sel",
+  KEY.privateKey,
+);
+const DATA = enc.encode(signed.replace(/^\./gm, "..") + ".\r\n");
+
+class Replies {
+  #buf = "";
+  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
+  constructor(conn: Deno.Conn) {
+    this.#reader = conn.readable.getReader();
+  }
+  async take(n: number): Promise<string> {
+    let last = "";
+    for (;;) {
+      let i: number;
+      while ((i = this.#buf.indexOf("\r\n")) >= 0) {
+        const line = this.#buf.slice(0, i);
+        this.#buf = this.#buf.slice(i + 2);
+        if (/^\d{3} /.test(line)) {
+          last = line;
+          if (--n === 0) return last;
+        }
+      }
+      const { value, done } = await this.#reader.read();
+      if (done) throw new Error(`Connection closed, last reply ${last}`);
+      this.#buf += new TextDecoder().decode(value);
+    }
+  }
+}
+
+async function write(conn: Deno.Conn, data: Uint8Array | string) {
+  const bytes = typeof data === "string" ? enc.encode(data) : data;
+  for (let off = 0; off < bytes.length;) off += await conn.write(bytes.subarray(off));
+}
+
+/** COUNT messages, a connection each (as most senders do). */
+async function session(port: number, count: number) {
+  for (let m = 0; m < count; m++) {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    const r = new Replies(conn);
+    await r.take(1);
+    await write(conn, "EHLO client.example\r\n");
+    await r.take(1);
+    await write(conn, "MAIL FROM:<ann@sender.example>\r\nRCPT TO:<bob@example.test>\r\nDATA\r\n");
+    const reply = await r.take(3);
+    if (!reply.startsWith("354")) throw new Error(`DATA: ${reply}`);
+    await write(conn, DATA);
+    const done = await r.take(1);
+    if (!done.startsWith("250")) throw new Error(`End of data: ${done}`);
+    await write(conn, "QUIT\r\n");
+    await r.take(1);
+    conn.close();
+  }
+}
+
+function rssMiB(pid: number, field: "VmRSS" | "VmHWM"): number {
+  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+  return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1024;
+}
+
+interface Server {
+  readonly name: string;
+  readonly child: Deno.ChildProcess;
+  readonly port: number;
+  readonly dir: string;
+}
+
+async function start(name: string, checks: boolean): Promise<Server> {
+  const dir = await Deno.makeTempDir({ prefix: "mail-bench-checks-" });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: mailArgs([
+      "serve",
+      "--data",
+      dir,
+      "--smtp",
+      "127.0.0.1:0",
+      "--submission",
+      "off",
+      "--imap",
+      "off",
+      "--pop3",
+      "off",
+      "--domain",
+      "example.test",
+      "--catch-all",
+      "--hostname",
+      "mx.bench",
+      "--dns",
+      DNS.address,
+      "--auth-checks",
+      checks ? "on" : "off",
+      "--max-connections-per-ip",
+      "5000",
+    ]),
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!/Listening.*smtp=[^\s]*:(\d+)/.test(text)) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`Server exited:\n${text}`);
+    text += value;
+  }
+  void (async () => {
+    while (!(await reader.read()).done) { /* drain the log */ }
+  })();
+  return { name, child, port: Number(/smtp=[^\s]*:(\d+)/.exec(text)![1]), dir };
+}
+
+/** The processor time the server has used so far, in milliseconds (user + system). */
+function cpuMs(pid: number): number {
+  const fields = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1]!.split(" ");
+  // utime and stime are fields 14 and 15 of stat(5), in clock ticks (100 a second here).
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+const cpu: Record<"off" | "on", number[]> = { off: [], on: [] };
+
+async function rate(s: Server, messages: number): Promise<number> {
+  const per = Math.ceil(messages / SESSIONS);
+  const c0 = cpuMs(s.child.pid);
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: SESSIONS }, () => session(s.port, per)));
+  const secs = (performance.now() - t0) / 1000;
+  cpu[s.name as "off" | "on"].push((cpuMs(s.child.pid) - c0) / (per * SESSIONS));
+  return (per * SESSIONS) / secs;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+const off = await start("off", false);
+const on = await start("on", true);
+try {
+  // Let both settle before their idle figures.
+  await new Promise((r) => setTimeout(r, 1000));
+  const idle = { off: rssMiB(off.child.pid, "VmRSS"), on: rssMiB(on.child.pid, "VmRSS") };
+  await session(off.port, 1);
+  await session(on.port, 1);
+  const first = { off: rssMiB(off.child.pid, "VmRSS"), on: rssMiB(on.child.pid, "VmRSS") };
+  // Warm-up: JIT, and the DNS cache of the server with checks.
+  await rate(off, MESSAGES / 4);
+  await rate(on, MESSAGES / 4);
+  const rates: Record<"off" | "on", number[]> = { off: [], on: [] };
+  cpu.off = [];
+  cpu.on = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    // Interleaved, the order alternating, so that drift hits both alike.
+    for (const s of round % 2 === 0 ? [off, on] : [on, off]) {
+      rates[s.name as "off" | "on"].push(await rate(s, MESSAGES));
+    }
+  }
+  const peak = { off: rssMiB(off.child.pid, "VmHWM"), on: rssMiB(on.child.pid, "VmHWM") };
+  console.log(
+    `checks: ${MESSAGES} DKIM-signed messages x ${ROUNDS} rounds, ${SESSIONS} sessions, ` +
+      `a connection per message, DNS from a warm cache`,
+  );
+  console.log("auth-checks  msgs/s (median, each round)         server CPU ms/msg (median)");
+  for (const name of ["off", "on"] as const) {
+    console.log(
+      `${name.padEnd(11)}  ${median(rates[name]).toFixed(0).padStart(6)}  (${
+        rates[name].map((r) => r.toFixed(0)).join(" ")
+      })    ${median(cpu[name]).toFixed(2)}`,
+    );
+  }
+  const ratios = rates.on.map((r, i) => r / rates.off[i]!);
+  console.log(
+    `on/off: ${median(ratios).toFixed(2)} (median of the rounds' ratios; ` +
+      `${((1 - median(ratios)) * 100).toFixed(0)}% slower)`,
+  );
+  console.log("RSS MiB      idle   after 1st msg   peak");
+  for (const name of ["off", "on"] as const) {
+    console.log(
+      `${name.padEnd(11)} ${idle[name].toFixed(1).padStart(5)}   ${
+        first[name].toFixed(1).padStart(13)
+      }   ${peak[name].toFixed(1).padStart(4)}`,
+    );
+  }
+} finally {
+  for (const s of [off, on]) {
+    s.child.kill("SIGTERM");
+    await s.child.status;
+    await Deno.remove(s.dir, { recursive: true });
+  }
+  await DNS.close();
+}
