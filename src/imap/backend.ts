@@ -191,13 +191,15 @@ export interface ImapBackend {
     headerOnly: boolean,
   ): Maybe<MessageContent | undefined>;
   /**
-   * Optional: the ENVELOPE of the message with UID in folder ID, as `encodeEnvelope`
-   * (envelope.ts) encodes it for a connection with or without UTF8, for a backend that keeps
-   * it; undefined when the message is gone. Without it, ENVELOPE is built from the header.
+   * Optional: the ENVELOPE of the message with UID in folder ID (whose UIDVALIDITY is given),
+   * as `encodeEnvelope` (envelope.ts) encodes it for a connection with or without UTF8, for a
+   * backend that keeps it; undefined when the message is gone. Without it, ENVELOPE is built
+   * from the header.
    */
   envelope?(
     account: Account,
     id: number,
+    uidValidity: number,
     uid: number,
     utf8: boolean,
   ): Maybe<Uint8Array | undefined>;

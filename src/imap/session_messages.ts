@@ -208,7 +208,7 @@ export async function fetch(ctx: SessionContext, cmd: CommandOf<"FETCH">): Promi
     }
     let envelope: Uint8Array | undefined;
     if (need !== "all" && backend.envelope && items.some((i) => i.kind === "ENVELOPE")) {
-      const e = backend.envelope(ctx.account, view.id, uid, utf8);
+      const e = backend.envelope(ctx.account, view.id, view.uidValidity, uid, utf8);
       envelope = e instanceof Promise ? await e : e;
       if (!envelope) {
         missing = true;

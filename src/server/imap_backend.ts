@@ -50,6 +50,7 @@ import {
 import type { Authenticator } from "./authenticator.ts";
 import { StoredMessage } from "./stored_message.ts";
 import { type SearchableText, searchableText, textHas } from "./message_text.ts";
+import { EnvelopeMemory } from "./envelope_memory.ts";
 
 /** How often watched folders are looked at for changes made elsewhere. */
 export const POLL_MS = 500;
@@ -62,6 +63,9 @@ const WHOLE_UP_TO = 64 * 1024;
 
 /** Messages of the folders kept as last opened, altogether (about 100 octets each). */
 const MAX_OPENED_MESSAGES = 200_000;
+
+/** ENVELOPEs held in memory (about 400 octets each: some 80,000 messages). */
+const ENVELOPE_MEMORY_BYTES = 32 * 1024 * 1024;
 
 /** Headers read at once when a FETCH walks up a folder (about 1 KiB each). */
 const READ_AHEAD = 256;
@@ -219,6 +223,8 @@ export class StoreImapBackend implements ImapBackend {
    */
   readonly #opened = new Map<string, OpenedFolder>();
   #openedMessages = 0;
+  /** ENVELOPEs in memory, for FETCHes of the same messages again. */
+  readonly #envelopes = new EnvelopeMemory(ENVELOPE_MEMORY_BYTES);
   /** ENVELOPEs read ahead for a FETCH of many messages, for this turn of the event loop. */
   #envelopesAhead: { folder: number; rows: EnvelopeRow[]; at: number } | undefined;
   /** Folders queued for indexing or being indexed, and the queue's end. */
@@ -470,19 +476,31 @@ export class StoreImapBackend implements ImapBackend {
   /**
    * The ENVELOPE of UID in folder ID as FETCH writes it: kept encoded since the message's first
    * FETCH, else made from its header now and kept (a message never changes, so neither does
-   * its ENVELOPE).
+   * its ENVELOPE); held in memory as well (./envelope_memory.ts), by the folder's UIDVALIDITY.
    */
-  envelope(account: Account, id: number, uid: number, utf8: boolean): Uint8Array | undefined {
-    const row = this.#envelopeRow(id, uid);
-    if (!row) return undefined;
-    const [, messageId, ascii, utf8Form] = row;
-    if (ascii) return utf8 && utf8Form ? utf8Form : ascii;
-    const content = this.content(account, id, uid, true);
-    if (!content) return undefined;
-    const { headerStart, bodyStart } = content.structure;
-    const made = encodeEnvelope(parseHeader(content.bytes, headerStart, bodyStart));
-    this.#keep({ envelopes: new Map([[messageId, { version: ENVELOPE_VERSION, ...made }]]) });
-    return utf8 && made.utf8 ? made.utf8 : made.ascii;
+  envelope(
+    account: Account,
+    id: number,
+    uidValidity: number,
+    uid: number,
+    utf8: boolean,
+  ): Uint8Array | undefined {
+    let kept = this.#envelopes.get(uidValidity, uid);
+    if (!kept) {
+      const row = this.#envelopeRow(id, uid);
+      if (!row) return undefined;
+      const [, messageId, ascii, utf8Form] = row;
+      if (ascii) kept = { ascii, utf8: utf8Form };
+      else {
+        const content = this.content(account, id, uid, true);
+        if (!content) return undefined;
+        const { headerStart, bodyStart } = content.structure;
+        kept = encodeEnvelope(parseHeader(content.bytes, headerStart, bodyStart));
+        this.#keep({ envelopes: new Map([[messageId, { version: ENVELOPE_VERSION, ...kept }]]) });
+      }
+      this.#envelopes.put(uidValidity, uid, kept);
+    }
+    return utf8 && kept.utf8 ? kept.utf8 : kept.ascii;
   }
 
   /**

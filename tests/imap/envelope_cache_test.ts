@@ -15,6 +15,7 @@ import { encodeItem } from "../../src/imap/response.ts";
 import type { Authenticator } from "../../src/server/authenticator.ts";
 import { StoreImapBackend } from "../../src/server/imap_backend.ts";
 import type { Store } from "../../src/store/mod.ts";
+import { EnvelopeMemory } from "../../src/server/envelope_memory.ts";
 import { message, withStore } from "../store/_helpers.ts";
 
 const account = { address: "e@example.org" };
@@ -74,7 +75,7 @@ Deno.test("a kept ENVELOPE is octet for octet a fresh one, with UTF-8 and withou
   withStore(async (store) => {
     const backend = new StoreImapBackend(store, {} as Authenticator);
     store.folders.ensureFolders(account.address);
-    const { id } = store.folders.openFolder(account.address, "INBOX").folder;
+    const { id, uidValidity } = store.folders.openFolder(account.address, "INBOX").folder;
     const bodies: Uint8Array[] = [];
     fc.assert(
       fc.property(fc.array(field, { maxLength: 8 }), (fields) => {
@@ -88,7 +89,10 @@ Deno.test("a kept ENVELOPE is octet for octet a fresh one, with UTF-8 and withou
     // Made at the first FETCH, alternately asked for with and without UTF-8 first.
     uids.forEach((uid, i) => {
       for (const utf8 of i % 2 ? [true, false] : [false, true]) {
-        assert.equal(latin1(backend.envelope(account, id, uid, utf8)), fresh(bodies[i]!, utf8));
+        assert.equal(
+          latin1(backend.envelope(account, id, uidValidity, uid, utf8)),
+          fresh(bodies[i]!, utf8),
+        );
       }
     });
     await turn();
@@ -97,7 +101,10 @@ Deno.test("a kept ENVELOPE is octet for octet a fresh one, with UTF-8 and withou
     const later = new StoreImapBackend(store, {} as Authenticator);
     uids.forEach((uid, i) => {
       for (const utf8 of [false, true]) {
-        assert.equal(latin1(later.envelope(account, id, uid, utf8)), fresh(bodies[i]!, utf8));
+        assert.equal(
+          latin1(later.envelope(account, id, uidValidity, uid, utf8)),
+          fresh(bodies[i]!, utf8),
+        );
       }
     });
     // Most are 7-bit: one encoding serves both.
@@ -111,9 +118,11 @@ Deno.test("a kept ENVELOPE goes with its message; one of another version is made
     store.deliver(message("k1", [to], "Subject: one\r\nFrom: a@b.example\r\n\r\nx\r\n"));
     store.deliver(message("k2", [to], "Subject: two\r\nFrom: c@d.example\r\n\r\ny\r\n"));
     const { folder } = store.folders.openFolder(to, "INBOX");
-    assert.match(latin1(backend.envelope(account, folder.id, 1, false))!, /"one"/);
-    assert.match(latin1(backend.envelope(account, folder.id, 2, false))!, /"two"/);
-    assert.equal(backend.envelope(account, folder.id, 3, false), undefined);
+    const envelopeOf = (b: StoreImapBackend, uid: number) =>
+      latin1(b.envelope(account, folder.id, folder.uidValidity, uid, false));
+    assert.match(envelopeOf(backend, 1)!, /"one"/);
+    assert.match(envelopeOf(backend, 2)!, /"two"/);
+    assert.equal(envelopeOf(backend, 3), undefined);
     await turn();
     assert.equal(count(store, "SELECT count(*) AS n FROM message_envelopes"), 2);
     // As if an older build had made it otherwise: it is not used, and replaced.
@@ -121,15 +130,17 @@ Deno.test("a kept ENVELOPE goes with its message; one of another version is made
     db.exec("UPDATE message_envelopes SET version = 0, ascii = X'4E494C' WHERE message_id = 1");
     db.close();
     const later = new StoreImapBackend(store, {} as Authenticator);
-    assert.match(latin1(later.envelope(account, folder.id, 1, false))!, /"one"/);
+    assert.match(envelopeOf(later, 1)!, /"one"/);
     await turn();
     assert.equal(count(store, "SELECT count(*) AS n FROM message_envelopes WHERE version = 0"), 0);
     store.folders.setFolderFlags(folder.id, [1], "add", ["\\Deleted"]);
     store.folders.expungeMessages(folder.id, [1]);
     assert.equal(count(store, "SELECT count(*) AS n FROM message_envelopes"), 1);
-    await turn();
-    assert.equal(later.envelope(account, folder.id, 1, false), undefined);
-    assert.match(latin1(later.envelope(account, folder.id, 2, false))!, /"two"/);
+    // Gone for a backend that reads the store. One that holds it in memory may still answer,
+    // as RFC 9051 §7.5.1 allows until the client is told of the expunge.
+    const third = new StoreImapBackend(store, {} as Authenticator);
+    assert.equal(envelopeOf(third, 1), undefined);
+    assert.match(envelopeOf(third, 2)!, /"two"/);
   }));
 
 Deno.test("a folder opened again is what a fresh open reads, whatever changed (property)", () =>
@@ -189,3 +200,24 @@ Deno.test("a folder opened again is what a fresh open reads, whatever changed (p
       { numRuns: 60 },
     );
   }));
+
+Deno.test("ENVELOPEs in memory stay within their bound, the folders least recently used going first", () => {
+  const memory = new EnvelopeMemory(10_000);
+  const e = (n: number) => ({ ascii: new Uint8Array(n), utf8: null });
+  for (let uid = 1; uid <= 10; uid++) memory.put(1, uid, e(400));
+  for (let uid = 1; uid <= 10; uid++) memory.put(2, uid, e(400));
+  assert.ok(memory.get(1, 1));
+  // Folder 1 was used last: folder 2 goes first when room is needed.
+  for (let uid = 1; uid <= 5; uid++) memory.put(3, uid, e(400));
+  assert.ok(memory.bytes <= 10_000, `${memory.bytes}`);
+  assert.equal(memory.get(2, 1), undefined);
+  assert.ok(memory.get(1, 10) && memory.get(3, 5));
+  // One folder alone past the bound keeps its most recent entries.
+  for (let uid = 1; uid <= 100; uid++) memory.put(4, uid, e(400));
+  assert.ok(memory.bytes <= 10_000);
+  assert.ok(memory.get(4, 100));
+  assert.equal(memory.get(4, 1), undefined);
+  // Too large to hold at all: not held.
+  memory.put(5, 1, e(20_000));
+  assert.equal(memory.get(5, 1), undefined);
+});
