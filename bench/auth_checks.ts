@@ -6,7 +6,7 @@
  * SPF and DMARC records, so every check has work to do. Also the servers' RSS: idle before the
  * first message (mailauth not loaded yet), after it, and peak after the load.
  *
- *     deno run -A bench/checks_bench.ts [--messages 1000] [--sessions 10] [--rounds 5]
+ *     deno run -A bench/auth_checks.ts [--messages 1000] [--sessions 10] [--rounds 5]
  *
  * @module
  */
