@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { domainToASCII } from "node:url";
 import { getLogger } from "../log.ts";
 import type { TlsRptResult } from "./errors.ts";
 import { formatPolicy, parsePolicy, type Policy } from "./policy.ts";
@@ -81,7 +82,10 @@ export class PolicyCache {
    * undefined when it has none. Never rejects: trouble is logged and means "the policy we
    * hold, if any".
    */
-  policyFor(domain: string): Promise<ActivePolicy | undefined> {
+  policyFor(name: string): Promise<ActivePolicy | undefined> {
+    // The TXT name and the policy host are DNS names: an internationalised domain (RFC 6531)
+    // is looked up by its A-label.
+    const domain = domainToASCII(name) || name.toLowerCase();
     const pending = this.#pending.get(domain);
     if (pending) return pending;
     const p = this.#discover(domain).finally(() => this.#pending.delete(domain));

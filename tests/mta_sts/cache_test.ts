@@ -155,3 +155,19 @@ Deno.test("cache: policies outlive a restart in the store", () =>
       store.close();
     }
   }));
+
+Deno.test("cache: an internationalised domain is looked up by its A-label", async () => {
+  const names: string[] = [];
+  const cache = new PolicyCache({
+    txt: (name) => {
+      names.push(name);
+      return Promise.resolve([["v=STSv1; id=one"]]);
+    },
+    fetch: (domain) => {
+      names.push(domain);
+      return Promise.resolve(new TextEncoder().encode(policyText("enforce", ["mx.test"])));
+    },
+  });
+  assert.equal((await cache.policyFor("Bücher.example"))?.domain, "xn--bcher-kva.example");
+  assert.deepEqual(names, ["_mta-sts.xn--bcher-kva.example", "xn--bcher-kva.example"]);
+});
