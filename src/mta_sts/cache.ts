@@ -1,8 +1,8 @@
 /**
  * Policy discovery with its cache (RFC 8461 §3, §5.1): the `_mta-sts` TXT record is looked up
  * for each delivery attempt (our resolver caches it for its TTL); while it names the id of the
- * policy we hold and that policy has not outlived its `max_age`, the held policy is used;
- * otherwise the policy is fetched again. A failed lookup or fetch keeps using a policy we hold
+ * policy we hold, that policy is used, and fetched again once half its `max_age` is over (so it
+ * is renewed before it expires); a new id is fetched at once. A failed lookup or fetch keeps using a policy we hold
  * until it expires (§5.1), so an attacker who blocks the fetch cannot switch enforcement off.
  *
  * Policies are kept in memory and, when a store is given, in the database, so a restart does
@@ -147,9 +147,15 @@ export class PolicyCache {
       });
       return held;
     }
-    if (id === undefined || (held && held.id === id)) return held;
-    const key = `${domain} ${id}`;
+    if (id === undefined) return held;
     const now = this.#now();
+    // The same id: the held policy stands, but is fetched again once half its max_age is
+    // over, so that it is renewed before it expires while the policy host is reachable
+    // (RFC 8461 §5.1), rather than lapsing into "no policy" on one failed fetch.
+    if (held && held.id === id && now < held.fetchedAt + (held.expiresAt - held.fetchedAt) / 2) {
+      return held;
+    }
+    const key = `${domain} ${id}`;
     const failedUntil = this.#failed.get(key);
     if (failedUntil !== undefined && failedUntil > now) return held;
     this.#failed.delete(key);

@@ -69,16 +69,23 @@ Deno.test("cache: fetched once, used while the id stands, fetched again when it 
   assert.equal(w.fetches, 2);
 });
 
-Deno.test("cache: max_age runs out: fetched again, the same id or not", async () => {
+Deno.test("cache: the same id is fetched again once half of max_age is over, before it expires", async () => {
   const { w, cache } = world();
-  await cache.policyFor("example.test");
-  w.now += DAY - 1;
-  await cache.policyFor("example.test");
+  const first = await cache.policyFor("example.test");
+  w.now += DAY / 2 - 1;
+  assert.equal(await cache.policyFor("example.test"), first);
   assert.equal(w.fetches, 1);
   w.now += 1;
   const again = await cache.policyFor("example.test");
   assert.equal(w.fetches, 2);
   assert.equal(again?.expiresAt, w.now + DAY);
+  // A renewal that fails keeps the held policy until it expires, then there is none.
+  w.now += DAY / 2;
+  w.policy = new PolicyFetchError("Fetching mta-sts.example.test: HTTP status 503");
+  assert.equal(await cache.policyFor("example.test"), again);
+  assert.equal(w.fetches, 3);
+  w.now += DAY / 2;
+  assert.equal(await cache.policyFor("example.test"), undefined);
 });
 
 Deno.test("cache: a failed refresh keeps the unexpired policy (§5.1), an expired one is gone", async () => {
