@@ -34,6 +34,18 @@ export function latin1Bytes(s: string): Uint8Array {
   return out;
 }
 
+/**
+ * Header text (latin1: one char per octet) as a response string: printable US-ASCII as it is
+ * (the same octets in UTF-8), anything else as its octets.
+ */
+function headerString(s: string): string | Uint8Array {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e) return latin1Bytes(s);
+  }
+  return s;
+}
+
 /** A token and where it stood in the field (so a display name is taken as written). */
 type Token =
   | { t: "word"; v: string; quoted: boolean; start: number; end: number }
@@ -202,10 +214,10 @@ function addressItems(value: string | null): Item {
   return list([{
     concat: addresses.map((a) =>
       list([
-        nstr(a.name === null ? null : latin1Bytes(a.name)),
-        nstr(a.adl === null ? null : latin1Bytes(a.adl)),
-        nstr(a.mailbox === null ? null : latin1Bytes(a.mailbox)),
-        nstr(a.host === null ? null : latin1Bytes(a.host)),
+        nstr(a.name === null ? null : headerString(a.name)),
+        nstr(a.adl === null ? null : headerString(a.adl)),
+        nstr(a.mailbox === null ? null : headerString(a.mailbox)),
+        nstr(a.host === null ? null : headerString(a.host)),
       ])
     ),
   }]);
@@ -221,7 +233,7 @@ export function envelope(fields: readonly HeaderField[]): Item {
     if (/[\r\n]/.test(v)) {
       return { literal: latin1Bytes(v.replace(/\r?\n[ \t]/g, " ").replace(/[\r\n]/g, "")) };
     }
-    return nstr(latin1Bytes(v));
+    return nstr(headerString(v));
   };
   const from = headerValue(fields, "From");
   // Sender and Reply-To default to From when absent or empty (RFC 9051 §7.5.2).

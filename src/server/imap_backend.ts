@@ -67,6 +67,13 @@ const MAX_OPENED_MESSAGES = 200_000;
 /** ENVELOPEs held in memory (about 400 octets each: some 80,000 messages). */
 const ENVELOPE_MEMORY_BYTES = 32 * 1024 * 1024;
 
+/**
+ * ENVELOPEs made at once from their messages at a folder's first FETCH of them, and the
+ * largest message read for it in a batch (larger ones are read alone).
+ */
+const MAKE_BATCH = 64;
+const MAKE_UP_TO = 64 * 1024;
+
 /** Headers read at once when a FETCH walks up a folder (about 1 KiB each). */
 const READ_AHEAD = 256;
 
@@ -489,6 +496,7 @@ export class StoreImapBackend implements ImapBackend {
     if (!kept) {
       const row = this.#envelopeRow(id, uid);
       if (!row) return undefined;
+      if (!row[2]) this.#makeEnvelopes(id);
       const [, messageId, ascii, utf8Form] = row;
       if (ascii) kept = { ascii, utf8: utf8Form };
       else {
@@ -501,6 +509,38 @@ export class StoreImapBackend implements ImapBackend {
       this.#envelopes.put(uidValidity, uid, kept);
     }
     return utf8 && kept.utf8 ? kept.utf8 : kept.ascii;
+  }
+
+  /**
+   * Makes the ENVELOPEs that the rows read ahead for folder ID lack, from the row just asked
+   * for on, {@link MAKE_BATCH} at a time: their messages are read in one query, their headers
+   * and ENVELOPEs kept. Those too large or kept in pieces are left to be made one at a time.
+   */
+  #makeEnvelopes(id: number): void {
+    const ahead = this.#envelopesAhead;
+    if (ahead?.folder !== id) return;
+    const run = ahead.rows.slice(ahead.at, ahead.at + MAKE_BATCH).filter((r) => !r[2]);
+    if (run.length === 0) return;
+    const bodies = this.#store.folders.folderBodies(
+      id,
+      run[0]![0],
+      run[run.length - 1]![0],
+      MAKE_UP_TO,
+    );
+    const byUid = new Map(run.map((r) => [r[0], r]));
+    const headers = new Map<number, Uint8Array>();
+    const envelopes = new Map<number, KeptEnvelope>();
+    for (const [uid, messageId, bytes] of bodies) {
+      const row = byUid.get(uid);
+      if (!row || row[1] !== messageId) continue;
+      const end = headerEnd(bytes, 0, bytes.length);
+      const made = encodeEnvelope(parseHeader(bytes, 0, end));
+      row[2] = made.ascii;
+      row[3] = made.utf8;
+      headers.set(messageId, bytes.slice(0, end));
+      envelopes.set(messageId, { version: ENVELOPE_VERSION, ...made });
+    }
+    this.#keep({ headers, envelopes });
   }
 
   /**

@@ -66,7 +66,10 @@ export interface KeptEnvelope {
  * `ascii` is null when none is kept (or one made by another version). Arrays, not objects: a
  * FETCH of a large folder reads one per message.
  */
-export type EnvelopeRow = readonly [number, number, Uint8Array | null, Uint8Array | null];
+export type EnvelopeRow = [number, number, Uint8Array | null, Uint8Array | null];
+
+/** A message and its bytes, as a row `[uid, message id, bytes]`. */
+export type BodyRow = [number, number, Uint8Array];
 
 /** What was derived from some messages, by message id, to keep in one transaction. */
 export interface DerivedData {
@@ -93,6 +96,13 @@ const SQL = {
   envelopes: `SELECT e.uid, e.message_id, v.ascii, v.utf8 FROM entries e
     LEFT JOIN message_envelopes v ON v.message_id = e.message_id AND v.version = ?4
     WHERE e.folder_id = ?1 AND e.uid >= ?2 ORDER BY e.uid LIMIT ?3`,
+  /**
+   * The messages with UIDs ?2 to ?3 of folder ?1 whose bytes are in their own row (most mail:
+   * ./pieces.ts) and hold at most ?4 octets, in UID order.
+   */
+  bodies: `SELECT e.uid, m.id, m.body FROM entries e JOIN messages m ON m.id = e.message_id
+    WHERE e.folder_id = ?1 AND e.uid BETWEEN ?2 AND ?3 AND m.body IS NOT NULL AND m.size <= ?4
+    ORDER BY e.uid`,
   /** Keeps an ENVELOPE (in place of one of another version), unless its message is gone. */
   putEnvelope: `INSERT OR REPLACE INTO message_envelopes (message_id, version, ascii, utf8)
     SELECT id, ?2, ?3, ?4 FROM messages WHERE id = ?1`,
@@ -110,7 +120,9 @@ export class HeaderCache {
       Object.entries(SQL).map(([k, v]) => [k, db.prepare(v)]),
     ) as { [K in keyof typeof SQL]: StatementSync };
     // node:sqlite has it at run time; the type declarations at hand lack it.
-    (this.#s.envelopes as unknown as { setReturnArrays(on: boolean): void }).setReturnArrays(true);
+    for (const s of [this.#s.envelopes, this.#s.bodies]) {
+      (s as unknown as { setReturnArrays(on: boolean): void }).setReturnArrays(true);
+    }
   }
 
   /**
@@ -119,6 +131,14 @@ export class HeaderCache {
    */
   envelopes(folderId: number, uid: number, limit: number, version: number): EnvelopeRow[] {
     return this.#s.envelopes.all(folderId, uid, limit, version) as unknown as EnvelopeRow[];
+  }
+
+  /**
+   * The messages of folder FOLDERID with UIDs FROM to TO and their bytes, those of at most
+   * MAXSIZE octets kept in their own row; the others are left out (read them one at a time).
+   */
+  bodies(folderId: number, from: number, to: number, maxSize: number): BodyRow[] {
+    return this.#s.bodies.all(folderId, from, to, maxSize) as unknown as BodyRow[];
   }
 
   putEnvelope(messageId: number, e: KeptEnvelope): void {

@@ -246,6 +246,10 @@ export class SqliteFolders implements MailFolders {
     return this.#conn.run(() => this.#headers.envelopes(folderId, uid, limit, version));
   }
 
+  folderBodies(folderId: number, from: number, to: number, maxSize: number) {
+    return this.#conn.run(() => this.#headers.bodies(folderId, from, to, maxSize));
+  }
+
   saveDerived(derived: DerivedData): void {
     // A cache: written in a transaction of its own, and harmless to lose.
     this.#conn.write(() => saveDerived(derived, this.#f, this.#headers, this.#text));

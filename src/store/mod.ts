@@ -43,6 +43,6 @@ export {
 } from "./open.ts";
 export { StoreError, toStoreError } from "./errors.ts";
 export { SCHEMA_VERSION, schemaVersion } from "./schema.ts";
-export type { DerivedData, EnvelopeRow, KeptEnvelope } from "./derived.ts";
+export type { BodyRow, DerivedData, EnvelopeRow, KeptEnvelope } from "./derived.ts";
 export { foldText, indexable, type IndexAnswer, type MessageText, type TextWhere } from "./fts.ts";
 export { hashPassword, verifyPassword } from "./password.ts";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { DerivedData, EnvelopeRow } from "./derived.ts";
+import type { BodyRow, DerivedData, EnvelopeRow } from "./derived.ts";
 import type { IndexAnswer, TextWhere } from "./fts.ts";
 
 /** A message ready to be committed: envelope and exact bytes. */
@@ -363,6 +363,11 @@ export interface MailFolders {
    * by VERSION is kept (rows, see EnvelopeRow).
    */
   folderEnvelopes(folderId: number, uid: number, limit: number, version: number): EnvelopeRow[];
+  /**
+   * The messages with UIDs FROM to TO of at most MAXSIZE octets, with their bytes, in UID order
+   * (rows, see BodyRow); larger ones, and those kept in pieces, are left out.
+   */
+  folderBodies(folderId: number, from: number, to: number, maxSize: number): BodyRow[];
   /** Keeps what was derived from messages (structures, headers, text), in one transaction. */
   saveDerived(derived: DerivedData): void;
   setFolderFlags(
