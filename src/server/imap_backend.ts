@@ -61,6 +61,9 @@ export const POLL_MS = 500;
  */
 const WHOLE_UP_TO = 64 * 1024;
 
+/** Octets read first for the header of a larger message (headers are a few KiB). */
+const HEADER_PREFIX = 64 * 1024;
+
 /** Messages of the folders kept as last opened, altogether (about 100 octets each). */
 const MAX_OPENED_MESSAGES = 200_000;
 
@@ -429,15 +432,35 @@ export class StoreImapBackend implements ImapBackend {
       if (kept.header) return headerContent(kept.header);
     }
     if (!headerOnly) return this.#message(id, uid);
-    const found = folders.folderContent(id, uid);
+    const found = folders.folderMessage(id, uid, WHOLE_UP_TO);
     if (!found) return undefined;
-    const structure = found.structure === undefined ? undefined : parsedStructure(found.structure);
-    const header = found.bytes.slice(
-      0,
-      structure?.bodyStart ?? headerEnd(found.bytes, 0, found.bytes.length),
-    );
+    const header = this.#headerOf(found);
+    if (!header) return undefined;
     this.#keep({ headers: new Map([[found.messageId, header]]) });
     return headerContent(header);
+  }
+
+  /**
+   * The header of message FOUND (a copy, to keep): cut out of its bytes when it came whole, else
+   * read without its body: up to where the kept structure says the body starts, or from the
+   * first {@link HEADER_PREFIX} octets when the blank line is in them (the whole message else).
+   * Undefined when the message is gone.
+   */
+  #headerOf(
+    found: { messageId: number; structure: string | undefined; bytes: Uint8Array | undefined },
+  ): Uint8Array | undefined {
+    const structure = found.structure === undefined ? undefined : parsedStructure(found.structure);
+    const cut = (bytes: Uint8Array) =>
+      bytes.slice(0, structure?.bodyStart ?? headerEnd(bytes, 0, bytes.length));
+    if (found.bytes) return cut(found.bytes);
+    const read = (end: number) => this.#store.folders.messageRange(found.messageId, 0, end);
+    if (structure) return read(structure.bodyStart);
+    const prefix = read(HEADER_PREFIX);
+    if (!prefix) return undefined;
+    const end = headerEnd(prefix, 0, prefix.length);
+    if (end < prefix.length) return prefix.slice(0, end);
+    const whole = read(Infinity);
+    return whole && cut(whole);
   }
 
   /**

@@ -208,3 +208,29 @@ Deno.test("partial fetch: BODY[]<0.1024> of a 10 MiB message reads a few KiB of 
     const all = backend.content(account, folder.id, 1, false)!;
     assert.deepEqual(all.bytes, bytes);
   }));
+
+Deno.test("partial fetch: the header of a large message is read without its body", () =>
+  withStore(async (store) => {
+    const bytes = bigMessage();
+    // A second one whose header is longer than the first read of a header (64 KiB).
+    const fields = Array.from({ length: 1200 }, (_, i) => `X-Field-${i}: ${"v".repeat(60)}\r\n`);
+    const longHead = new TextEncoder().encode(`Subject: long\r\n${fields.join("")}\r\n`);
+    const long = new Uint8Array(longHead.length + 1024 * 1024).fill(0x61);
+    long.set(longHead);
+    const to = account.address;
+    store.deliver(message("big1", [to], bytes, { chunks: split(bytes, 65536) }));
+    store.deliver(message("long1", [to], long, { chunks: split(long, 65536) }));
+    const c = counting(store);
+    const backend = new StoreImapBackend(c.store, {} as Authenticator);
+    const { folder } = store.folders.openFolder(to, "INBOX");
+    const structure = parseStructure(bytes);
+    c.reset();
+    const header = backend.content(account, folder.id, 1, true)!;
+    assert.deepEqual(header.bytes, bytes.subarray(0, structure.bodyStart));
+    assert.ok(c.largest() <= 64 * 1024, `read ${c.largest()} octets`);
+    assert.deepEqual(
+      backend.content(account, folder.id, 2, true)!.bytes,
+      long.subarray(0, longHead.length),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  }));
