@@ -4,14 +4,15 @@
  * answered by a DNS responder on loopback (`--dns`) whose answers the server caches (a warm
  * cache after the first round). Messages carry a DKIM signature (RSA 2048) of a domain with
  * SPF and DMARC records, so every check has work to do. Also the servers' RSS: idle before the
- * first message (mailauth not loaded yet), after it, and peak after the load.
+ * first message (mailauth not loaded yet), after it, and peak after the load. A third server
+ * checks with a DNS server that never answers (a machine offline), in the same rounds.
  *
  *     deno run -A bench/auth_checks.ts [--messages 1000] [--sessions 10] [--rounds 5]
  *
  * @module
  */
 import { mailArgs } from "../tests/_helpers/mail_process.ts";
-import { startDnsServer } from "../tests/_helpers/dns_server.ts";
+import { startDnsServer, startRawDnsServer } from "../tests/_helpers/dns_server.ts";
 import { message, rsaKey, signWithMailauth } from "../tests/checks/_fixtures.ts";
 
 const args = Deno.args;
@@ -31,6 +32,8 @@ const DNS = await startDnsServer({
   "_dmarc.sender.example": { txt: ["v=DMARC1; p=reject"] },
   "client.example": { txt: ["v=spf1 ip4:127.0.0.1 -all"] },
 }, { ttl: 3600 });
+// A DNS server that never answers.
+const DEAD = await startRawDnsServer(() => undefined);
 const body = "x".repeat(76).concat("\r\n").repeat(50);
 const signed = await signWithMailauth(
   message("ann@sender.example", "", body),
@@ -102,7 +105,10 @@ interface Server {
   readonly dir: string;
 }
 
-async function start(name: string, checks: boolean): Promise<Server> {
+type Name = "off" | "on" | "dead-dns";
+const NAMES: readonly Name[] = ["off", "on", "dead-dns"];
+
+async function start(name: Name, checks: boolean, dns = DNS.address): Promise<Server> {
   const dir = await Deno.makeTempDir({ prefix: "mail-bench-checks-" });
   const child = new Deno.Command(Deno.execPath(), {
     args: mailArgs([
@@ -123,7 +129,7 @@ async function start(name: string, checks: boolean): Promise<Server> {
       "--hostname",
       "mx.bench",
       "--dns",
-      DNS.address,
+      dns,
       "--auth-checks",
       checks ? "on" : "off",
       "--max-connections-per-ip",
@@ -152,7 +158,7 @@ function cpuMs(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
-const cpu: Record<"off" | "on", number[]> = { off: [], on: [] };
+const cpu: Record<Name, number[]> = { off: [], on: [], "dead-dns": [] };
 
 async function rate(s: Server, messages: number): Promise<number> {
   const per = Math.ceil(messages / SESSIONS);
@@ -160,64 +166,75 @@ async function rate(s: Server, messages: number): Promise<number> {
   const t0 = performance.now();
   await Promise.all(Array.from({ length: SESSIONS }, () => session(s.port, per)));
   const secs = (performance.now() - t0) / 1000;
-  cpu[s.name as "off" | "on"].push((cpuMs(s.child.pid) - c0) / (per * SESSIONS));
+  cpu[s.name as Name].push((cpuMs(s.child.pid) - c0) / (per * SESSIONS));
   return (per * SESSIONS) / secs;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-const off = await start("off", false);
-const on = await start("on", true);
+const servers = [
+  await start("off", false),
+  await start("on", true),
+  await start("dead-dns", true, DEAD.address),
+];
+const each = (f: (s: Server) => number) =>
+  Object.fromEntries(servers.map((s) => [s.name, f(s)])) as Record<Name, number>;
 try {
-  // Let both settle before their idle figures.
+  // Let them settle before their idle figures.
   await new Promise((r) => setTimeout(r, 1000));
-  const idle = { off: rssMiB(off.child.pid, "VmRSS"), on: rssMiB(on.child.pid, "VmRSS") };
-  await session(off.port, 1);
-  await session(on.port, 1);
-  const first = { off: rssMiB(off.child.pid, "VmRSS"), on: rssMiB(on.child.pid, "VmRSS") };
+  const idle = each((s) => rssMiB(s.child.pid, "VmRSS"));
+  const firstMs: Partial<Record<Name, number>> = {};
+  for (const s of servers) {
+    const t0 = performance.now();
+    await session(s.port, 1);
+    firstMs[s.name as Name] = performance.now() - t0;
+  }
+  const first = each((s) => rssMiB(s.child.pid, "VmRSS"));
   // Warm-up: JIT, and the DNS cache of the server with checks.
-  await rate(off, MESSAGES / 4);
-  await rate(on, MESSAGES / 4);
-  const rates: Record<"off" | "on", number[]> = { off: [], on: [] };
-  cpu.off = [];
-  cpu.on = [];
+  for (const s of servers) await rate(s, MESSAGES / 4);
+  const rates: Record<Name, number[]> = { off: [], on: [], "dead-dns": [] };
+  for (const name of NAMES) cpu[name] = [];
   for (let round = 0; round < ROUNDS; round++) {
-    // Interleaved, the order alternating, so that drift hits both alike.
-    for (const s of round % 2 === 0 ? [off, on] : [on, off]) {
-      rates[s.name as "off" | "on"].push(await rate(s, MESSAGES));
+    // Interleaved, the order turning, so that drift hits all alike.
+    for (let k = 0; k < servers.length; k++) {
+      const s = servers[(round + k) % servers.length]!;
+      rates[s.name as Name].push(await rate(s, MESSAGES));
     }
   }
-  const peak = { off: rssMiB(off.child.pid, "VmHWM"), on: rssMiB(on.child.pid, "VmHWM") };
+  const peak = each((s) => rssMiB(s.child.pid, "VmHWM"));
   console.log(
     `checks: ${MESSAGES} DKIM-signed messages x ${ROUNDS} rounds, ${SESSIONS} sessions, ` +
       `a connection per message, DNS from a warm cache`,
   );
   console.log("auth-checks  msgs/s (median, each round)         server CPU ms/msg (median)");
-  for (const name of ["off", "on"] as const) {
+  for (const name of NAMES) {
     console.log(
       `${name.padEnd(11)}  ${median(rates[name]).toFixed(0).padStart(6)}  (${
         rates[name].map((r) => r.toFixed(0)).join(" ")
       })    ${median(cpu[name]).toFixed(2)}`,
     );
   }
-  const ratios = rates.on.map((r, i) => r / rates.off[i]!);
-  console.log(
-    `on/off: ${median(ratios).toFixed(2)} (median of the rounds' ratios; ` +
-      `${((1 - median(ratios)) * 100).toFixed(0)}% slower)`,
-  );
-  console.log("RSS MiB      idle   after 1st msg   peak");
-  for (const name of ["off", "on"] as const) {
+  for (const name of ["on", "dead-dns"] as const) {
+    const ratios = rates[name].map((r, i) => r / rates.off[i]!);
+    console.log(
+      `${name}/off: ${median(ratios).toFixed(2)} (median of the rounds' ratios; ` +
+        `${((1 - median(ratios)) * 100).toFixed(0)}% slower)`,
+    );
+  }
+  console.log("RSS MiB      idle   after 1st msg   peak    1st message ms");
+  for (const name of NAMES) {
     console.log(
       `${name.padEnd(11)} ${idle[name].toFixed(1).padStart(5)}   ${
         first[name].toFixed(1).padStart(13)
-      }   ${peak[name].toFixed(1).padStart(4)}`,
+      }   ${peak[name].toFixed(1).padStart(5)}   ${firstMs[name]!.toFixed(0).padStart(6)}`,
     );
   }
 } finally {
-  for (const s of [off, on]) {
+  for (const s of servers) {
     s.child.kill("SIGTERM");
     await s.child.status;
     await Deno.remove(s.dir, { recursive: true });
   }
   await DNS.close();
+  await DEAD.close();
 }

@@ -50,7 +50,7 @@ Deno.test("relay: B down, then up; a refused recipient bounces", async (t) => {
       // Received (submission with AUTH), unchanged.
       assert.match(
         header,
-        /^Return-Path: <ann@a\.test>\r\nAuthentication-Results: mx\.example\.org;(?:\r\n\t[^\r]*)*\r\nReceived: from mx\.a\.test \(\[127\.0\.0\.1\]\)/,
+        /^Return-Path: <ann@a\.test>\r\n(?:Authentication-Results: mx\.example\.org;(?:\r\n\t[^\r]*)*\r\n)?Received: from mx\.a\.test \(\[127\.0\.0\.1\]\)/,
       );
       assert.match(header, /\r\nReceived: from [^\r]*\r\n\tby mx\.a\.test with ESMTPA id /);
       assert.equal(header.match(/^Return-Path:/gim)?.length, 1);
