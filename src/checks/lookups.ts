@@ -93,8 +93,9 @@ const TIMEOUTS_TO_DOWN = 2;
 /**
  * Whether the DNS server answers at all. A resolver that does not (a machine offline) would
  * cost every message a timeout per name: once TIMEOUTS_TO_DOWN lookups in a row have timed
- * out, lookups fail at once, as timeouts, while a single probe at a time goes to the server;
- * the first answer of any kind (NXDOMAIN included) ends that.
+ * out, lookups fail at once, as timeouts. While it is down, a lookup also goes to the server as
+ * a probe, one at a time, that nobody waits for; the first answer of any kind (NXDOMAIN
+ * included) ends that.
  */
 export class ResolverHealth {
   #timeouts = 0;
@@ -103,10 +104,8 @@ export class ResolverHealth {
   /** RESOLVE, failing fast while its server is down. */
   wrap(resolve: Resolve): Resolve {
     return (name, rrtype) => {
-      const down = this.#timeouts >= TIMEOUTS_TO_DOWN;
-      if (down && this.#probing) {
-        return Promise.reject(dnsError("DNS server not answering", "ETIMEOUT"));
-      }
+      const down = this.down;
+      if (down && this.#probing) return Promise.reject(notAnswering());
       if (down) this.#probing = true;
       let answer: Promise<unknown>;
       try {
@@ -114,7 +113,7 @@ export class ResolverHealth {
       } catch (err) {
         answer = Promise.reject(err);
       }
-      return answer.then(
+      const watched = answer.then(
         (value) => {
           this.#answered(down);
           return value;
@@ -129,10 +128,14 @@ export class ResolverHealth {
           throw err;
         },
       );
+      if (!down) return watched;
+      // The probe's answer only tells whether the server is back.
+      watched.catch(() => {});
+      return Promise.reject(notAnswering());
     };
   }
 
-  /** Whether lookups fail at once (for tests and logs). */
+  /** Whether lookups fail at once. */
   get down(): boolean {
     return this.#timeouts >= TIMEOUTS_TO_DOWN;
   }
@@ -141,4 +144,8 @@ export class ResolverHealth {
     this.#timeouts = 0;
     if (probe) this.#probing = false;
   }
+}
+
+function notAnswering(): Error {
+  return dnsError("DNS server not answering", "ETIMEOUT");
 }

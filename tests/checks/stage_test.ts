@@ -10,7 +10,7 @@ import { createResolver } from "../../src/dns/mod.ts";
 import { SmtpError } from "../../src/smtp/reply.ts";
 import type { StagedMessage } from "../../src/server/local_backend.ts";
 import type { SessionContext } from "../../src/smtp/session.ts";
-import { type DnsTable, startDnsServer } from "../_helpers/dns_server.ts";
+import { type DnsTable, startDnsServer, startRawDnsServer } from "../_helpers/dns_server.ts";
 import { ioTurn, until } from "../_helpers/clock.ts";
 import {
   context,
@@ -463,6 +463,34 @@ Deno.test("DMARC: a message without one author domain gets dmarc=permerror", asy
   );
   const m = await receive(checks(), "ann@example.com", data);
   assert.match(results(m, "dmarc")[0]!, /^dmarc=permerror/);
+});
+
+Deno.test("a DNS server that never answers: once it is seen down, messages do not wait for it", async () => {
+  const dead = await startRawDnsServer(() => undefined);
+  try {
+    const resolver = createResolver({
+      server: { host: "127.0.0.1", port: dead.port },
+      timeoutMs: 100,
+    });
+    const c = checks({ resolve: resolver.nodeStyle });
+    // The first message meets the timeouts (SPF of MAIL FROM and of HELO, at once).
+    const first = await receive(c, "ann@one.example", message("ann@one.example"));
+    assert.match(results(first, "spf")[0]!, /^spf=temperror/);
+    // The next, about other names, asks the server at most once (a probe nobody waits for).
+    const before = dead.queries.length;
+    const next = await receive(
+      c,
+      "ann@two.example",
+      message("ann@two.example"),
+      context("other.example"),
+    );
+    for (const method of ["spf", "dmarc"]) {
+      assert.match(results(next, method)[0]!, new RegExp(`^${method}=temperror`));
+    }
+    assert.ok(dead.queries.length - before <= 2, `${dead.queries.length - before} queries`);
+  } finally {
+    await dead.close();
+  }
 });
 
 Deno.test("checks stop", async () => {
