@@ -4,8 +4,9 @@
  * records" (NODATA) and "the lookup failed" (SERVFAIL, REFUSED, no answer) stay apart, which
  * `Deno.resolveDns` and `node:dns` under Deno do not do.
  *
- * Each attempt has a short deadline, and a lookup makes at most two (the next server in turn,
- * or the same one again), so a resolver that does not answer costs a bounded, small time.
+ * Each attempt has a short deadline (1 s, then 2 s), and a lookup makes at most two (the next
+ * server in turn, or the same one again), so a resolver that does not answer costs a bounded,
+ * small time.
  * Answers are cached for their TTL, NXDOMAIN and NODATA for the SOA's minimum (RFC 2308 §5), and
  * failures for a short while, so a machine whose resolver is down still receives mail at full
  * speed. Identical lookups in flight share one query.
@@ -31,7 +32,10 @@ export interface ResolverOptions {
   readonly servers?: readonly NameServer[] | undefined;
   /** The resolv.conf to read when no server is given (/etc/resolv.conf). */
   readonly resolvConf?: string;
-  /** Each attempt's deadline in milliseconds (1000); TCP attempts have twice as long. */
+  /**
+   * The first attempt's deadline in milliseconds (1000); the second has twice as long, and so
+   * has a TCP attempt.
+   */
   readonly timeoutMs?: number;
   /** Where time comes from (tests move it by hand). */
   readonly clock?: DnsClock;
@@ -223,9 +227,11 @@ class Resolver implements DnsResolver {
       let answered = true;
       await this.#turn();
       try {
+        // The second attempt waits twice as long (as the C library's resolver doubles its
+        // timeout each round): a slow server gets a second chance, a dead one costs 3 timeouts.
         const reply = await exchange(server, { name, type }, {
           clock: this.#clock,
-          timeoutMs: this.#timeoutMs,
+          timeoutMs: this.#timeoutMs * 2 ** attempt,
         });
         last = interpret(reply, name, type, hopsLeft);
       } catch (err) {

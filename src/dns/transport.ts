@@ -8,6 +8,7 @@
 import dgram from "node:dgram";
 import net from "node:net";
 import { Buffer } from "node:buffer";
+import { setImmediate } from "node:timers";
 import type { DnsClock } from "./clock.ts";
 import { DnsLookupError } from "./errors.ts";
 import type { NameServer } from "./resolv_conf.ts";
@@ -84,11 +85,15 @@ function overUdp(
     } catch { /* already closed */ }
     f();
   };
+  // When the deadline passes, a reply that arrived while the process was busy is still taken:
+  // the failure waits for one more turn of the event loop, after pending I/O.
   const cancel = options.clock.after(
     options.timeoutMs,
     () =>
-      finish(() =>
-        reject(new DnsLookupError("timeout", `no answer from ${describe(server)} in time`))
+      setImmediate(() =>
+        finish(() =>
+          reject(new DnsLookupError("timeout", `no answer from ${describe(server)} in time`))
+        )
       ),
   );
   socket.on("message", (msg: Buffer, rinfo: dgram.RemoteInfo) => {
@@ -141,8 +146,12 @@ function overTcp(server: NameServer, q: Question, options: AttemptOptions): Prom
   const cancel = options.clock.after(
     2 * options.timeoutMs,
     () =>
-      finish(() =>
-        reject(new DnsLookupError("timeout", `no answer from ${describe(server)} over TCP in time`))
+      setImmediate(() =>
+        finish(() =>
+          reject(
+            new DnsLookupError("timeout", `no answer from ${describe(server)} over TCP in time`),
+          )
+        )
       ),
   );
   // At most one message of at most 65535 octets is kept: the length prefix bounds it.
