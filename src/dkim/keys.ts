@@ -130,6 +130,9 @@ function algorithmOf(key: KeyObject): DkimAlgorithm | undefined {
   return t === "rsa" || t === "ed25519" ? t : undefined;
 }
 
+const chmod = (path: string, mode: number) =>
+  Deno.build.os === "windows" ? Promise.resolve() : Deno.chmod(path, mode);
+
 async function statOrUndefined(path: string): Promise<Deno.FileInfo | undefined> {
   try {
     return await Deno.stat(path);
@@ -156,9 +159,10 @@ export async function generateKey(
     throw new DkimKeyError("exists", `${domain} already has a key with selector ${selector}`);
   }
   await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
-  // mkdir's mode is filtered by the umask; these directories hold private keys.
-  await Deno.chmod(keyDir(dataDir), 0o700);
-  await Deno.chmod(dir, 0o700);
+  // mkdir's mode is filtered by the umask; these directories hold private keys. (Windows has no
+  // modes: there the directory's ACL, inherited from the data directory, protects them.)
+  await chmod(keyDir(dataDir), 0o700);
+  await chmod(dir, 0o700);
   const { privateKey } = algorithm === "rsa"
     ? generateKeyPairSync("rsa", { modulusLength: RSA_BITS })
     : generateKeyPairSync("ed25519");
@@ -172,7 +176,7 @@ export async function generateKey(
     } finally {
       f.close();
     }
-    await Deno.chmod(tmp, 0o600);
+    await chmod(tmp, 0o600);
     // link, not rename: it fails if another process made the same selector meanwhile.
     try {
       await Deno.link(tmp, file);

@@ -172,6 +172,15 @@ Deno.test("notices: signed with the key of the hostname's nearest domain that ha
   assert.equal(bounce.size, enc(t).length);
   const verdicts = await dkimpyVerify(enc(t), await recordsOf(dir));
   assert.deepEqual(verdicts.map((v) => v.ok), [true]);
+  // A delay warning the same way.
+  const delayed = { ...failed, action: "delayed" as const, status: "4.4.1" };
+  const warning = notice(o, "delay", first, [delayed], original, Date.now());
+  const w = text(warning.chunks);
+  assert.match(w, /^Return-Path: <>\r\nDKIM-Signature: /);
+  assert.deepEqual((await dkimpyVerify(enc(w), await recordsOf(dir))).map((v) => v.ok), [true]);
+  // Without a signer (or a key), a notice is as before: unsigned.
+  const plain = notice({ ...o, sign: undefined }, "failure", first, [failed], original, Date.now());
+  assert.doesNotMatch(text(plain.chunks), /DKIM-Signature/);
   // No key for the hostname or its parents: unsigned.
   assert.equal(signer.signNotice("mx.other.test", original, "X").length, 0);
 });
