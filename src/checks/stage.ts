@@ -96,9 +96,7 @@ export class AuthChecks implements MessageStage {
   /** Whether the mail of this session is checked: the MX listener's, from outside. */
   #checked(ctx: SessionContext): boolean {
     if (!this.#o.authChecks || ctx.role !== "mx" || ctx.authUser !== undefined) return false;
-    const address = ctx.client.address;
-    const family = net.isIPv6(address) ? "ipv6" : "ipv4";
-    return !(net.isIP(address) && this.#trusted.check(address, family));
+    return !this.#trustedClient(ctx);
   }
 
   #loadVerify(): Promise<Verify> {
@@ -216,6 +214,7 @@ export class AuthChecks implements MessageStage {
     };
   }
 
+  /** Whether the client is in a trusted network (a relay of our own). */
   #trustedClient(ctx: SessionContext): boolean {
     const address = ctx.client.address;
     return net.isIP(address) !== 0 &&
