@@ -1,7 +1,7 @@
 /**
  * A cache of lookups that forgets each entry when its TTL runs out (RFC 1035 §3.2.1) and the
- * least recently used entries when it is full, so it stays bounded whatever names peers make us
- * look up.
+ * least recently used entries when it is full, by count or by size, so it stays bounded whatever
+ * names peers make us look up (a TXT answer alone may be 64 KiB).
  *
  * @module
  */
@@ -11,14 +11,28 @@ export interface CacheClock {
   now(): number;
 }
 
-/** Entries by key, each until its expiry, at most MAX_ENTRIES of them. */
-export class TtlCache<V> {
-  readonly #entries = new Map<string, { readonly expires: number; readonly value: V }>();
-  readonly #maxEntries: number;
-  readonly #clock: CacheClock;
+/** The most a cache holds. */
+export interface CacheLimits {
+  readonly maxEntries: number;
+  /** The sum of the entries' sizes, as their owners count them (octets). */
+  readonly maxSize: number;
+}
 
-  constructor(maxEntries: number, clock: CacheClock) {
-    this.#maxEntries = maxEntries;
+interface Held<V> {
+  readonly expires: number;
+  readonly value: V;
+  readonly size: number;
+}
+
+/** Entries by key, each until its expiry, within its limits. */
+export class TtlCache<V> {
+  readonly #entries = new Map<string, Held<V>>();
+  readonly #limits: CacheLimits;
+  readonly #clock: CacheClock;
+  #size = 0;
+
+  constructor(limits: CacheLimits, clock: CacheClock) {
+    this.#limits = limits;
     this.#clock = clock;
   }
 
@@ -26,26 +40,44 @@ export class TtlCache<V> {
   get(key: string): V | undefined {
     const entry = this.#entries.get(key);
     if (entry === undefined) return undefined;
-    this.#entries.delete(key);
+    this.#delete(key, entry);
     if (entry.expires <= this.#clock.now()) return undefined;
     // Map keeps insertion order: re-inserting makes this the most recently used.
-    this.#entries.set(key, entry);
+    this.#insert(key, entry);
     return entry.value;
   }
 
-  /** Keeps VALUE under KEY for TTL_MS (not at all when that is not positive). */
-  set(key: string, value: V, ttlMs: number): void {
-    this.#entries.delete(key);
-    if (!(ttlMs > 0)) return;
-    this.#entries.set(key, { expires: this.#clock.now() + ttlMs, value });
-    for (const oldest of this.#entries.keys()) {
-      if (this.#entries.size <= this.#maxEntries) break;
-      this.#entries.delete(oldest);
+  /** Keeps VALUE (of SIZE octets) under KEY for TTL_MS (not at all when that is not positive). */
+  set(key: string, value: V, ttlMs: number, size = 0): void {
+    const old = this.#entries.get(key);
+    if (old !== undefined) this.#delete(key, old);
+    if (!(ttlMs > 0) || size > this.#limits.maxSize) return;
+    this.#insert(key, { expires: this.#clock.now() + ttlMs, value, size });
+    for (const [oldest, entry] of this.#entries) {
+      if (this.#entries.size <= this.#limits.maxEntries && this.#size <= this.#limits.maxSize) {
+        break;
+      }
+      this.#delete(oldest, entry);
     }
   }
 
-  /** How many entries are held (expired ones included until they are next read). */
+  /** How many entries are held (expired ones included until they are next read or pushed out). */
   get size(): number {
     return this.#entries.size;
+  }
+
+  /** The sum of the held entries' sizes. */
+  get bytes(): number {
+    return this.#size;
+  }
+
+  #insert(key: string, entry: Held<V>): void {
+    this.#entries.set(key, entry);
+    this.#size += entry.size;
+  }
+
+  #delete(key: string, entry: Held<V>): void {
+    this.#entries.delete(key);
+    this.#size -= entry.size;
   }
 }

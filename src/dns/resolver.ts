@@ -41,6 +41,8 @@ export interface ResolverOptions {
   readonly clock?: DnsClock;
   /** How many answers the cache holds at most (10,000). */
   readonly maxEntries?: number;
+  /** How many octets of records the cache holds at most (8 MiB). */
+  readonly maxCacheSize?: number;
   /** How long a failure (SERVFAIL, REFUSED, timeout) is remembered, in milliseconds (30,000). */
   readonly failureTtlMs?: number;
 }
@@ -76,6 +78,21 @@ type Entry =
   | { readonly ok: true; readonly records: readonly RecordData[] }
   | { readonly ok: false; readonly kind: DnsFailureKind; readonly detail: string };
 
+/** About how many octets ENTRY under KEY holds, for the cache's bound. */
+function sizeOf(key: string, entry: Entry): number {
+  let size = 64 + key.length;
+  if (!entry.ok) return size + entry.detail.length;
+  for (const r of entry.records) {
+    size += 16 +
+      (typeof r === "string"
+        ? r.length
+        : "exchange" in r
+        ? r.exchange.length
+        : (r as readonly string[]).reduce((n, s) => n + 8 + s.length, 0));
+  }
+  return size;
+}
+
 /** NAME in the form queries and the cache use, or undefined when it cannot be a domain name. */
 export function normalName(name: string): string | undefined {
   let n = name.trim().replace(/\.$/, "").toLowerCase();
@@ -104,7 +121,10 @@ class Resolver implements DnsResolver {
     this.#clock = options.clock ?? SYSTEM_DNS_CLOCK;
     this.#timeoutMs = options.timeoutMs ?? 1000;
     this.#failureTtlMs = options.failureTtlMs ?? 30_000;
-    this.#cache = new TtlCache(options.maxEntries ?? 10_000, this.#clock);
+    this.#cache = new TtlCache({
+      maxEntries: options.maxEntries ?? 10_000,
+      maxSize: options.maxCacheSize ?? 8 * 1024 * 1024,
+    }, this.#clock);
     const given = options.server ? [options.server] : options.servers;
     let servers: Promise<readonly NameServer[]> | undefined;
     this.#servers = () =>
@@ -169,7 +189,7 @@ class Resolver implements DnsResolver {
       let pending = this.#inFlight.get(key);
       if (pending === undefined) {
         pending = this.#resolve(n, type).then(({ entry, ttlMs }) => {
-          this.#cache.set(key, entry, ttlMs);
+          this.#cache.set(key, entry, ttlMs, sizeOf(key, entry));
           return entry;
         }).finally(() => this.#inFlight.delete(key));
         this.#inFlight.set(key, pending);

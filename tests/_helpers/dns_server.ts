@@ -72,11 +72,15 @@ export interface DnsServer {
   close(): Promise<void>;
 }
 
-/** What a raw server's handler is given: the query's bytes and how it came. */
+/** What a raw server's handler is given: the query's bytes, how it came, and from where. */
 export type RawHandler = (
   query: Uint8Array,
   transport: "udp" | "tcp",
-) => readonly Uint8Array[] | undefined;
+  from: { readonly address: string; readonly port: number },
+) => readonly Uint8Array[] | undefined | Promise<readonly Uint8Array[] | undefined>;
+
+/** Where a query came from. */
+type Peer = { readonly address: string; readonly port: number };
 
 const RCODE = { NOERROR: 0, SERVFAIL: 2, NXDOMAIN: 3, REFUSED: 5 } as const;
 
@@ -223,13 +227,13 @@ function respond(
 
 /** Binds a UDP socket and a TCP listener to one free port of 127.0.0.1. */
 async function listen(
-  onDatagram: (msg: Buffer, reply: (b: Uint8Array) => void) => void,
-  onStream: (msg: Buffer, reply: (b: Uint8Array) => void) => void,
+  onDatagram: (msg: Buffer, reply: (b: Uint8Array) => void, from: Peer) => void,
+  onStream: (msg: Buffer, reply: (b: Uint8Array) => void, from: Peer) => void,
 ): Promise<{ port: number; close(): Promise<void> }> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const udp = dgram.createSocket("udp4");
     udp.on("message", (msg, rinfo) => {
-      onDatagram(msg, (b) => udp.send(b, rinfo.port, rinfo.address));
+      onDatagram(msg, (b) => udp.send(b, rinfo.port, rinfo.address), rinfo);
     });
     await new Promise<void>((resolve) => udp.bind(0, "127.0.0.1", () => resolve()));
     const port = udp.address().port;
@@ -251,7 +255,7 @@ async function listen(
             framed.writeUInt16BE(b.length, 0);
             framed.set(b, 2);
             if (!socket.destroyed) socket.write(framed);
-          });
+          }, { address: socket.remoteAddress ?? "", port: socket.remotePort ?? 0 });
         }
       });
     });
@@ -298,17 +302,23 @@ export interface RawDnsServer {
 }
 
 /**
- * Starts a server on UDP and TCP that answers each query with whatever HANDLER returns (each
- * element one datagram, or one length-prefixed message over TCP; nothing when undefined).
+ * Starts a server on UDP and TCP that answers each query with whatever HANDLER returns or
+ * resolves to (each element one datagram, or one length-prefixed message over TCP; nothing when
+ * undefined).
  */
 export async function startRawDnsServer(handler: RawHandler): Promise<RawDnsServer> {
   const queries: Uint8Array[] = [];
-  const handle = (transport: "udp" | "tcp") => (msg: Buffer, reply: (b: Uint8Array) => void) => {
-    queries.push(new Uint8Array(msg));
-    try {
-      for (const b of handler(new Uint8Array(msg), transport) ?? []) reply(b);
-    } catch { /* the handler's failure is no answer */ }
-  };
+  const handle =
+    (transport: "udp" | "tcp") => (msg: Buffer, reply: (b: Uint8Array) => void, from: Peer) => {
+      queries.push(new Uint8Array(msg));
+      // The handler may take its time (an answer after something else it sends first).
+      Promise.resolve().then(() => handler(new Uint8Array(msg), transport, from)).then(
+        (replies) => {
+          for (const b of replies ?? []) reply(b);
+        },
+        () => {/* the handler's failure is no answer */},
+      );
+    };
   const { port, close } = await listen(handle("udp"), handle("tcp"));
   return { address: `127.0.0.1:${port}`, port, queries, close };
 }

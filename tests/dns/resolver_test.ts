@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
+import dgram from "node:dgram";
 // @ts-types="@types/dns-packet"
 import * as packet from "dns-packet";
 import { createResolver, DnsLookupError, type DnsResolver } from "../../src/dns/mod.ts";
@@ -361,4 +362,43 @@ Deno.test("a FORMERR to the EDNS0 query is asked again without EDNS0 (RFC 6891 Â
   } finally {
     await raw.close();
   }
+});
+
+Deno.test("a reply from another port than the server's is ignored", async () => {
+  const forger = dgram.createSocket("udp4");
+  await new Promise<void>((resolve) => forger.bind(0, "127.0.0.1", () => resolve()));
+  const raw = await startRawDnsServer(async (query, _transport, from) => {
+    const name = packet.decode(Buffer.from(query)).questions![0]!.name;
+    // The forged reply is on its way before the server's own is sent.
+    await new Promise<void>((resolve, reject) =>
+      forger.send(
+        replyTo(query, [aRecord(name, "203.0.113.66")]),
+        from.port,
+        from.address,
+        (err) => err ? reject(err) : resolve(),
+      )
+    );
+    return [replyTo(query, [aRecord(name, "192.0.2.1")])];
+  });
+  try {
+    const r = createResolver({ server: local(raw.port) });
+    assert.deepEqual(await bounded(r.a("x.test"), "the lookup"), ["192.0.2.1"]);
+  } finally {
+    await raw.close();
+    await new Promise<void>((resolve) => forger.close(() => resolve()));
+  }
+});
+
+Deno.test("an answer larger than the cache's size bound is not kept", async () => {
+  const big = "x".repeat(5000);
+  await withDns({ "big.test": { txt: [big] }, "small.test": { txt: ["y"] } }, async (_r, dns) => {
+    const r = createResolver({ server: local(dns.port), maxCacheSize: 4096 });
+    for (let i = 0; i < 2; i++) {
+      assert.equal((await r.txt("big.test"))[0]!.join(""), big);
+      assert.deepEqual(await r.txt("small.test"), [["y"]]);
+    }
+    // The big answer comes over TCP, each time; the small one from the cache the second time.
+    assert.deepEqual(dns.tcpQuestions, ["TXT big.test", "TXT big.test"]);
+    assert.equal(dns.questions.filter((q) => q === "TXT small.test").length, 1);
+  });
 });
