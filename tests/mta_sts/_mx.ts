@@ -86,8 +86,11 @@ export async function startMx(options: MxOptions = {}): Promise<TestMx> {
         send(context && !secure ? "250-mx.example.test\r\n250 STARTTLS" : "250 mx.example.test");
       } else if (verb === "HELO") send("250 mx.example.test");
       else if (line.toUpperCase() === "STARTTLS" && context && !secure) {
+        // Stop reading before the 220 goes out: the client's ClientHello may come at once, and
+        // must reach the TLS socket, not the line reader.
+        plain.removeAllListeners("data");
+        plain.pause();
         socket.write("220 2.0.0 Go ahead\r\n", () => {
-          plain.removeAllListeners("data");
           const upgraded = new tls.TLSSocket(plain, { isServer: true, secureContext: context });
           upgraded.on("error", () => {/* the client refused our certificate */});
           upgraded.on("data", onData);

@@ -38,13 +38,20 @@ function logLines(serve: ServeProcess, message: string): Record<string, unknown>
   ).filter((l) => l.message === message).map((l) => l.properties);
 }
 
-async function within<T>(p: Promise<T>, what: string, ms = 20_000): Promise<T> {
+/** The log of the sending server of the running test, for a failure's message. */
+let currentLog: () => string = () => "";
+
+/** P, or a failure after MS (a bound on a stuck test, not a measurement) with the server's log. */
+async function within<T>(p: Promise<T>, what: string, ms = 60_000): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
     return await Promise.race([
       p,
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`Timed out waiting for ${what}`)), ms);
+        timer = setTimeout(
+          () => reject(new Error(`Timed out waiting for ${what}; the log:\n${currentLog()}`)),
+          ms,
+        );
       }),
     ]);
   } finally {
@@ -94,6 +101,7 @@ async function world(
       ...(options.extra ?? []),
     ];
     serve = await serveDomain(dir, "a.test", flags);
+    currentLog = () => serve?.log() ?? "";
     await fn({
       table,
       policy,
