@@ -133,10 +133,15 @@ export async function deliverUnderPolicy(
   });
   const failedHop = last as { hop: NextHop; err: ClientError } | undefined;
   if (!failedHop) return results;
-  // Every allowed host failed before a transaction: defer (never bounce at once for this:
-  // a certificate or STARTTLS fault is the receiver's to fix), and say MTA-STS.
+  const { err, hop } = failedHop;
+  // Every allowed host failed before a transaction, the last for want of TLS or a valid
+  // certificate: defer (never bounce at once for this: the receiver can fix it), and say
+  // MTA-STS. Other failures (a refused connection, a 554 greeting) keep their meaning.
+  if (!sessionResult({ command: err.command, failure: err.failure, message: err.message })) {
+    return results;
+  }
   return results.map((r) =>
-    r.status !== "sent" && r.text === failedHop.err.message && r.hop === hopName(failedHop.hop)
+    r.status !== "sent" && r.text === err.message && r.hop === hopName(hop)
       ? { ...r, status: "deferred", text: `MTA-STS policy of ${domain} (enforce): ${r.text}` }
       : r
   );

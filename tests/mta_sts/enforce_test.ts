@@ -115,6 +115,28 @@ Deno.test("enforce: every allowed host failing STARTTLS or its certificate defer
   }
 });
 
+Deno.test("enforce: a failure that is not about TLS keeps its meaning (a 554 greeting bounces)", async () => {
+  const { deliver } = stub([
+    new ClientError("STARTTLS", "tls", "TLS handshake failed: self-signed certificate"),
+    new ClientError("Connect to b.backup.example.test:25", "reply", {
+      code: 554,
+      enhanced: "5.7.1",
+      lines: ["go away"],
+    }),
+  ]);
+  const r = await deliverUnderPolicy(
+    deliver,
+    active("enforce"),
+    ENVELOPE,
+    MESSAGE,
+    HOPS,
+    BASE,
+    undefined,
+  );
+  assert.deepEqual(r.map((x) => x.status), ["refused", "refused"]);
+  assert.doesNotMatch(r[0]!.text, /MTA-STS/);
+});
+
 Deno.test("enforce: a refusal inside the transaction of an allowed MX stays a refusal", async () => {
   const { deliver } = stub(
     [new ClientError("STARTTLS", "tls", "TLS handshake failed: certificate has expired")],
