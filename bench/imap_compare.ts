@@ -499,11 +499,13 @@ try {
       );
       const warmM = m.slice(1).map(total);
       const warmD = d?.slice(1).map(total);
+      // Each round's ratio too: the servers take turns, so a round's pair shares its moment.
+      const perRound = warmD?.map((x, i) => ratio(x, warmM[i]!)).join(", ");
       row(
         "open: SELECT + UID FETCH 1:* ENVELOPE, later rounds (median)",
         ms(median(warmM)),
         warmD ? ms(median(warmD)) : "—",
-        warmD ? ratio(median(warmD), median(warmM)) : "—",
+        warmD ? `${ratio(median(warmD), median(warmM))} (rounds ${perRound})` : "—",
       );
       row(
         "  of which SELECT (median of later rounds)",

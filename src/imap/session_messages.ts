@@ -215,43 +215,69 @@ export async function fetch(ctx: SessionContext, cmd: CommandOf<"FETCH">): Promi
         continue;
       }
     }
-    const out: Item[] = [];
+    // `* n FETCH (name value …)`, written as it is made: no item list per message.
+    w.ascii("* ");
+    w.number(seq);
+    w.ascii(" FETCH (");
     let flagsSent = false;
+    let first = true;
+    const name = (n: string) => {
+      if (!first) w.byte(0x20);
+      first = false;
+      w.ascii(n);
+    };
     for (const item of items) {
       switch (item.kind) {
         case "UID":
-          out.push(UID, num(uid));
+          name("UID ");
+          w.number(uid);
           break;
         case "FLAGS":
-          out.push(FLAGS, flagsItem(meta.flags));
+          name("FLAGS ");
+          w.item(flagsItem(meta.flags));
           flagsSent = true;
           break;
         case "INTERNALDATE":
-          out.push(atom("INTERNALDATE"), str(internalDate(meta.internalDate)));
+          name("INTERNALDATE ");
+          w.string(internalDate(meta.internalDate));
           break;
         case "RFC822.SIZE":
-          out.push(SIZE, num(meta.size));
+          name("RFC822.SIZE ");
+          w.number(meta.size);
           break;
         case "MODSEQ":
-          out.push(atom("MODSEQ"), list([num(meta.modseq)]));
+          name("MODSEQ (");
+          w.number(meta.modseq);
+          w.byte(0x29);
           break;
         default: {
           if (item.kind === "ENVELOPE" && envelope) {
-            out.push(ENVELOPE, { encoded: envelope });
+            name("ENVELOPE ");
+            w.item({ encoded: envelope });
             break;
           }
+          let pair;
           try {
-            const pair = contentItem(content!, item);
-            if (pair) out.push(...pair);
+            pair = contentItem(content!, item);
           } catch (e) {
             if (e instanceof UnknownEncodingError) return no(e.message, "UNKNOWN-CTE");
             throw e;
           }
+          if (pair) {
+            name("");
+            w.item(pair[0]);
+            w.byte(0x20);
+            w.item(pair[1]);
+          }
         }
       }
     }
-    if (setsSeen && !flagsSent) out.push(FLAGS, flagItems(meta.flags));
-    w.untagged([num(seq), FETCH, list(out)]);
+    if (setsSeen && !flagsSent) {
+      name("FLAGS ");
+      w.item(flagItems(meta.flags));
+    }
+    w.byte(0x29);
+    w.crlf();
     if (w.size >= FLUSH_BYTES) await ctx.flush([w.take()]);
   }
   if (w.size > 0) data.push(w.take());
@@ -266,12 +292,6 @@ export async function fetch(ctx: SessionContext, cmd: CommandOf<"FETCH">): Promi
   }
   return ok("FETCH completed", data, { expungesAllowed: cmd.uid });
 }
-
-const UID = atom("UID");
-const FLAGS = atom("FLAGS");
-const SIZE = atom("RFC822.SIZE");
-const ENVELOPE = atom("ENVELOPE");
-const FETCH = atom("FETCH");
 
 /** STORE and UID STORE (RFC 9051 §6.4.6; RFC 7162 §3.1.3 UNCHANGEDSINCE). */
 export async function store(ctx: SessionContext, cmd: CommandOf<"STORE">): Promise<Result> {

@@ -64,11 +64,11 @@ const WHOLE_UP_TO = 64 * 1024;
 /** Octets read first for the header of a larger message (headers are a few KiB). */
 const HEADER_PREFIX = 64 * 1024;
 
-/** Messages of the folders kept as last opened, altogether (about 100 octets each). */
-const MAX_OPENED_MESSAGES = 200_000;
+/** Messages of the folders kept as last opened, altogether (about 70 octets each). */
+const MAX_OPENED_MESSAGES = 100_000;
 
-/** ENVELOPEs held in memory (about 400 octets each: some 80,000 messages). */
-const ENVELOPE_MEMORY_BYTES = 32 * 1024 * 1024;
+/** ENVELOPEs held in memory (about 470 octets each: some 35,000 messages). */
+const ENVELOPE_MEMORY_BYTES = 16 * 1024 * 1024;
 
 /**
  * ENVELOPEs made at once from their messages at a folder's first FETCH of them, and the
