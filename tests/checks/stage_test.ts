@@ -62,6 +62,18 @@ function table(): DnsTable {
     "revoked.test": { txt: ["v=spf1 -all"] },
     "nokey.test": { txt: ["v=spf1 -all"] },
     "rset.example": { txt: ["v=spf1 -all"] },
+    // SPF's limits (RFC 7208 §4.6.4): 10 lookups, 2 void lookups.
+    "lookups.example": {
+      txt: [
+        `v=spf1 ${Array.from({ length: 11 }, (_, i) => `include:i${i}.example`).join(" ")} -all`,
+      ],
+    },
+    ...Object.fromEntries(
+      Array.from({ length: 11 }, (_, i) => [`i${i}.example`, { txt: ["v=spf1 ?all"] }]),
+    ),
+    "void.example": {
+      txt: ["v=spf1 a:v1.example a:v2.example a:v3.example ip4:192.0.2.0/24 -all"],
+    },
     // The forwarder that seals with ARC.
     "forwarder.example": { txt: ["v=spf1 ip4:198.51.100.7 -all"], a: ["198.51.100.7"] },
     "arc._domainkey.forwarder.example": { txt: [ARC_KEY.record] },
@@ -114,6 +126,24 @@ Deno.test("SPF: pass, fail, softfail, neutral, none, temperror, permerror of MAI
     // The HELO identity is checked on its own (RFC 7208 §2.3).
     assert.match(spf[1]!, /^spf=pass .*smtp\.helo=client\.example$/);
   }
+});
+
+Deno.test("SPF: more than 10 lookups, or more than 2 void ones, is a permerror", async () => {
+  for (const domain of ["lookups.example", "void.example"]) {
+    const m = await receive(checks(), `ann@${domain}`, message(`ann@${domain}`));
+    assert.match(results(m, "spf")[0]!, /^spf=permerror/, domain);
+  }
+});
+
+Deno.test("DKIM: only the first 10 signatures are verified", async () => {
+  let data = message("ann@example.com");
+  for (let i = 0; i < 12; i++) {
+    data = await signWithMailauth(data, "example.com", "sel", KEY.privateKey);
+  }
+  const m = await receive(checks(), "ann@example.com", data);
+  assert.equal(results(m, "dkim").length, 10);
+  // All twelve are stored, as they came.
+  assert.equal(text(m).match(/^DKIM-Signature:/gm)!.length, 12);
 });
 
 Deno.test("SPF: the null sender is checked as postmaster@HELO, reported as smtp.helo", async () => {
