@@ -98,3 +98,31 @@ Deno.test("property: removing any set of fields leaves exactly the other bytes",
     ),
   );
 });
+
+Deno.test("fuzz: any bytes in any chunks: fields in order, inside the header, never a throw", () => {
+  fc.assert(
+    fc.property(
+      fc.uint8Array({ maxLength: 600 }),
+      fc.array(fc.integer({ min: 1, max: 50 }), { maxLength: 20 }),
+      (bytes, sizes) => {
+        const chunks: Uint8Array[] = [];
+        let at = 0;
+        for (const n of sizes) {
+          chunks.push(bytes.subarray(at, at + n));
+          at += n;
+        }
+        chunks.push(bytes.subarray(at));
+        const { fields, header } = headerFields(chunks);
+        let last = 0;
+        for (const f of fields) {
+          assert.ok(f.start >= last && f.end > f.start && f.end <= header.length + 2);
+          last = f.end;
+          fieldValue(header, f);
+        }
+        const kept = withoutFields(chunks, fields);
+        const removed = fields.reduce((n, f) => n + f.end - f.start, 0);
+        assert.equal(kept.reduce((n, c) => n + c.length, 0), bytes.length - removed);
+      },
+    ),
+  );
+});
