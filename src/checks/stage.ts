@@ -183,6 +183,10 @@ export class AuthChecks implements MessageStage {
       (this.#o.random ?? Math.random)(),
     );
     if (decision.action === "refuse") throw decision.error;
+    if (decision.action === "junk") {
+      // A refusal is logged with its reply; a quarantine would otherwise go unseen.
+      this.#log.info("Quarantined", { id: d.id, from: outcome.dmarc?.from ?? "", dmarc: "fail" });
+    }
     const rows: Resinfo[] = [...outcome.dkim.map((r) => r.row), spf.mailfrom.row];
     if (spf.helo) rows.push(spf.helo.row);
     rows.push(outcome.arc);

@@ -114,6 +114,8 @@ Deno.test("mail serve checks what smtplib sends: results recorded, Junk, 550", a
     const [junk] = await inbox(dir, "carol@local.test", "Junk");
     assert.match(junk!, /dmarc=fail [^;]*policy\.dmarc=quarantine\r\nX-Spam-Flag: YES\r\n/);
     assert.deepEqual(await inbox(dir, "carol@local.test"), []);
+    await server.waitForLog("Quarantined");
+    assert.match(server.log(), /mail\.checks: Quarantined .*from=quarantine\.test/);
     // Postmaster's mailbox was made by a delivery: it has no Junk folder, so INBOX, flagged.
     const [flagged] = await inbox(dir, "postmaster@local.test");
     assert.match(flagged!, /policy\.dmarc=quarantine\r\nX-Spam-Flag: YES\r\nReceived: /);
