@@ -16,12 +16,8 @@ Deno.test("relay: 450 then 250", async () => {
   const a = await serveDomain(dir, "a.test", ["--route", `example.org=127.0.0.1:${mta.port}`]);
   try {
     await submit(a, "ann@a.test", ["bob@example.org"], "busy");
-    const [row] = await waitFor("the 450", async () => {
-      const q = await queueJson(dir);
-      return q[0]?.attempts === 1 ? q : undefined;
-    });
-    assert.ok(row);
-    assert.match(row.last_reply ?? "", /^RCPT TO:<bob@example\.org>: 450 4\.2\.1 Mailbox busy/);
+    // The deferred row may live for less time than one `mail queue` takes on a busy machine, so
+    // the 450 is read from the log (the queue's own record of it is tested below).
     await waitFor("the retry", () => mta.accepted.length === 1);
     await waitFor("A's queue to empty", async () => (await queueJson(dir)).length === 0);
     const [got] = mta.accepted;
