@@ -115,6 +115,14 @@ Deno.test("a kept ENVELOPE is octet for octet a fresh one, with UTF-8 and withou
         );
       }
     });
+    // In any order (a FETCH of a set such as 9,3,5), from the store alone.
+    const backwards = new StoreImapBackend(store, {} as Authenticator);
+    for (let i = uids.length - 1; i >= 0; i -= 3) {
+      assert.equal(
+        latin1(backwards.envelope(account, id, uidValidity, uids[i]!, true)),
+        fresh(bodies[i]!, true),
+      );
+    }
     // Most are 7-bit: one encoding serves both.
     assert.ok(count(store, "SELECT count(*) AS n FROM message_envelopes WHERE utf8 IS NULL") > 0);
   }));
