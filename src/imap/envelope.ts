@@ -206,9 +206,7 @@ export function parseAddressList(value: string): EnvelopeAddress[] {
   return out.filter((a) => a.mailbox !== null || a.host !== null || a.name === null);
 }
 
-function addressItems(value: string | null): Item {
-  if (value === null) return NIL;
-  const addresses = parseAddressList(value);
+function addressItems(addresses: readonly EnvelopeAddress[]): Item {
   if (addresses.length === 0) return NIL;
   // The addresses follow one another with nothing between (RFC 9051 §9 `env-from`).
   return list([{
@@ -235,11 +233,15 @@ export function envelope(fields: readonly HeaderField[]): Item {
     }
     return nstr(headerString(v));
   };
-  const from = headerValue(fields, "From");
+  const addresses = (name: string): EnvelopeAddress[] => {
+    const v = headerValue(fields, name);
+    return v === null ? [] : parseAddressList(v);
+  };
+  const from = addresses("From");
   // Sender and Reply-To default to From when absent or empty (RFC 9051 §7.5.2).
   const orFrom = (name: string) => {
-    const v = headerValue(fields, name);
-    return v !== null && parseAddressList(v).length > 0 ? v : from;
+    const own = addresses(name);
+    return own.length > 0 ? own : from;
   };
   return list([
     raw("Date"),
@@ -247,9 +249,9 @@ export function envelope(fields: readonly HeaderField[]): Item {
     addressItems(from),
     addressItems(orFrom("Sender")),
     addressItems(orFrom("Reply-To")),
-    addressItems(headerValue(fields, "To")),
-    addressItems(headerValue(fields, "Cc")),
-    addressItems(headerValue(fields, "Bcc")),
+    addressItems(addresses("To")),
+    addressItems(addresses("Cc")),
+    addressItems(addresses("Bcc")),
     raw("In-Reply-To"),
     raw("Message-ID"),
   ]);
