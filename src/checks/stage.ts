@@ -80,6 +80,8 @@ export class AuthChecks implements MessageStage {
   readonly #early = new WeakMap<object, EarlySpf>();
   /** The last SPF evaluation started at MAIL FROM in each session, finished or not. */
   readonly #started = new WeakMap<object, EarlySpf>();
+  /** Whether each session's client is trusted, by its client (as #early). */
+  readonly #trustedSessions = new WeakMap<object, boolean>();
   #verify: Promise<Verify> | undefined;
   readonly #log = getLogger(["mail", "checks"]);
 
@@ -220,9 +222,16 @@ export class AuthChecks implements MessageStage {
 
   /** Whether the client is in a trusted network (a relay of our own). */
   #trustedClient(ctx: SessionContext): boolean {
-    const address = ctx.client.address;
-    return net.isIP(address) !== 0 &&
-      this.#trusted.check(address, net.isIPv6(address) ? "ipv6" : "ipv4");
+    if (this.#o.trustedNetworks.length === 0) return false;
+    // Asked at MAIL FROM and again after the data: answered once per session.
+    let trusted = this.#trustedSessions.get(ctx.client);
+    if (trusted === undefined) {
+      const address = ctx.client.address;
+      trusted = net.isIP(address) !== 0 &&
+        this.#trusted.check(address, net.isIPv6(address) ? "ipv6" : "ipv4");
+      this.#trustedSessions.set(ctx.client, trusted);
+    }
+    return trusted;
   }
 
   /** DKIM, ARC and DMARC of the data (the message after our trace fields), in one budget. */

@@ -255,3 +255,98 @@ export function relaxedBody(body: Uint8Array): Uint8Array {
   c.end();
   return concat(parts);
 }
+
+/** RFC 6376 §3.4.1: the "simple" header canonicalization, the field exactly as it came. */
+export function simpleHeader(raw: string, last = false): string {
+  return last ? raw : `${raw}\r\n`;
+}
+
+/**
+ * The simple canonicalization of a body (RFC 6376 §3.4.3), fed in pieces: the body as it is,
+ * but empty lines at its end removed and a last line without CRLF given one; an empty body is
+ * one CRLF. Only the trailing empty lines not yet known to be followed by text are held back
+ * (as a count), so memory stays bounded by the buffer whatever the size of the body.
+ */
+export class SimpleBody {
+  readonly #out: Uint8Array;
+  readonly #sink: (bytes: Uint8Array) => void;
+  #n = 0;
+  /** Empty lines not yet written: only written if text follows them. */
+  #empty = 0;
+  /** Whether this line has text. */
+  #text = false;
+  /** A CR ended the last piece: a line end if an LF follows, else text. */
+  #cr = false;
+  /** Whether anything was written: an empty body is written as CRLF. */
+  #wrote = false;
+
+  constructor(sink: (bytes: Uint8Array) => void, bufferSize = 64 * 1024) {
+    this.#sink = sink;
+    this.#out = new Uint8Array(Math.max(bufferSize, 16));
+  }
+
+  #put(b: number): void {
+    if (this.#n === this.#out.length) this.#flush();
+    this.#out[this.#n++] = b;
+    this.#wrote = true;
+  }
+
+  #flush(): void {
+    if (this.#n > 0) this.#sink(this.#out.subarray(0, this.#n));
+    this.#n = 0;
+  }
+
+  #textByte(b: number): void {
+    for (; this.#empty > 0; this.#empty--) {
+      this.#put(CR);
+      this.#put(LF);
+    }
+    this.#text = true;
+    this.#put(b);
+  }
+
+  update(bytes: Uint8Array): void {
+    for (let i = 0; i < bytes.length; i++) {
+      const b = bytes[i]!;
+      if (this.#cr) {
+        this.#cr = false;
+        if (b === LF) {
+          if (this.#text) {
+            this.#put(CR);
+            this.#put(LF);
+          } else {
+            this.#empty++;
+          }
+          this.#text = false;
+          continue;
+        }
+        this.#textByte(CR);
+      }
+      if (b === CR) this.#cr = true;
+      else this.#textByte(b);
+    }
+  }
+
+  /** The body is over: the last line's CRLF, if it has text, and the rest of the buffer. */
+  end(): void {
+    if (this.#cr) {
+      this.#cr = false;
+      this.#textByte(CR);
+    }
+    if (this.#text || !this.#wrote) {
+      this.#put(CR);
+      this.#put(LF);
+      this.#text = false;
+    }
+    this.#flush();
+  }
+}
+
+/** The simple canonical form of BODY, in one array (see {@link SimpleBody}). */
+export function simpleBody(body: Uint8Array): Uint8Array {
+  const parts: Uint8Array[] = [];
+  const c = new SimpleBody((b) => parts.push(b.slice()));
+  c.update(body);
+  c.end();
+  return concat(parts);
+}
