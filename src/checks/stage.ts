@@ -30,7 +30,8 @@ import {
   ResolverHealth,
 } from "./lookups.ts";
 import { decide, type PolicySettings } from "./policy.ts";
-import type { MessageOutcome, SpfOutcome } from "./verify.ts";
+import { ResultCache, type ResultCacheLimits } from "./result_cache.ts";
+import type { DmarcOutcome, MessageOutcome, SpfOutcome } from "./verify.ts";
 
 /** The folder quarantined mail goes to (when the mailbox has one; else INBOX). */
 export const JUNK_FOLDER = "Junk";
@@ -50,6 +51,8 @@ export interface AuthChecksOptions extends PolicySettings {
   readonly resolve: Resolve;
   readonly limits?: LookupLimits;
   readonly clock?: ClientClock;
+  /** How long SPF and DMARC results are kept for the same inputs, and how many. */
+  readonly resultCache?: ResultCacheLimits;
   /** For pct= sampling (RFC 7489 §6.6.4); Math.random by default. */
   readonly random?: () => number;
 }
@@ -80,6 +83,10 @@ export class AuthChecks implements MessageStage {
   readonly #early = new WeakMap<object, EarlySpf>();
   /** The last SPF evaluation started at MAIL FROM in each session, finished or not. */
   readonly #started = new WeakMap<object, EarlySpf>();
+  /** SPF outcomes of the last while, by client address, sender and HELO. */
+  readonly #spfCache: ResultCache<SpfOutcome>;
+  /** DMARC verdicts of the last while, by their inputs. */
+  readonly #dmarcCache: ResultCache<DmarcOutcome | string>;
   /** Whether each session's client is trusted, by its client (as #early). */
   readonly #trustedSessions = new WeakMap<object, boolean>();
   #verify: Promise<Verify> | undefined;
@@ -91,6 +98,8 @@ export class AuthChecks implements MessageStage {
     this.#clock = options.clock ?? SYSTEM_CLOCK;
     this.#authservId = options.hostname.toLowerCase();
     this.#resolve = new ResolverHealth().wrap(options.resolve);
+    this.#spfCache = new ResultCache(options.resultCache, this.#clock);
+    this.#dmarcCache = new ResultCache(options.resultCache, this.#clock);
     this.#trusted = new net.BlockList();
     for (const c of options.trustedNetworks) this.#trusted.addSubnet(c.address, c.prefix, c.family);
   }
@@ -119,22 +128,32 @@ export class AuthChecks implements MessageStage {
 
   #startSpf(sender: string, ctx: SessionContext): EarlySpf {
     const counter = new LookupCounter(this.#limits.maxLookups);
+    const key = JSON.stringify([ctx.client.address, sender, ctx.helo]);
+    const cached = this.#spfCache.get(key);
+    if (cached !== undefined) {
+      return { sender, helo: ctx.helo, counter, settled: true, result: Promise.resolve(cached) };
+    }
     const deadline = new Deadline(this.#limits.budgetMs, this.#clock);
     const early: EarlySpf = {
       sender,
       helo: ctx.helo,
       counter,
       settled: false,
-      result: this.#loadVerify().then((v) =>
-        v.checkSpf({
+      result: this.#loadVerify().then(async (v) => {
+        const outcome = await v.checkSpf({
           sender,
           helo: ctx.helo,
           ip: ctx.client.address,
           mta: this.#o.hostname,
           resolve: counter.resolver(this.#resolve, deadline),
           budgetMs: this.#limits.budgetMs,
-        })
-      ).catch((err) => {
+        });
+        // The local part stays in the key: SPF macros may use it (RFC 7208 §7.2).
+        if (outcome.mailfrom.result !== "temperror" && outcome.helo?.result !== "temperror") {
+          this.#spfCache.set(key, outcome);
+        }
+        return outcome;
+      }).catch((err) => {
         this.#log.warning("SPF check failed", { error: String(err) });
         const row = { method: "spf", result: "temperror", comment: "internal error" };
         return { mailfrom: { result: "temperror", domain: "", row } };
@@ -258,6 +277,7 @@ export class AuthChecks implements MessageStage {
           ip: ctx.client.address,
           spf,
           dmarc: this.#o.dmarc !== "off",
+          dmarcCache: this.#dmarcCache,
         }),
       );
     } catch (err) {

@@ -21,6 +21,7 @@ import { fromBinary, type HeaderField, parseHeader, splitChunks } from "../dkim/
 import { verifyDkim } from "./dkim_verify.ts";
 import type { Resinfo } from "./auth_results.ts";
 import type { Resolve } from "./lookups.ts";
+import type { ResultCache } from "./result_cache.ts";
 import type { DmarcPolicy } from "./policy.ts";
 
 /** The SPF result of one identity. */
@@ -119,6 +120,8 @@ export interface MessageInput {
   readonly spf: Promise<SpfOutcome>;
   /** Whether to evaluate DMARC. */
   readonly dmarc: boolean;
+  /** DMARC verdicts of the last while, by their inputs (a skip is kept as its reason). */
+  readonly dmarcCache?: ResultCache<DmarcOutcome | string> | undefined;
 }
 
 interface DkimRow {
@@ -227,35 +230,50 @@ export async function checkMessage(
     return { ...outcome, dmarcSkipped: "no From: address" };
   }
   const spfPass = spfOutcome.mailfrom.result === "pass" ? [spfOutcome.mailfrom.domain] : [];
+  const dkimDomains = rows
+    .filter((r) => r.status.result === "pass" && r.signingDomain)
+    .map((r) => ({
+      ...(r.id ? { id: r.id } : {}),
+      domain: r.signingDomain!,
+      ...(r.status.aligned !== undefined ? { aligned: r.status.aligned } : {}),
+      ...(r.status.underSized !== undefined ? { underSized: r.status.underSized } : {}),
+    }));
+  // Everything the verdict depends on but the DNS answers (which are cached for longer).
+  const key = JSON.stringify([
+    dkim.headerFrom.map((a) => a.slice(a.lastIndexOf("@") + 1).toLowerCase()),
+    dkim.fromFields,
+    spfPass,
+    dkimDomains.map((d) => [d.domain.toLowerCase(), d.underSized ?? 0]),
+    (arcResult.status as Status).result ?? "",
+  ]);
+  const cached = input.dmarcCache?.get(key);
+  if (typeof cached === "string") return { ...outcome, dmarcSkipped: cached };
+  if (cached !== undefined) return { ...outcome, dmarc: cached };
   const verdict = await dmarc({
     headerFrom: dkim.headerFrom,
     fromFields: dkim.fromFields,
     spfDomains: spfPass,
-    dkimDomains: rows
-      .filter((r) => r.status.result === "pass" && r.signingDomain)
-      .map((r) => ({
-        ...(r.id ? { id: r.id } : {}),
-        domain: r.signingDomain!,
-        ...(r.status.aligned !== undefined ? { aligned: r.status.aligned } : {}),
-        ...(r.status.underSized !== undefined ? { underSized: r.status.underSized } : {}),
-      })),
+    dkimDomains,
     arcResult: arcResult as NonNullable<Parameters<typeof dmarc>[0]["arcResult"]>,
     resolver,
   });
-  if (!verdict) return { ...outcome, dmarcSkipped: "not one From: domain" };
+  if (!verdict) {
+    input.dmarcCache?.set(key, "not one From: domain");
+    return { ...outcome, dmarcSkipped: "not one From: domain" };
+  }
   const status = verdict.status as Status & { header?: { from?: string } };
   const record = (verdict as unknown as { record?: { pct?: unknown } }).record;
   const policy = (verdict as unknown as { policy?: string }).policy;
-  return {
-    ...outcome,
-    dmarc: {
-      result: status.result ?? "none",
-      comment: status.comment || undefined,
-      from: status.header?.from ?? "",
-      policy: policy === "none" || policy === "quarantine" || policy === "reject"
-        ? policy
-        : undefined,
-      pct: typeof record?.pct === "number" ? record.pct : undefined,
-    },
+  const result: DmarcOutcome = {
+    result: status.result ?? "none",
+    comment: status.comment || undefined,
+    from: status.header?.from ?? "",
+    policy: policy === "none" || policy === "quarantine" || policy === "reject"
+      ? policy
+      : undefined,
+    pct: typeof record?.pct === "number" ? record.pct : undefined,
   };
+  // A verdict reached through a failed lookup is asked again next time.
+  if (result.result !== "temperror") input.dmarcCache?.set(key, result);
+  return { ...outcome, dmarc: result };
 }
