@@ -19,11 +19,11 @@ import { createHash, type Hash } from "node:crypto";
 import {
   fromBinary,
   type HeaderField,
-  RelaxedBody,
   relaxedHeader,
   SimpleBody,
   simpleHeader,
 } from "../dkim/canon.ts";
+import { RelaxedRuns } from "./dkim_canon.ts";
 import type { Resolve } from "./lookups.ts";
 
 /** One signature's result, as mailauth's `dkimVerify` gives it (the parts the checks read). */
@@ -210,7 +210,7 @@ class BodyHash {
   readonly #limit: number;
   /** Canonical bytes in all, hashed or not. */
   total = 0;
-  readonly #canon: RelaxedBody | SimpleBody;
+  readonly #canon: RelaxedRuns | SimpleBody;
 
   constructor(canon: "simple" | "relaxed", limit: number | undefined) {
     this.#limit = limit ?? Infinity;
@@ -219,7 +219,7 @@ class BodyHash {
       if (room > 0) this.#hash.update(room >= bytes.length ? bytes : bytes.subarray(0, room));
       this.total += bytes.length;
     };
-    this.#canon = canon === "relaxed" ? new RelaxedBody(sink) : new SimpleBody(sink);
+    this.#canon = canon === "relaxed" ? new RelaxedRuns(sink) : new SimpleBody(sink);
   }
 
   update(bytes: Uint8Array): void {

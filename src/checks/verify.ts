@@ -17,7 +17,8 @@ import type { DNSResolver } from "mailauth";
 import { spf } from "mailauth/lib/spf/index.js";
 import { dmarc } from "mailauth/lib/dmarc/index.js";
 import addressparser from "nodemailer/lib/addressparser/index.js";
-import { fromBinary, type HeaderField, parseHeader, splitChunks } from "../dkim/canon.ts";
+import { fromBinary, type HeaderField, splitChunks } from "../dkim/canon.ts";
+import { readHeaderFields } from "./dkim_canon.ts";
 import { verifyDkim } from "./dkim_verify.ts";
 import type { Resinfo } from "./auth_results.ts";
 import type { Resolve } from "./lookups.ts";
@@ -146,6 +147,25 @@ interface DkimOutcome {
 
 const utf8 = new TextDecoder();
 
+const ADDR = '[^\\s<>()",;:\\\\@\\[\\]]+@[^\\s<>()",;:\\\\@\\[\\]]+';
+/** `Name <local@domain>` or `local@domain`, nothing that needs a parser. */
+const PLAIN_FROM = new RegExp(`^(?:[A-Za-z0-9 ._-]*<(${ADDR})>|(${ADDR}))$`);
+
+/**
+ * The addresses of a From: field's VALUE as mailauth reads them (nodemailer's addressparser),
+ * the mailboxes of a group included (RFC 6854: they are authors too). The plain forms most
+ * mail has are read without it.
+ */
+export function fromAddresses(value: string): string[] {
+  const plain = PLAIN_FROM.exec(value);
+  if (plain) return [(plain[1] ?? plain[2])!];
+  const out: string[] = [];
+  for (const a of addressparser(value)) {
+    for (const m of a.group ?? [a]) if (m.address) out.push(m.address);
+  }
+  return out;
+}
+
 /** DKIM by our verifier, of the message split into FIELDS and BODY; ARC is none. */
 async function ourDkim(
   fields: readonly HeaderField[],
@@ -158,9 +178,7 @@ async function ourDkim(
   for (const f of from) {
     const value = utf8.decode(fromBinary(f.raw.slice(f.raw.indexOf(":") + 1)));
     // RFC 6854: the mailboxes of a group in From: are authors too.
-    for (const a of addressparser(value.trim())) {
-      for (const m of a.group ?? [a]) if (m.address) headerFrom.push(m.address);
-    }
+    headerFrom.push(...fromAddresses(value.trim()));
   }
   return { rows, headerFrom, fromFields: from.length, arcResult: { status: { result: "none" } } };
 }
@@ -195,7 +213,7 @@ export async function checkMessage(
 ): Promise<MessageOutcome> {
   const resolver = input.resolve as DNSResolver;
   const { header, body } = splitChunks(data);
-  const fields = parseHeader(header);
+  const fields = readHeaderFields(header);
   // RFC 8617 §4.1.3: a message with an ARC set has an ARC-Seal field.
   const dkim = fields.some((f) => f.key === "arc-seal")
     ? await mailauthDkimArc(data, resolver, input.ip)
