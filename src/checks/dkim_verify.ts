@@ -5,12 +5,15 @@
  * results have the shape and the statuses mailauth's `dkimVerify` gives (its lenient mode),
  * so that mailauth's DMARC and the Authentication-Results writer take them as they are. Written
  * instead of using mailauth's verifier because that one cost most of the checks' time per
- * message (its stream parser, and RSA through `node:crypto`, twice as slow as Web Crypto).
+ * message (its stream parser and byte-wise canonicalization, and RSA through `node:crypto` on
+ * the main thread; docs/performance.md has the figures).
  *
  * Where it differs from mailauth on purpose: `rsa-sha1` signatures are not verified (RFC 8301
  * §3.1: "MUST NOT be used for ... verifying"), they are a `permerror` "insecure algorithm"; a
  * signature with `l=` that passes says in its comment how much of the body it covered (RFC 6376
- * §8.2: the rest could be anything).
+ * §8.2: the rest could be anything); a signature whose tag list breaks RFC 6376 §3.2 or §3.5 (a
+ * tag twice, v= not 1, no h=, an i= outside d=) is `neutral` unverified, as mailauth's strict mode
+ * has it, where its lenient mode verifies it anyway.
  *
  * @module
  */
