@@ -292,3 +292,66 @@ Deno.test("tag lists: RFC 6376 §3.2 syntax, bounded", () => {
   }
   assert.equal(parseTagList(Array.from({ length: 65 }, (_, i) => `t${i}=x`).join(";")), undefined);
 });
+
+Deno.test("fuzz: any DKIM-Signature field, any body: a result for each, never a throw", async () => {
+  const statuses = new Set(["pass", "fail", "neutral", "temperror", "permerror", "policy", "none"]);
+  const tag = fc.tuple(
+    fc.constantFrom(
+      "v",
+      "a",
+      "b",
+      "bh",
+      "c",
+      "d",
+      "h",
+      "i",
+      "l",
+      "q",
+      "s",
+      "t",
+      "x",
+      "z",
+      "V",
+      "1",
+    ),
+    fc.constantFrom(
+      "1",
+      "rsa-sha256",
+      "ed25519-sha256",
+      "rsa-sha1",
+      "relaxed/simple",
+      "simple",
+      "example.com",
+      "sel",
+      "ed",
+      "From:To",
+      "@example.com",
+      "99999999999999999999",
+      "",
+      "=",
+      " \r\n ",
+      "AAAA",
+    ),
+  ).map(([n, v]) => `${n}=${v}`);
+  const field = fc.array(tag, { maxLength: 16 }).map((tags) => tags.join(";"));
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(field, { minLength: 1, maxLength: 3 }),
+      bytesBody(),
+      async (sigs, body) => {
+        const text = sigs.map((s) => `DKIM-Signature: ${s}\r\n`).join("") + MESSAGES[0]!;
+        const bytes = new Uint8Array(Buffer.from(text, "binary"));
+        const { header } = splitMessage(bytes);
+        const r = await verifyDkim(readHeaderFields(header), [body], { resolve, now: 0 });
+        assert.ok(r.length >= 1 && r.length <= sigs.length);
+        for (const x of r) assert.ok(statuses.has(x.status.result), x.status.result);
+      },
+    ),
+    { numRuns: 500 },
+  );
+});
+
+function bytesBody() {
+  return fc.array(fc.constantFrom(0x61, 0x20, 0x09, 0x0d, 0x0a), { maxLength: 64 })
+    .map((a) => new Uint8Array(a));
+}
