@@ -57,6 +57,12 @@ const MAX_KEYS = 256;
 /** The smallest RSA key accepted (RFC 8301 §3.2: verifiers MUST NOT accept smaller ones). */
 const MIN_RSA_BITS = 1024;
 
+/**
+ * The largest RSA key used: RFC 8301 §3.2 asks verifiers for keys up to 4096 bits, and Web
+ * Crypto here verifies no larger ones (its error would be the comment otherwise).
+ */
+const MAX_RSA_BITS = 4096;
+
 type Tags = Map<string, string>;
 
 /**
@@ -449,6 +455,9 @@ async function verifyOne(
   if ("error" in key) return { result: "neutral", comment: key.error };
   if (key.hashes && !key.hashes.includes("sha256")) {
     return { result: "neutral", comment: "inappropriate hash algorithm" };
+  }
+  if (key.type === "rsa" && key.bits > MAX_RSA_BITS) {
+    return { result: "neutral", comment: "key too large" };
   }
   if (key.type === "rsa" && key.bits < MIN_RSA_BITS) {
     return { result: "policy", comment: "weak key" };

@@ -293,6 +293,31 @@ Deno.test("tag lists: RFC 6376 §3.2 syntax, bounded", () => {
   assert.equal(parseTagList(Array.from({ length: 65 }, (_, i) => `t${i}=x`).join(";")), undefined);
 });
 
+Deno.test("DKIM verifier: an RSA key over 4096 bits is not used (RFC 8301 §3.2)", async () => {
+  // A bare RSAPublicKey (RFC 8017 A.1.1) of 9200 bits: SEQUENCE { INTEGER n, INTEGER 65537 }.
+  const n = new Uint8Array(1151).fill(0xff);
+  n[0] = 0xc0;
+  const int = [0x02, 0x82, 0x04, 0x80, 0x00, ...n];
+  const e = [0x02, 0x03, 0x01, 0x00, 0x01];
+  const body = [...int, ...e];
+  const der = new Uint8Array([0x30, 0x82, body.length >> 8, body.length & 0xff, ...body]);
+  RECORDS.huge = [`v=DKIM1; k=rsa; p=${Buffer.from(der).toString("base64")}`];
+  try {
+    const signed = await mailauthSigned(MESSAGES[0]!, "relaxed/relaxed");
+    const r = await verifyDkim(
+      readHeaderFields(
+        splitMessage(new Uint8Array(Buffer.from(signed.replace("s=sel;", "s=huge;"), "binary")))
+          .header,
+      ),
+      [splitMessage(new Uint8Array(Buffer.from(signed, "binary"))).body],
+      { resolve, now: Date.now() / 1000 },
+    );
+    assert.deepEqual([r[0]!.status.result, r[0]!.status.comment], ["neutral", "key too large"]);
+  } finally {
+    delete RECORDS.huge;
+  }
+});
+
 Deno.test("fuzz: any DKIM-Signature field, any body: a result for each, never a throw", async () => {
   const statuses = new Set(["pass", "fail", "neutral", "temperror", "permerror", "policy", "none"]);
   const tag = fc.tuple(
