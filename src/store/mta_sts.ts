@@ -33,8 +33,9 @@ interface Row {
 /** {@link MtaStsPolicies} over one database; statements prepared at first use. */
 export class SqliteMtaStsPolicies implements MtaStsPolicies {
   readonly #db: DatabaseSync;
-  #s: { get: StatementSync; put: StatementSync; count: StatementSync; trim: StatementSync } |
-    undefined;
+  #s:
+    | { get: StatementSync; put: StatementSync; count: StatementSync; trim: StatementSync }
+    | undefined;
 
   constructor(db: DatabaseSync) {
     this.#db = db;

@@ -13,8 +13,8 @@ import { SqliteQueue } from "./outbound_queue.ts";
 import type {
   ListPage,
   MailboxAccess,
-  MtaStsPolicies,
   MailboxEntry,
+  MtaStsPolicies,
   NewMessage,
   QueueEntry,
   QueueSettlement,
