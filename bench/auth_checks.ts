@@ -14,6 +14,7 @@
 import { mailArgs } from "../tests/_helpers/mail_process.ts";
 import { startDnsServer, startRawDnsServer } from "../tests/_helpers/dns_server.ts";
 import { message, rsaKey, signWithMailauth } from "../tests/checks/_fixtures.ts";
+import { Replies, write } from "./_smtp_wire.ts";
 
 const args = Deno.args;
 const flag = (name: string, fallback: number) => {
@@ -42,36 +43,6 @@ const signed = await signWithMailauth(
   KEY.privateKey,
 );
 const DATA = enc.encode(signed.replace(/^\./gm, "..") + ".\r\n");
-
-class Replies {
-  #buf = "";
-  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
-  constructor(conn: Deno.Conn) {
-    this.#reader = conn.readable.getReader();
-  }
-  async take(n: number): Promise<string> {
-    let last = "";
-    for (;;) {
-      let i: number;
-      while ((i = this.#buf.indexOf("\r\n")) >= 0) {
-        const line = this.#buf.slice(0, i);
-        this.#buf = this.#buf.slice(i + 2);
-        if (/^\d{3} /.test(line)) {
-          last = line;
-          if (--n === 0) return last;
-        }
-      }
-      const { value, done } = await this.#reader.read();
-      if (done) throw new Error(`Connection closed, last reply ${last}`);
-      this.#buf += new TextDecoder().decode(value);
-    }
-  }
-}
-
-async function write(conn: Deno.Conn, data: Uint8Array | string) {
-  const bytes = typeof data === "string" ? enc.encode(data) : data;
-  for (let off = 0; off < bytes.length;) off += await conn.write(bytes.subarray(off));
-}
 
 /** COUNT messages, a connection each (as most senders do). */
 async function session(port: number, count: number) {

@@ -14,6 +14,7 @@
 import { mailArgs } from "../tests/_helpers/mail_process.ts";
 import { generateKey, loadKeys } from "../src/dkim/keys.ts";
 import { dkimSignatures } from "../src/dkim/sign.ts";
+import { Replies, write } from "./_smtp_wire.ts";
 
 const args = Deno.args;
 const flag = (name: string, fallback: number) => {
@@ -32,36 +33,6 @@ const message = "From: Bench <bench@example.test>\r\nTo: rcpt@example.test\r\nSu
   "Date: Thu, 03 Dec 2026 10:00:00 +0000\r\nMessage-ID: <bench@example.test>\r\n\r\n" +
   "x".repeat(76).concat("\r\n").repeat(Math.ceil((SIZE_KB * 1024) / 78));
 const data = enc.encode(message + ".\r\n");
-
-class Replies {
-  #buf = "";
-  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
-  constructor(conn: Deno.Conn) {
-    this.#reader = conn.readable.getReader();
-  }
-  async take(n: number): Promise<string> {
-    let last = "";
-    for (;;) {
-      let i: number;
-      while ((i = this.#buf.indexOf("\r\n")) >= 0) {
-        const line = this.#buf.slice(0, i);
-        this.#buf = this.#buf.slice(i + 2);
-        if (/^\d{3} /.test(line)) {
-          last = line;
-          if (--n === 0) return last;
-        }
-      }
-      const { value, done } = await this.#reader.read();
-      if (done) throw new Error(`connection closed, last reply ${last}`);
-      this.#buf += new TextDecoder().decode(value);
-    }
-  }
-}
-
-async function write(conn: Deno.Conn, bytes: Uint8Array | string) {
-  const b = typeof bytes === "string" ? enc.encode(bytes) : bytes;
-  for (let off = 0; off < b.length;) off += await conn.write(b.subarray(off));
-}
 
 /** One authenticated session submitting COUNT messages, one transaction each. */
 async function session(port: number, count: number) {

@@ -10,6 +10,7 @@
  * @module
  */
 import { mailArgs } from "../tests/_helpers/mail_process.ts";
+import { Replies, write } from "./_smtp_wire.ts";
 
 const args = Deno.args;
 const flag = (name: string, fallback: number) => {
@@ -26,38 +27,6 @@ const body = enc.encode(
   "From: bench@example.test\r\nTo: rcpt@example.test\r\nSubject: bench\r\n\r\n" +
     "x".repeat(76).concat("\r\n").repeat(Math.ceil((SIZE_KB * 1024) / 78)) + ".\r\n",
 );
-
-/** Reads replies off a connection; resolves each awaited count of final reply lines. */
-class Replies {
-  #buf = "";
-  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
-  constructor(conn: Deno.Conn) {
-    this.#reader = conn.readable.getReader();
-  }
-  /** Waits for N final reply lines ("ddd " lines); returns the last one. */
-  async take(n: number): Promise<string> {
-    let last = "";
-    for (;;) {
-      let i: number;
-      while ((i = this.#buf.indexOf("\r\n")) >= 0) {
-        const line = this.#buf.slice(0, i);
-        this.#buf = this.#buf.slice(i + 2);
-        if (/^\d{3} /.test(line)) {
-          last = line;
-          if (--n === 0) return last;
-        }
-      }
-      const { value, done } = await this.#reader.read();
-      if (done) throw new Error(`connection closed, last reply ${last}`);
-      this.#buf += new TextDecoder().decode(value);
-    }
-  }
-}
-
-async function write(conn: Deno.Conn, data: Uint8Array | string) {
-  const bytes = typeof data === "string" ? enc.encode(data) : data;
-  for (let off = 0; off < bytes.length;) off += await conn.write(bytes.subarray(off));
-}
 
 /** One session: `count` messages over one connection (reuse) or one connection each. */
 async function session(
