@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { type HeaderField, headerRaw, headerValue } from "./message_parts.ts";
+import { type HeaderField, headerRaw, headerValue, octetString } from "./message_parts.ts";
 import { type Item, list, NIL, nstr, ResponseWriter } from "./response.ts";
 import { concatBytes } from "../bytes.ts";
 
@@ -52,6 +52,13 @@ type Token =
   | { t: "special"; v: string; start: number; end: number }
   | { t: "comment"; v: string; start: number; end: number };
 
+/** Characters that end an atom (specials, white space, comments, quotes), by code. */
+const ENDS_WORD = new Uint8Array(128);
+for (const c of ' \t\r\n()"<>,:;@.[]') ENDS_WORD[c.charCodeAt(0)] = 1;
+/** The specials that are tokens of their own (and `[`, which starts a domain literal). */
+const SPECIAL = new Uint8Array(128);
+for (const c of "<>,:;@.[]") SPECIAL[c.charCodeAt(0)] = 1;
+
 /** Tokens of an address list: words, quoted strings and specials; comments dropped. */
 function tokenize(s: string): Token[] {
   const out: Token[] = [];
@@ -75,14 +82,24 @@ function tokenize(s: string): Token[] {
       out.push({ t: "comment", v: s.slice(start + 1, i - 1), start, end: i });
     } else if (c === '"') {
       const start = i;
-      let v = "";
-      for (i++; i < s.length && s[i] !== '"'; i++) {
-        if (s[i] === "\\" && i + 1 < s.length) i++;
-        v += s[i];
+      // Up to the closing quote, without the backslashes of quoted pairs.
+      let close = s.indexOf('"', i + 1);
+      const slash = s.indexOf("\\", i + 1);
+      let v: string;
+      if (slash < 0 || (close >= 0 && slash > close)) {
+        if (close < 0) close = s.length;
+        v = s.slice(i + 1, close);
+        i = close;
+      } else {
+        v = "";
+        for (i++; i < s.length && s[i] !== '"'; i++) {
+          if (s[i] === "\\" && i + 1 < s.length) i++;
+          v += s[i];
+        }
       }
       i++;
       out.push({ t: "word", v, quoted: true, start, end: i });
-    } else if ("<>,:;@.[]".includes(c)) {
+    } else if (c.charCodeAt(0) < 128 && SPECIAL[c.charCodeAt(0)]) {
       if (c === "[") {
         // A domain literal is one word.
         const close = s.indexOf("]", i);
@@ -95,7 +112,10 @@ function tokenize(s: string): Token[] {
       }
     } else {
       let j = i;
-      while (j < s.length && !' \t\r\n()"<>,:;@.[]'.includes(s[j]!)) j++;
+      for (; j < s.length; j++) {
+        const d = s.charCodeAt(j);
+        if (d < 128 && ENDS_WORD[d]) break;
+      }
       out.push({ t: "word", v: s.slice(i, j), quoted: false, start: i, end: j });
       i = j;
     }
@@ -158,8 +178,84 @@ function displayName(value: string, phrase: Token[]): string | null {
   return value.slice(phrase[0]!.start, phrase[phrase.length - 1]!.end);
 }
 
+/** Whether C is a space, a tab, CR or LF: what separates tokens. */
+function blank(c: number): boolean {
+  return c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a;
+}
+
+/**
+ * The addr-spec between FROM and TO of VALUE as {@link parseAddressList} gives it, when it is
+ * made of words, dots and `@` alone, with an `@` (no route, no domain literal, nothing to
+ * join with spaces): its text before the last `@`, and after it; else undefined.
+ */
+function plainSpec(
+  value: string,
+  from: number,
+  to: number,
+): { adl: null; mailbox: string; host: string | null } | undefined {
+  let at = -1;
+  for (let i = from; i < to; i++) {
+    const c = value.charCodeAt(i);
+    if (c === 0x40) at = i;
+    else if (c !== 0x2e && c < 128 && ENDS_WORD[c]) return undefined;
+  }
+  if (at < 0) return undefined;
+  return { adl: null, mailbox: value.slice(from, at), host: value.slice(at + 1, to) || null };
+}
+
+/**
+ * The one address of VALUE when it has an everyday shape, as the general parse gives it:
+ * `local@domain`, or a display name (plain words, or one quoted string without quoted pairs)
+ * then `<local@domain>`, with white space around; else undefined.
+ */
+function everydayAddress(value: string): EnvelopeAddress | undefined {
+  const n = value.length;
+  const lt = value.indexOf("<");
+  if (lt < 0) {
+    const spec = plainSpec(value, 0, n);
+    return spec && { name: null, ...spec };
+  }
+  let a = 0;
+  while (a < n && blank(value.charCodeAt(a))) a++;
+  let name: string | null;
+  let open: number;
+  if (value.charCodeAt(a) === 0x22) {
+    const close = value.indexOf('"', a + 1);
+    if (close < 0) return undefined;
+    const slash = value.indexOf("\\", a + 1);
+    if (slash >= 0 && slash < close) return undefined;
+    name = value.slice(a + 1, close);
+    open = close + 1;
+    while (open < n && blank(value.charCodeAt(open))) open++;
+    if (open !== value.indexOf("<", close)) return undefined;
+  } else {
+    // Plain words: nothing but atoms and white space before the `<`.
+    let b = lt;
+    while (b > a && blank(value.charCodeAt(b - 1))) b--;
+    for (let i = a; i < b; i++) {
+      const c = value.charCodeAt(i);
+      if (c < 128 && ENDS_WORD[c] && !blank(c)) return undefined;
+    }
+    name = b > a ? value.slice(a, b) : null;
+    open = lt;
+  }
+  const gt = value.indexOf(">", open + 1);
+  if (gt < 0) return undefined;
+  for (let i = gt + 1; i < n; i++) if (!blank(value.charCodeAt(i))) return undefined;
+  const spec = plainSpec(value, open + 1, gt);
+  return spec && { name, ...spec };
+}
+
 /** Parses an address-list field (From, To, Cc, …) into ENVELOPE entries. */
 export function parseAddressList(value: string): EnvelopeAddress[] {
+  const everyday = everydayAddress(value);
+  return everyday ? [everyday] : parseAnyAddressList(value);
+}
+
+/**
+ * {@link parseAddressList} without its shortcut for everyday shapes (tests compare the two).
+ */
+export function parseAnyAddressList(value: string): EnvelopeAddress[] {
   const tokens = tokenize(value);
   const out: EnvelopeAddress[] = [];
   let current: Token[] = [];
@@ -283,5 +379,124 @@ export function encodeEnvelope(fields: readonly HeaderField[]): EncodedEnvelope 
   };
   const ascii = encode(false);
   // Without 8-bit octets every string is written alike either way.
-  return { ascii, utf8: ascii.some((b) => b > 0x7f) ? encode(true) : null };
+  let eight = false;
+  for (let i = 0; i < ascii.length && !eight; i++) eight = ascii[i]! > 0x7f;
+  return { ascii, utf8: eight ? encode(true) : null };
+}
+
+/** The fields ENVELOPE reads, lower-cased. */
+const ENVELOPE_FIELDS = [
+  "date",
+  "subject",
+  "from",
+  "sender",
+  "reply-to",
+  "to",
+  "cc",
+  "bcc",
+  "in-reply-to",
+  "message-id",
+] as const;
+
+const LF = 0x0a;
+const CR = 0x0d;
+const SP = 0x20;
+const TAB = 0x09;
+
+/** What String.prototype.trim removes, among octets (latin1). */
+function trimmed(b: number): boolean {
+  return b === SP || (b >= TAB && b <= CR) || b === 0xa0;
+}
+
+/**
+ * Which of {@link ENVELOPE_FIELDS} the octets FROM to TO name, case-insensitively; -1 if none.
+ */
+function envelopeField(bytes: Uint8Array, from: number, to: number): number {
+  const n = to - from;
+  if (n < 2 || n > 11) return -1;
+  next: for (let k = 0; k < ENVELOPE_FIELDS.length; k++) {
+    const name = ENVELOPE_FIELDS[k]!;
+    if (name.length !== n) continue;
+    for (let i = 0; i < n; i++) {
+      let b = bytes[from + i]!;
+      if (b >= 0x41 && b <= 0x5a) b += 0x20;
+      if (b !== name.charCodeAt(i)) continue next;
+    }
+    return k;
+  }
+  return -1;
+}
+
+/**
+ * The header fields between START and END that ENVELOPE reads, the first of each name: what
+ * `parseHeader` (./message_parts.ts) gives for them, found without making the others (a header
+ * is mostly Received and DKIM fields). Its rules, on octets: a field ends at a line end (LF,
+ * with a CR before it) not followed by white space; its name is what precedes its first colon,
+ * trimmed; its value what follows, without white space before and line ends and white space
+ * after.
+ */
+export function envelopeFields(bytes: Uint8Array, start: number, end: number): HeaderField[] {
+  const out: HeaderField[] = [];
+  const all = (1 << ENVELOPE_FIELDS.length) - 1;
+  let seen = 0;
+  /** The field from LINE to LF (its line end, or END), its first colon at COLON (or -1). */
+  const field = (line: number, lf: number, colon: number) => {
+    if (colon <= line) return;
+    const stop = lf < end && lf > line && bytes[lf - 1] === CR ? lf - 1 : lf;
+    if (colon >= stop) return;
+    let a = line;
+    let b = colon;
+    while (a < b && trimmed(bytes[a]!)) a++;
+    while (b > a && trimmed(bytes[b - 1]!)) b--;
+    const k = envelopeField(bytes, a, b);
+    if (k < 0 || seen & (1 << k)) return;
+    seen |= 1 << k;
+    let vs = colon + 1;
+    let ve = stop;
+    while (vs < ve && (bytes[vs] === SP || bytes[vs] === TAB)) vs++;
+    while (ve > vs) {
+      const c = bytes[ve - 1];
+      if (c !== SP && c !== TAB && c !== CR && c !== LF) break;
+      ve--;
+    }
+    out.push([ENVELOPE_FIELDS[k]!, octetString(bytes.subarray(vs, ve))]);
+  };
+  for (let line = start; line < end;) {
+    // The first colon is nearly always in the field's first line: looked for there first.
+    let colon = -1;
+    let i = line;
+    for (; i < end; i++) {
+      const c = bytes[i];
+      if (c === 0x3a) {
+        colon = i;
+        break;
+      }
+      if (c === LF) break;
+    }
+    // The field's end: the first line end not followed by white space (which folds it).
+    let lf = end;
+    for (let j = i;;) {
+      const at = bytes.indexOf(LF, j);
+      if (at < 0 || at >= end) break;
+      const after = at + 1 < end ? bytes[at + 1] : -1;
+      if (after !== SP && after !== TAB) {
+        lf = at;
+        break;
+      }
+      j = at + 1;
+    }
+    if (colon < 0) {
+      const later = bytes.indexOf(0x3a, i);
+      if (later >= 0 && later < lf) colon = later;
+    }
+    field(line, lf, colon);
+    if (seen === all) break;
+    line = lf + 1;
+  }
+  return out;
+}
+
+/** The ENVELOPE of the message header between START and END of BYTES, encoded. */
+export function encodeEnvelopeOf(bytes: Uint8Array, start: number, end: number): EncodedEnvelope {
+  return encodeEnvelope(envelopeFields(bytes, start, end));
 }

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { clearInterval, setImmediate, setInterval } from "node:timers";
+import { clearInterval, clearTimeout, setImmediate, setInterval, setTimeout } from "node:timers";
 import {
   type Account,
   type CopyResult,
@@ -26,14 +26,8 @@ import {
   type StoreResult,
 } from "../imap/backend.ts";
 import type { MessageContent } from "../imap/fetch_data.ts";
-import { encodeEnvelope, ENVELOPE_VERSION } from "../imap/envelope.ts";
-import {
-  emptyPart,
-  headerEnd,
-  parseHeader,
-  parseStructure,
-  type Part,
-} from "../imap/message_parts.ts";
+import { encodeEnvelopeOf, ENVELOPE_VERSION } from "../imap/envelope.ts";
+import { emptyPart, headerEnd, parseStructure, type Part } from "../imap/message_parts.ts";
 import { summarize } from "../mime/mod.ts";
 import { newQueueId } from "../queue_id.ts";
 import {
@@ -90,13 +84,41 @@ const INDEX_BATCH_BYTES = 4 * 1024 * 1024;
 /** Folders remembered as indexed (beyond it the memory is dropped, and rebuilt by a query). */
 const MAX_INDEXED_FOLDERS = 10_000;
 
+/**
+ * What was derived from messages is written once the process has had nothing new to keep for
+ * this long (a FETCH of many messages makes them all first, and never waits for their writes),
+ * in transactions of at most {@link SAVE_BATCH} rows, other clients served in between; at once
+ * when more than {@link MAX_UNSAVED_BYTES} wait.
+ */
+const SAVE_QUIET_MS = 50;
+const SAVE_BATCH = 1000;
+const MAX_UNSAVED_BYTES = 16 * 1024 * 1024;
+
+/** Derived data not yet kept, by message id. */
+interface Unsaved {
+  readonly structures: Map<number, string>;
+  readonly headers: Map<number, Uint8Array>;
+  readonly envelopes: Map<number, KeptEnvelope>;
+}
+
 /** Nothing derived and not yet kept. */
-function unsavedNone() {
-  return {
-    structures: new Map<number, string>(),
-    headers: new Map<number, Uint8Array>(),
-    envelopes: new Map<number, KeptEnvelope>(),
+function unsavedNone(): Unsaved {
+  return { structures: new Map(), headers: new Map(), envelopes: new Map() };
+}
+
+/** Takes up to N rows out of U (structures first, then headers, then ENVELOPEs). */
+function takeRows(u: Unsaved, n: number): DerivedData {
+  const take = <V>(from: Map<number, V>): Map<number, V> => {
+    const out = new Map<number, V>();
+    for (const [k, v] of from) {
+      if (n <= 0) break;
+      out.set(k, v);
+      from.delete(k);
+      n--;
+    }
+    return out;
   };
+  return { structures: take(u.structures), headers: take(u.headers), envelopes: take(u.envelopes) };
 }
 
 /**
@@ -222,10 +244,19 @@ export class StoreImapBackend implements ImapBackend {
   readonly #answered = new Map<string, FolderChanges>();
   /** Headers read ahead for a FETCH of many messages, for this turn of the event loop. */
   #ahead:
-    | { folder: number; last: number; headers: Map<number, { header: Uint8Array | null }> }
+    | {
+      folder: number;
+      last: number;
+      headers: Map<number, { messageId: number; header: Uint8Array | null }>;
+    }
     | undefined;
-  /** Structures and headers derived in this turn of the event loop, saved at its end. */
-  #unsaved = unsavedNone();
+  /** What was derived and is not yet kept (see {@link SAVE_QUIET_MS}), and its octets. */
+  readonly #unsaved = unsavedNone();
+  #unsavedBytes = 0;
+  /** When something was last given to {@link #keep}, and the pending write's timer. */
+  #lastKept = 0;
+  #saveTimer: ReturnType<typeof setTimeout> | undefined;
+  #saveSoon = false;
   /**
    * Folders as last opened, by account and name, least recently opened first: a SELECT of one
    * unchanged since reads only its row, and of one changed since, what changed (the query that
@@ -430,6 +461,8 @@ export class StoreImapBackend implements ImapBackend {
       const kept = this.#header(id, uid);
       if (!kept) return undefined;
       if (kept.header) return headerContent(kept.header);
+      const unsaved = this.#unsaved.headers.get(kept.messageId);
+      if (unsaved) return headerContent(unsaved);
     }
     if (!headerOnly) return this.#message(id, uid);
     const found = folders.folderMessage(id, uid, WHOLE_UP_TO);
@@ -472,9 +505,11 @@ export class StoreImapBackend implements ImapBackend {
     const found = folders.folderMessage(id, uid, WHOLE_UP_TO);
     if (!found) return undefined;
     const { messageId } = found;
+    // A structure parsed a moment ago may not be written yet.
+    const structure = found.structure ?? this.#unsaved.structures.get(messageId);
     return new StoredMessage(
       found.bytes,
-      found.structure === undefined ? undefined : parsedStructure(found.structure),
+      structure === undefined ? undefined : parsedStructure(structure),
       (start, end) => folders.messageRange(messageId, start, end),
       (structure) => this.#keep({ structures: new Map([[messageId, JSON.stringify(structure)]]) }),
     );
@@ -485,7 +520,10 @@ export class StoreImapBackend implements ImapBackend {
    * UID order, one at a time: once it goes up, the next headers are read with it, in one query,
    * and kept until the end of this turn of the event loop (never longer: they are not watched).
    */
-  #header(id: number, uid: number): { header: Uint8Array | null } | undefined {
+  #header(
+    id: number,
+    uid: number,
+  ): { messageId: number; header: Uint8Array | null } | undefined {
     const ahead = this.#ahead;
     if (ahead?.folder === id) {
       const hit = ahead.headers.get(uid);
@@ -526,7 +564,7 @@ export class StoreImapBackend implements ImapBackend {
         const content = this.content(account, id, uid, true);
         if (!content) return undefined;
         const { headerStart, bodyStart } = content.structure;
-        kept = encodeEnvelope(parseHeader(content.bytes, headerStart, bodyStart));
+        kept = encodeEnvelopeOf(content.bytes, headerStart, bodyStart);
         this.#keep({ envelopes: new Map([[messageId, { version: ENVELOPE_VERSION, ...kept }]]) });
       }
       this.#envelopes.put(uidValidity, uid, kept);
@@ -536,8 +574,10 @@ export class StoreImapBackend implements ImapBackend {
 
   /**
    * Makes the ENVELOPEs that the rows read ahead for folder ID lack, from the row just asked
-   * for on, {@link MAKE_BATCH} at a time: their messages are read in one query, their headers
-   * and ENVELOPEs kept. Those too large or kept in pieces are left to be made one at a time.
+   * for on, {@link MAKE_BATCH} at a time: their messages are read in one query and their
+   * ENVELOPEs kept (not their headers: most clients that fetch ENVELOPEs ask for no header
+   * field, and one asked for is kept then). Those too large or kept in pieces are left to be
+   * made one at a time.
    */
   #makeEnvelopes(id: number): void {
     const ahead = this.#envelopesAhead;
@@ -551,19 +591,17 @@ export class StoreImapBackend implements ImapBackend {
       MAKE_UP_TO,
     );
     const byUid = new Map(run.map((r) => [r[0], r]));
-    const headers = new Map<number, Uint8Array>();
     const envelopes = new Map<number, KeptEnvelope>();
     for (const [uid, messageId, bytes] of bodies) {
       const row = byUid.get(uid);
       if (!row || row[1] !== messageId) continue;
       const end = headerEnd(bytes, 0, bytes.length);
-      const made = encodeEnvelope(parseHeader(bytes, 0, end));
+      const made = encodeEnvelopeOf(bytes, 0, end);
       row[2] = made.ascii;
       row[3] = made.utf8;
-      headers.set(messageId, bytes.slice(0, end));
       envelopes.set(messageId, { version: ENVELOPE_VERSION, ...made });
     }
-    this.#keep({ headers, envelopes });
+    this.#keep({ envelopes });
   }
 
   /**
@@ -596,25 +634,95 @@ export class StoreImapBackend implements ImapBackend {
   }
 
   /**
-   * Keeps what was derived from messages, with what else was derived in the same turn of the
-   * event loop: one transaction for a FETCH of many messages rather than one each.
+   * Keeps what was derived from messages, later: once nothing new came for
+   * {@link SAVE_QUIET_MS}, so that no response waits for the writes of a cache (what is not
+   * yet written is derived again if it is asked for by another process meanwhile, or lost with
+   * this one: the bytes stay the truth).
    */
   #keep(derived: DerivedData): void {
     const u = this.#unsaved;
-    const first = u.structures.size + u.headers.size + u.envelopes.size === 0;
-    for (const [k, v] of derived.structures ?? []) u.structures.set(k, v);
-    for (const [k, v] of derived.headers ?? []) u.headers.set(k, v);
-    for (const [k, v] of derived.envelopes ?? []) u.envelopes.set(k, v);
-    if (!first) return;
-    setImmediate(() => {
-      const batch = this.#unsaved;
-      this.#unsaved = unsavedNone();
-      try {
-        this.#store.folders.saveDerived(batch);
-      } catch {
-        // A cache: what was not kept is derived again when next needed.
+    for (const [k, v] of derived.structures ?? []) {
+      u.structures.set(k, v);
+      this.#unsavedBytes += v.length;
+    }
+    for (const [k, v] of derived.headers ?? []) {
+      u.headers.set(k, v);
+      this.#unsavedBytes += v.length;
+    }
+    for (const [k, v] of derived.envelopes ?? []) {
+      u.envelopes.set(k, v);
+      this.#unsavedBytes += v.ascii.length + (v.utf8?.length ?? 0);
+    }
+    this.#lastKept = performance.now();
+    this.#scheduleSave();
+  }
+
+  #scheduleSave(): void {
+    if (this.#unsavedBytes >= MAX_UNSAVED_BYTES) {
+      if (this.#saveSoon) return;
+      this.#saveSoon = true;
+      setImmediate(() => {
+        this.#saveSoon = false;
+        this.#saveBatch();
+      });
+      return;
+    }
+    if (this.#saveTimer !== undefined) return;
+    const wait = this.#lastKept + SAVE_QUIET_MS - performance.now();
+    this.#saveTimer = setTimeout(() => {
+      this.#saveTimer = undefined;
+      if (performance.now() - this.#lastKept < SAVE_QUIET_MS) this.#scheduleSave();
+      else this.#saveBatch();
+    }, Math.max(1, wait));
+    // A pending write of a cache never keeps the process alive.
+    this.#saveTimer.unref();
+  }
+
+  /** Writes a batch of what is unsaved, and schedules the rest. */
+  #saveBatch(): void {
+    const u0 = this.#unsaved;
+    if (u0.structures.size + u0.headers.size + u0.envelopes.size === 0) return;
+    const batch = takeRows(this.#unsaved, SAVE_BATCH);
+    this.#save(batch);
+    const u = this.#unsaved;
+    if (u.structures.size + u.headers.size + u.envelopes.size === 0) this.#unsavedBytes = 0;
+    else if (this.#unsavedBytes >= MAX_UNSAVED_BYTES) this.#scheduleSave();
+    else if (performance.now() - this.#lastKept >= SAVE_QUIET_MS) {
+      // Still quiet: the next batch after the clients waiting now are served.
+      if (!this.#saveSoon) {
+        this.#saveSoon = true;
+        setImmediate(() => {
+          this.#saveSoon = false;
+          this.#saveBatch();
+        });
       }
-    });
+    } else this.#scheduleSave();
+  }
+
+  #save(batch: DerivedData): void {
+    for (const m of [batch.structures, batch.headers, batch.envelopes]) {
+      for (const v of m?.values() ?? []) {
+        this.#unsavedBytes -= typeof v === "string" || v instanceof Uint8Array
+          ? v.length
+          : v.ascii.length + (v.utf8?.length ?? 0);
+      }
+    }
+    try {
+      this.#store.folders.saveDerived(batch);
+    } catch {
+      // A cache: what was not kept is derived again when next needed.
+    }
+  }
+
+  /** Writes at once everything derived and not yet kept (a server stopping; tests). */
+  keepNow(): void {
+    if (this.#saveTimer !== undefined) clearTimeout(this.#saveTimer);
+    this.#saveTimer = undefined;
+    const u = this.#unsaved;
+    while (u.structures.size + u.headers.size + u.envelopes.size > 0) {
+      this.#save(takeRows(u, SAVE_BATCH));
+    }
+    this.#unsavedBytes = 0;
   }
 
   store(

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { StatementSync } from "node:sqlite";
 import type { Connection } from "./connection.ts";
 import { StoreError } from "./errors.ts";
 import type { Folders } from "./folders.ts";
@@ -48,12 +49,17 @@ export class SqliteFolders implements MailFolders {
   readonly #f: Folders;
   readonly #text: TextIndex;
   readonly #headers: HeaderCache;
+  /** The connection's synchronous mode, and NORMAL for the commits of caches. */
+  readonly #syncMode: StatementSync;
+  readonly #unsynced: StatementSync;
 
   constructor(conn: Connection) {
     this.#conn = conn;
     this.#f = conn.folders;
     this.#text = new TextIndex(conn.folders.db);
     this.#headers = new HeaderCache(conn.folders.db);
+    this.#syncMode = conn.folders.db.prepare("PRAGMA synchronous");
+    this.#unsynced = conn.folders.db.prepare("PRAGMA synchronous = NORMAL");
   }
 
   #mailbox(address: string): number {
@@ -251,8 +257,18 @@ export class SqliteFolders implements MailFolders {
   }
 
   saveDerived(derived: DerivedData): void {
-    // A cache: written in a transaction of its own, and harmless to lose.
-    this.#conn.write(() => saveDerived(derived, this.#f, this.#headers, this.#text));
+    // A cache: written in a transaction of its own, and harmless to lose, so its commit does
+    // not wait for the disk (synchronous is read at each commit: NORMAL in WAL mode keeps the
+    // database consistent and only lets a power loss take the latest commits, which the next
+    // sync of the log by a durable commit or a checkpoint makes safe;
+    // https://www.sqlite.org/pragma.html#pragma_synchronous).
+    const mode = (this.#syncMode.get() as { synchronous: number }).synchronous;
+    if (mode > 1) this.#unsynced.run();
+    try {
+      this.#conn.write(() => saveDerived(derived, this.#f, this.#headers, this.#text));
+    } finally {
+      if (mode > 1) this.#conn.folders.db.exec(`PRAGMA synchronous = ${mode}`);
+    }
   }
 
   setFolderFlags(

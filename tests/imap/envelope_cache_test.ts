@@ -72,7 +72,7 @@ const field = fc.oneof(
 );
 
 Deno.test("a kept ENVELOPE is octet for octet a fresh one, with UTF-8 and without (property)", () =>
-  withStore(async (store) => {
+  withStore((store) => {
     const backend = new StoreImapBackend(store, {} as Authenticator);
     store.folders.ensureFolders(account.address);
     const { id, uidValidity } = store.folders.openFolder(account.address, "INBOX").folder;
@@ -103,7 +103,7 @@ Deno.test("a kept ENVELOPE is octet for octet a fresh one, with UTF-8 and withou
         );
       }
     });
-    await turn();
+    backend.keepNow();
     assert.equal(count(store, "SELECT count(*) AS n FROM message_envelopes"), bodies.length);
     // Then read as kept, by a backend that never made them.
     const later = new StoreImapBackend(store, {} as Authenticator);
@@ -128,7 +128,7 @@ Deno.test("a kept ENVELOPE is octet for octet a fresh one, with UTF-8 and withou
   }));
 
 Deno.test("a kept ENVELOPE goes with its message; one of another version is made again", () =>
-  withStore(async (store) => {
+  withStore((store) => {
     const backend = new StoreImapBackend(store, {} as Authenticator);
     const to = account.address;
     store.deliver(message("k1", [to], "Subject: one\r\nFrom: a@b.example\r\n\r\nx\r\n"));
@@ -139,7 +139,7 @@ Deno.test("a kept ENVELOPE goes with its message; one of another version is made
     assert.match(envelopeOf(backend, 1)!, /"one"/);
     assert.match(envelopeOf(backend, 2)!, /"two"/);
     assert.equal(envelopeOf(backend, 3), undefined);
-    await turn();
+    backend.keepNow();
     assert.equal(count(store, "SELECT count(*) AS n FROM message_envelopes"), 2);
     // As if an older build had made it otherwise: it is not used, and replaced.
     const db = new DatabaseSync(store.path);
@@ -147,7 +147,7 @@ Deno.test("a kept ENVELOPE goes with its message; one of another version is made
     db.close();
     const later = new StoreImapBackend(store, {} as Authenticator);
     assert.match(envelopeOf(later, 1)!, /"one"/);
-    await turn();
+    later.keepNow();
     assert.equal(count(store, "SELECT count(*) AS n FROM message_envelopes WHERE version = 0"), 0);
     store.folders.setFolderFlags(folder.id, [1], "add", ["\\Deleted"]);
     store.folders.expungeMessages(folder.id, [1]);
@@ -157,6 +157,30 @@ Deno.test("a kept ENVELOPE goes with its message; one of another version is made
     const third = new StoreImapBackend(store, {} as Authenticator);
     assert.equal(envelopeOf(third, 1), undefined);
     assert.match(envelopeOf(third, 2)!, /"two"/);
+  }));
+
+Deno.test("a FETCH's ENVELOPEs are written after it, once the server is quiet, without headers", () =>
+  withStore(async (store) => {
+    const backend = new StoreImapBackend(store, {} as Authenticator);
+    const to = account.address;
+    for (let i = 1; i <= 3; i++) {
+      store.deliver(message(`q${i}`, [to], `Subject: ${i}\r\nFrom: a@b.example\r\n\r\nx\r\n`));
+    }
+    const { folder } = store.folders.openFolder(to, "INBOX");
+    for (let uid = 1; uid <= 3; uid++) {
+      assert.ok(backend.envelope(account, folder.id, folder.uidValidity, uid, false));
+    }
+    // Nothing is written in the turns of the event loop that follow the FETCH's.
+    await turn();
+    await turn();
+    assert.equal(count(store, "SELECT count(*) AS n FROM message_envelopes"), 0);
+    // Then, with nothing new to keep for a while, all of them (and no header: none was asked).
+    const until = Date.now() + 10_000;
+    while (count(store, "SELECT count(*) AS n FROM message_envelopes") < 3 && Date.now() < until) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assert.equal(count(store, "SELECT count(*) AS n FROM message_envelopes"), 3);
+    assert.equal(count(store, "SELECT count(*) AS n FROM message_headers"), 0);
   }));
 
 Deno.test("a folder opened again is what a fresh open reads, whatever changed (property)", () =>

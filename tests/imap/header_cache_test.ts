@@ -5,7 +5,6 @@
  */
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import { setImmediate } from "node:timers";
 import { concatBytes } from "../../src/bytes.ts";
 import { Cursor } from "../../src/imap/cursor.ts";
 import { contentItem } from "../../src/imap/fetch_data.ts";
@@ -26,7 +25,6 @@ const HEADER_ITEMS = [
 ];
 
 const account = { address: "" };
-const turn = () => new Promise((resolve) => setImmediate(resolve));
 
 function count(store: Store, sql: string): number {
   const db = new DatabaseSync(store.path);
@@ -45,7 +43,7 @@ function wire(content: Parameters<typeof contentItem>[0], itemText: string): str
 }
 
 Deno.test("header items from the kept header are octet for octet those from the whole message", () =>
-  withStore(async (store) => {
+  withStore((store) => {
     const backend = new StoreImapBackend(store, {} as Authenticator);
     const dir = new URL("../fixtures/mime/", import.meta.url);
     const files = [...Deno.readDirSync(dir)].filter((e) => e.name.endsWith(".eml"))
@@ -59,9 +57,9 @@ Deno.test("header items from the kept header are octet for octet those from the 
     const { folder, entries } = store.folders.openFolder(to, "INBOX");
     assert.equal(count(store, "SELECT count(*) AS n FROM message_headers"), 0);
     const full = entries.map((e) => backend.content(account, folder.id, e.uid, false)!);
-    // The first header FETCH reads the whole message, and keeps its header at the turn's end.
+    // The first header FETCH reads the whole message, and keeps its header (written once the server is quiet).
     const first = entries.map((e) => backend.content(account, folder.id, e.uid, true)!);
-    await turn();
+    backend.keepNow();
     assert.equal(count(store, "SELECT count(*) AS n FROM message_headers"), files.length);
     const kept = entries.map((e) => backend.content(account, folder.id, e.uid, true)!);
     entries.forEach((_, i) => {
@@ -76,7 +74,7 @@ Deno.test("header items from the kept header are octet for octet those from the 
   }));
 
 Deno.test("a kept header and structure go with their message; a message gone has no content", () =>
-  withStore(async (store) => {
+  withStore((store) => {
     const backend = new StoreImapBackend(store, {} as Authenticator);
     const to = "g@example.org";
     store.deliver(message("g1", [to], "Subject: one\r\nFrom: a@b.example\r\n\r\nbody\r\n"));
@@ -84,7 +82,7 @@ Deno.test("a kept header and structure go with their message; a message gone has
     backend.content(account, folder.id, 1, true);
     // The structure is parsed when first needed, and kept.
     backend.content(account, folder.id, 1, false)!.structure;
-    await turn();
+    backend.keepNow();
     assert.equal(count(store, "SELECT count(*) AS n FROM message_headers"), 1);
     assert.equal(
       count(store, "SELECT count(*) AS n FROM messages WHERE structure IS NOT NULL"),
