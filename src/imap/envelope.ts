@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { type HeaderField, headerRaw, headerValue, octetString } from "./message_parts.ts";
+import { type HeaderField, octetString } from "./message_parts.ts";
 import { type Item, list, NIL, nstr, ResponseWriter } from "./response.ts";
 import { concatBytes } from "../bytes.ts";
 
@@ -317,40 +317,112 @@ function addressItems(addresses: readonly EnvelopeAddress[]): Item {
   }]);
 }
 
-/** The ENVELOPE of a message with header FIELDS (RFC 9051 §7.5.2). */
-export function envelope(fields: readonly HeaderField[]): Item {
-  const raw = (name: string): Item => {
-    const v = headerRaw(fields, name);
-    if (v === null) return NIL;
-    // A folded field is unfolded, its folding white space made a space, and sent as a
-    // literal, as Dovecot sends it.
-    if (/[\r\n]/.test(v)) {
-      return { literal: latin1Bytes(v.replace(/\r?\n[ \t]/g, " ").replace(/[\r\n]/g, "")) };
-    }
-    return nstr(headerString(v));
-  };
+/** What an ENVELOPE holds, in its order: raw fields (strings) and address lists (arrays). */
+type EnvelopeParts = [
+  date: string | null,
+  subject: string | null,
+  from: EnvelopeAddress[],
+  sender: EnvelopeAddress[],
+  replyTo: EnvelopeAddress[],
+  to: EnvelopeAddress[],
+  cc: EnvelopeAddress[],
+  bcc: EnvelopeAddress[],
+  inReplyTo: string | null,
+  messageId: string | null,
+];
+
+/** The parts of the ENVELOPE of a message with header FIELDS. */
+function envelopeParts(fields: readonly HeaderField[]): EnvelopeParts {
+  // The first field of each name, as headerRaw finds it (case-insensitively).
+  const first = new Map<string, string>();
+  for (const [n, v] of fields) {
+    const k = n.toLowerCase();
+    if (!first.has(k)) first.set(k, v);
+  }
+  const raw = (name: string) => first.get(name) ?? null;
   const addresses = (name: string): EnvelopeAddress[] => {
-    const v = headerValue(fields, name);
-    return v === null ? [] : parseAddressList(v);
+    const v = first.get(name);
+    if (v === undefined) return [];
+    // Unfolded (RFC 5322 §2.2.3), as message_parts.ts' headerValue gives it.
+    return parseAddressList(v.includes("\n") ? v.replace(/\r?\n/g, "") : v);
   };
-  const from = addresses("From");
+  const from = addresses("from");
   // Sender and Reply-To default to From when absent or empty (RFC 9051 §7.5.2).
   const orFrom = (name: string) => {
     const own = addresses(name);
     return own.length > 0 ? own : from;
   };
-  return list([
-    raw("Date"),
-    raw("Subject"),
-    addressItems(from),
-    addressItems(orFrom("Sender")),
-    addressItems(orFrom("Reply-To")),
-    addressItems(addresses("To")),
-    addressItems(addresses("Cc")),
-    addressItems(addresses("Bcc")),
-    raw("In-Reply-To"),
-    raw("Message-ID"),
-  ]);
+  return [
+    raw("date"),
+    raw("subject"),
+    from,
+    orFrom("sender"),
+    orFrom("reply-to"),
+    addresses("to"),
+    addresses("cc"),
+    addresses("bcc"),
+    raw("in-reply-to"),
+    raw("message-id"),
+  ];
+}
+
+/**
+ * A raw field as ENVELOPE sends it: a folded field is unfolded, its folding white space made a
+ * space, and sent as a literal, as Dovecot sends it.
+ */
+function rawItem(v: string | null): Item {
+  if (v === null) return NIL;
+  if (/[\r\n]/.test(v)) {
+    return { literal: latin1Bytes(v.replace(/\r?\n[ \t]/g, " ").replace(/[\r\n]/g, "")) };
+  }
+  return nstr(headerString(v));
+}
+
+/** The ENVELOPE of a message with header FIELDS (RFC 9051 §7.5.2). */
+export function envelope(fields: readonly HeaderField[]): Item {
+  return list(
+    envelopeParts(fields).map((p) =>
+      p === null || typeof p === "string" ? rawItem(p) : addressItems(p)
+    ),
+  );
+}
+
+/** An nstring of header text (see {@link headerString}). */
+function writeHeaderString(w: ResponseWriter, s: string | null): void {
+  if (s === null) w.ascii("NIL");
+  else w.string(headerString(s));
+}
+
+/**
+ * Writes the ENVELOPE of PARTS as {@link envelope}'s item is written, without making the item:
+ * the same calls of the writer, which decides every string's form.
+ */
+function writeEnvelope(w: ResponseWriter, parts: EnvelopeParts): void {
+  w.byte(0x28);
+  for (let i = 0; i < parts.length; i++) {
+    if (i > 0) w.byte(0x20);
+    const p = parts[i]!;
+    if (p === null || typeof p === "string") {
+      if (p !== null && (p.includes("\r") || p.includes("\n"))) w.item(rawItem(p));
+      else writeHeaderString(w, p);
+    } else if (p.length === 0) w.ascii("NIL");
+    else {
+      w.byte(0x28);
+      for (const a of p) {
+        w.byte(0x28);
+        writeHeaderString(w, a.name);
+        w.byte(0x20);
+        writeHeaderString(w, a.adl);
+        w.byte(0x20);
+        writeHeaderString(w, a.mailbox);
+        w.byte(0x20);
+        writeHeaderString(w, a.host);
+        w.byte(0x29);
+      }
+      w.byte(0x29);
+    }
+  }
+  w.byte(0x29);
 }
 
 /**
@@ -371,10 +443,10 @@ export const ENVELOPE_VERSION = 1;
 
 /** The ENVELOPE of a message with header FIELDS, encoded (see {@link EncodedEnvelope}). */
 export function encodeEnvelope(fields: readonly HeaderField[]): EncodedEnvelope {
-  const item = envelope(fields);
+  const parts = envelopeParts(fields);
   const encode = (utf8: boolean) => {
     const w = new ResponseWriter({ utf8 }, 512);
-    w.item(item);
+    writeEnvelope(w, parts);
     return concatBytes(w.take());
   };
   const ascii = encode(false);
