@@ -39,7 +39,7 @@ const OWN_WRITE = 16 * 1024;
  * few writes as can be, and a message's large bytes are never copied.
  */
 export function coalesce(chunks: readonly Uint8Array[]): Uint8Array[] {
-  if (chunks.length < 2) return [...chunks];
+  if (chunks.length < 2) return chunks.filter((c) => c.length > 0);
   const out: Uint8Array[] = [];
   let run: Uint8Array[] = [];
   let runBytes = 0;

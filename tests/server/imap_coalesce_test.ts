@@ -22,5 +22,7 @@ Deno.test("coalesce: small chunks joined, large ones kept as they are, order and
         assert.ok(out.every((c) => c.length > 0));
       },
     ),
+    // A lone empty chunk was once passed through as an empty write.
+    { examples: [[[0]]] },
   );
 });
