@@ -106,9 +106,12 @@ const SQL = {
     FROM folders WHERE mailbox_id = ? AND name = ?`,
   folderById: `SELECT id, name, uid_validity, uid_next, highest_modseq, ${SUBSCRIBED}, special_use
     FROM folders WHERE id = ?`,
-  lastValidity: `SELECT max(
-      (SELECT coalesce(max(uid_validity), 0) FROM folders),
-      (SELECT value FROM counters WHERE name = 'uid_validity')) AS v`,
+  /**
+   * The last UIDVALIDITY given. Every folder is made by create(), which records its UIDVALIDITY
+   * here (and migration 4 wrote the value it gave INBOXes), so no scan of the folders is needed:
+   * one would cost each new mailbox a read of every folder.
+   */
+  lastValidity: `SELECT value AS v FROM counters WHERE name = 'uid_validity'`,
   saveValidity: `UPDATE counters SET value = ? WHERE name = 'uid_validity'`,
   insertFolder: `INSERT INTO folders
     (mailbox_id, name, uid_validity, uid_next, highest_modseq, special_use)

@@ -157,3 +157,26 @@ Deno.test("folders: migration 4 puts existing mail in INBOX with its order and s
       store.close();
     }
   }));
+
+Deno.test("a new folder's UIDVALIDITY comes from the counter alone, not from a read of every folder", () =>
+  withStore((store) => {
+    // The counter records every UIDVALIDITY given, so the folders need not be read: reading
+    // them made each new mailbox (a catch-all's first mail) cost a pass over every folder.
+    // A folder row above the counter cannot happen; planted here, it shows which one is read.
+    store.deliver(message("q1", [A]));
+    const db = new DatabaseSync(store.path);
+    try {
+      const counter = (db.prepare(
+        "SELECT value FROM counters WHERE name = 'uid_validity'",
+      ).get() as { value: number }).value;
+      db.prepare("UPDATE folders SET uid_validity = ? WHERE name = 'INBOX'").run(counter + 1000);
+      store.deliver(message("q2", ["bob@example.org"]));
+      const made = db.prepare(
+        "SELECT uid_validity AS v FROM folders f JOIN mailboxes m ON m.id = f.mailbox_id " +
+          "WHERE m.address = 'bob@example.org'",
+      ).get() as { v: number };
+      assert.ok(made.v > counter && made.v < counter + 1000, `${made.v} after ${counter}`);
+    } finally {
+      db.close();
+    }
+  }));
