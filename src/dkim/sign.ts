@@ -4,6 +4,10 @@
  * into the hash as it is read, once for every signature, never copied; the header fields are
  * parsed once.
  *
+ * Our own rather than mailauth's signer: the queue builds and commits bounces and delay warnings
+ * synchronously, and mailauth's signer is asynchronous only (and would load mailauth on the
+ * submission path). Independent verifiers check the output: dkimpy and mailauth, in the tests.
+ *
  * @module
  */
 import { createHash, type KeyObject, sign } from "node:crypto";
