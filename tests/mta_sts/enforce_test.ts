@@ -62,23 +62,27 @@ function stub(failures: ClientError[], results?: (hop: NextHop) => RecipientResu
   return { calls, deliver };
 }
 
+/** Every recipient accepted by HOP. */
+const allSent = (hop: NextHop): RecipientResult[] =>
+  ENVELOPE.recipients.map((recipient) => ({
+    recipient,
+    status: "sent",
+    text: "250 ok",
+    hop: `${hop.host}:25`,
+  }));
+
+/** The test envelope delivered through DELIVER under a policy of MODE. */
+function underPolicy(
+  deliver: Parameters<typeof deliverUnderPolicy>[0],
+  mode: Parameters<typeof active>[0],
+  { hops = HOPS, ca }: { hops?: NextHop[]; ca?: string } = {},
+) {
+  return deliverUnderPolicy(deliver, active(mode), ENVELOPE, MESSAGE, hops, BASE, ca);
+}
+
 Deno.test("enforce: only allowed MX hosts, STARTTLS required, certificates checked against the CA", async () => {
-  const { calls, deliver } = stub([], (hop) =>
-    ENVELOPE.recipients.map((recipient) => ({
-      recipient,
-      status: "sent",
-      text: "250 ok",
-      hop: `${hop.host}:25`,
-    })));
-  const r = await deliverUnderPolicy(
-    deliver,
-    active("enforce"),
-    ENVELOPE,
-    MESSAGE,
-    HOPS,
-    BASE,
-    "CA",
-  );
+  const { calls, deliver } = stub([], allSent);
+  const r = await underPolicy(deliver, "enforce", { ca: "CA" });
   assert.deepEqual(r.map((x) => x.status), ["sent", "sent"]);
   assert.deepEqual(calls[0]!.hops.map((h) => h.host), [
     "mx1.example.test",
@@ -96,15 +100,7 @@ Deno.test("enforce: every allowed host failing STARTTLS or its certificate defer
     new ClientError("STARTTLS", "unsupported", "mx1.example.test does not offer STARTTLS"),
     new ClientError("STARTTLS", "tls", "TLS handshake failed: self-signed certificate"),
   ]);
-  const r = await deliverUnderPolicy(
-    deliver,
-    active("enforce"),
-    ENVELOPE,
-    MESSAGE,
-    HOPS,
-    BASE,
-    undefined,
-  );
+  const r = await underPolicy(deliver, "enforce");
   for (const x of r) {
     assert.equal(x.status, "deferred");
     assert.equal(
@@ -124,15 +120,7 @@ Deno.test("enforce: a failure that is not about TLS keeps its meaning (a 554 gre
       lines: ["go away"],
     }),
   ]);
-  const r = await deliverUnderPolicy(
-    deliver,
-    active("enforce"),
-    ENVELOPE,
-    MESSAGE,
-    HOPS,
-    BASE,
-    undefined,
-  );
+  const r = await underPolicy(deliver, "enforce");
   assert.deepEqual(r.map((x) => x.status), ["refused", "refused"]);
   assert.doesNotMatch(r[0]!.text, /MTA-STS/);
 });
@@ -151,15 +139,7 @@ Deno.test("enforce: a refusal inside the transaction of an allowed MX stays a re
       },
     ],
   );
-  const r = await deliverUnderPolicy(
-    deliver,
-    active("enforce"),
-    ENVELOPE,
-    MESSAGE,
-    HOPS,
-    BASE,
-    undefined,
-  );
+  const r = await underPolicy(deliver, "enforce");
   assert.deepEqual(r.map((x) => [x.status, x.text]), [
     ["sent", "250 ok"],
     ["refused", "RCPT TO:<eve@example.test>: 550 5.1.1 no such user"],
@@ -168,37 +148,15 @@ Deno.test("enforce: a refusal inside the transaction of an allowed MX stays a re
 
 Deno.test("enforce: no MX allowed: deferred without a delivery attempt", async () => {
   const { calls, deliver } = stub([]);
-  const r = await deliverUnderPolicy(
-    deliver,
-    active("enforce"),
-    ENVELOPE,
-    MESSAGE,
-    [HOPS[1]!],
-    BASE,
-    undefined,
-  );
+  const r = await underPolicy(deliver, "enforce", { hops: [HOPS[1]!] });
   assert.equal(calls.length, 0);
   assert.deepEqual(r.map((x) => x.status), ["deferred", "deferred"]);
   assert.match(r[0]!.text, /^MTA-STS: no MX host of example\.test is allowed by its policy/);
 });
 
 Deno.test("testing: every MX, opportunistic TLS as without a policy", async () => {
-  const { calls, deliver } = stub([], (hop) =>
-    ENVELOPE.recipients.map((recipient) => ({
-      recipient,
-      status: "sent",
-      text: "250 ok",
-      hop: `${hop.host}:25`,
-    })));
-  const r = await deliverUnderPolicy(
-    deliver,
-    active("testing"),
-    ENVELOPE,
-    MESSAGE,
-    HOPS,
-    BASE,
-    "CA",
-  );
+  const { calls, deliver } = stub([], allSent);
+  const r = await underPolicy(deliver, "testing", { ca: "CA" });
   assert.deepEqual(r.map((x) => x.status), ["sent", "sent"]);
   assert.deepEqual(calls[0]!.hops, HOPS);
   assert.equal(calls[0]!.options.tls, "auto");
