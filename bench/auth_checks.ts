@@ -11,10 +11,10 @@
  *
  * @module
  */
-import { mailArgs } from "../tests/_helpers/mail_process.ts";
 import { startDnsServer, startRawDnsServer } from "../tests/_helpers/dns_server.ts";
 import { message, rsaKey, signWithMailauth } from "../tests/checks/_fixtures.ts";
 import { Replies, write } from "./_smtp_wire.ts";
+import { spawnServe } from "./_serve.ts";
 
 const args = Deno.args;
 const flag = (name: string, fallback: number) => {
@@ -81,45 +81,30 @@ const NAMES: readonly Name[] = ["off", "on", "dead-dns"];
 
 async function start(name: Name, checks: boolean, dns = DNS.address): Promise<Server> {
   const dir = await Deno.makeTempDir({ prefix: "mail-bench-checks-" });
-  const child = new Deno.Command(Deno.execPath(), {
-    args: mailArgs([
-      "serve",
-      "--data",
-      dir,
-      "--smtp",
-      "127.0.0.1:0",
-      "--submission",
-      "off",
-      "--imap",
-      "off",
-      "--pop3",
-      "off",
-      "--domain",
-      "example.test",
-      "--catch-all",
-      "--hostname",
-      "mx.bench",
-      "--dns",
-      dns,
-      "--auth-checks",
-      checks ? "on" : "off",
-      "--max-connections-per-ip",
-      "5000",
-    ]),
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!/Listening.*smtp=[^\s]*:(\d+)/.test(text)) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`Server exited:\n${text}`);
-    text += value;
-  }
-  void (async () => {
-    while (!(await reader.read()).done) { /* drain the log */ }
-  })();
-  return { name, child, port: Number(/smtp=[^\s]*:(\d+)/.exec(text)![1]), dir };
+  const { child, port } = await spawnServe([
+    "--data",
+    dir,
+    "--smtp",
+    "127.0.0.1:0",
+    "--submission",
+    "off",
+    "--imap",
+    "off",
+    "--pop3",
+    "off",
+    "--domain",
+    "example.test",
+    "--catch-all",
+    "--hostname",
+    "mx.bench",
+    "--dns",
+    dns,
+    "--auth-checks",
+    checks ? "on" : "off",
+    "--max-connections-per-ip",
+    "5000",
+  ]);
+  return { name, child, port: port("smtp"), dir };
 }
 
 /** The processor time the server has used so far, in milliseconds (user + system). */

@@ -15,6 +15,7 @@ import { mailArgs } from "../tests/_helpers/mail_process.ts";
 import { generateKey, loadKeys } from "../src/dkim/keys.ts";
 import { dkimSignatures } from "../src/dkim/sign.ts";
 import { Replies, write } from "./_smtp_wire.ts";
+import { spawnServe } from "./_serve.ts";
 
 const args = Deno.args;
 const flag = (name: string, fallback: number) => {
@@ -72,41 +73,25 @@ async function run(cmd: string[], stdin?: string) {
 }
 
 async function startServer(dir: string) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: mailArgs([
-      "serve",
-      "--data",
-      dir,
-      "--smtp",
-      "off",
-      "--submission",
-      "127.0.0.1:0",
-      "--imap",
-      "off",
-      "--pop3",
-      "off",
-      "--no-tls",
-      "--allow-insecure-auth",
-      "--domain",
-      "example.test",
-      "--hostname",
-      "mx.example.test",
-    ]),
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!/Listening.*submission=[^\s]*:(\d+)/.test(text)) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`server exited:\n${text}`);
-    text += value;
-  }
-  const port = Number(/submission=[^\s]*:(\d+)/.exec(text)![1]);
-  void (async () => {
-    while (!(await reader.read()).done) { /* drain the log */ }
-  })();
-  return { child, port };
+  const { child, port } = await spawnServe([
+    "--data",
+    dir,
+    "--smtp",
+    "off",
+    "--submission",
+    "127.0.0.1:0",
+    "--imap",
+    "off",
+    "--pop3",
+    "off",
+    "--no-tls",
+    "--allow-insecure-auth",
+    "--domain",
+    "example.test",
+    "--hostname",
+    "mx.example.test",
+  ], "submission");
+  return { child, port: port("submission") };
 }
 
 interface Server {

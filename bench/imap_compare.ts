@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { mailArgs } from "../tests/_helpers/mail_process.ts";
+import { spawnServe } from "./_serve.ts";
 import { hashPassword, type NewMessage, openStore } from "../src/store/mod.ts";
 import { ImapClient } from "./imap_client.ts";
 import { type BenchMessage, corpus, SEARCH_WORD } from "./imap_corpus.ts";
@@ -163,49 +163,33 @@ interface Ours {
 const running = new Set<{ stop(): Promise<void> }>();
 
 async function startOurs(dir: string, imap: boolean): Promise<Ours> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: mailArgs([
-      "serve",
-      "--data",
-      dir,
-      "--smtp",
-      "127.0.0.1:0",
-      "--submission",
-      "off",
-      "--pop3",
-      "off",
-      "--imap",
-      imap ? "127.0.0.1:0" : "off",
-      "--imaps",
-      imap ? "127.0.0.1:0" : "off",
-      "--tls-cert",
-      CERT,
-      "--tls-key",
-      KEY,
-      "--allow-insecure-auth",
-      "--domain",
-      "example.test",
-      "--hostname",
-      "mx.bench",
-      "--max-connections-per-ip",
-      "5000",
-      "--max-connections",
-      "5000",
-    ]),
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!/Listening.*smtp=[^\s]*:(\d+)/.test(text)) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`mail serve exited:\n${text}`);
-    text += value;
-  }
-  const port = (role: string) => Number(new RegExp(`${role}=[^\\s]*:(\\d+)`).exec(text)?.[1] ?? 0);
-  void (async () => {
-    while (!(await reader.read()).done) { /* drain the log */ }
-  })();
+  const { child, port } = await spawnServe([
+    "--data",
+    dir,
+    "--smtp",
+    "127.0.0.1:0",
+    "--submission",
+    "off",
+    "--pop3",
+    "off",
+    "--imap",
+    imap ? "127.0.0.1:0" : "off",
+    "--imaps",
+    imap ? "127.0.0.1:0" : "off",
+    "--tls-cert",
+    CERT,
+    "--tls-key",
+    KEY,
+    "--allow-insecure-auth",
+    "--domain",
+    "example.test",
+    "--hostname",
+    "mx.bench",
+    "--max-connections-per-ip",
+    "5000",
+    "--max-connections",
+    "5000",
+  ]);
   const ours: Ours = {
     child,
     smtp: port("smtp"),

@@ -9,8 +9,8 @@
  *
  * @module
  */
-import { mailArgs } from "../tests/_helpers/mail_process.ts";
 import { Replies, write } from "./_smtp_wire.ts";
+import { spawnServe } from "./_serve.ts";
 
 const args = Deno.args;
 const flag = (name: string, fallback: number) => {
@@ -72,44 +72,28 @@ function rssKiB(pid: number, field: "VmRSS" | "VmHWM"): number {
 }
 
 async function startServer(dir: string) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: mailArgs([
-      "serve",
-      "--data",
-      dir,
-      "--smtp",
-      "127.0.0.1:0",
-      "--submission",
-      "off",
-      "--imap",
-      "off",
-      "--pop3",
-      "off",
-      "--domain",
-      "example.test",
-      "--catch-all",
-      "--hostname",
-      "mx.bench",
-      "--max-connections-per-ip",
-      "5000",
-      "--max-connections",
-      "5000",
-    ]),
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!/Listening.*smtp=[^\s]*:(\d+)/.test(text)) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`server exited:\n${text}`);
-    text += value;
-  }
-  const port = Number(/smtp=[^\s]*:(\d+)/.exec(text)![1]);
-  void (async () => {
-    while (!(await reader.read()).done) { /* drain the log */ }
-  })();
-  return { child, port };
+  const { child, port } = await spawnServe([
+    "--data",
+    dir,
+    "--smtp",
+    "127.0.0.1:0",
+    "--submission",
+    "off",
+    "--imap",
+    "off",
+    "--pop3",
+    "off",
+    "--domain",
+    "example.test",
+    "--catch-all",
+    "--hostname",
+    "mx.bench",
+    "--max-connections-per-ip",
+    "5000",
+    "--max-connections",
+    "5000",
+  ]);
+  return { child, port: port("smtp") };
 }
 
 interface Scenario {
