@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { concatBytes } from "../bytes.ts";
 
 const CR = 0x0d;
 const LF = 0x0a;
@@ -124,7 +125,7 @@ export function splitChunks(chunks: readonly Uint8Array[]): {
         if (atLineStart || crAtStart) {
           // The empty line ends the header; the CR of a CRLF may be in the chunk before.
           head.push(chunk.subarray(0, i + 1));
-          const header = concat(head);
+          const header = concatBytes(head);
           const end = header.length - (crAtStart ? 2 : 1);
           return {
             header: header.subarray(0, end),
@@ -143,20 +144,7 @@ export function splitChunks(chunks: readonly Uint8Array[]): {
     }
     head.push(chunk);
   }
-  return { header: concat(head), body: [] };
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  let size = 0;
-  for (const p of parts) size += p.length;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return { header: concatBytes(head), body: [] };
 }
 
 /**
@@ -253,7 +241,7 @@ export function relaxedBody(body: Uint8Array): Uint8Array {
   const c = new RelaxedBody((b) => parts.push(b.slice()));
   c.update(body);
   c.end();
-  return concat(parts);
+  return concatBytes(parts);
 }
 
 /** RFC 6376 §3.4.1: the "simple" header canonicalization, the field exactly as it came. */
@@ -348,5 +336,5 @@ export function simpleBody(body: Uint8Array): Uint8Array {
   const c = new SimpleBody((b) => parts.push(b.slice()));
   c.update(body);
   c.end();
-  return concat(parts);
+  return concatBytes(parts);
 }

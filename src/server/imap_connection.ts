@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { concatBytes } from "../bytes.ts";
 import type { Socket } from "node:net";
 import type { SecureContext } from "node:tls";
 import { upgradeToTls, writeLastWords } from "./starttls.ts";
@@ -42,20 +43,9 @@ export function coalesce(chunks: readonly Uint8Array[]): Uint8Array[] {
   if (chunks.length < 2) return chunks.filter((c) => c.length > 0);
   const out: Uint8Array[] = [];
   let run: Uint8Array[] = [];
-  let runBytes = 0;
   const end = () => {
-    if (run.length === 1) out.push(run[0]!);
-    else if (run.length > 1) {
-      const joined = new Uint8Array(runBytes);
-      let at = 0;
-      for (const c of run) {
-        joined.set(c, at);
-        at += c.length;
-      }
-      out.push(joined);
-    }
+    if (run.length > 0) out.push(concatBytes(run));
     run = [];
-    runBytes = 0;
   };
   for (const c of chunks) {
     if (c.length === 0) continue;
@@ -64,7 +54,6 @@ export function coalesce(chunks: readonly Uint8Array[]): Uint8Array[] {
       out.push(c);
     } else {
       run.push(c);
-      runBytes += c.length;
     }
   }
   end();
