@@ -22,3 +22,28 @@ export function concatBytes<B extends ArrayBufferLike>(
   }
   return out;
 }
+
+/** CHUNKS with BYTES inserted at OFFSET of their concatenation (at the end when past it). */
+export function insertBytes(
+  chunks: readonly Uint8Array[],
+  offset: number,
+  bytes: Uint8Array,
+): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let at = 0;
+  let done = false;
+  for (const chunk of chunks) {
+    if (!done && offset <= at + chunk.length) {
+      const cut = offset - at;
+      if (cut > 0) out.push(chunk.subarray(0, cut));
+      out.push(bytes);
+      if (cut < chunk.length) out.push(chunk.subarray(cut));
+      done = true;
+    } else {
+      out.push(chunk);
+    }
+    at += chunk.length;
+  }
+  if (!done) out.push(bytes);
+  return out;
+}

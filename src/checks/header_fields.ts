@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { insertBytes } from "../bytes.ts";
 import { concatBytes } from "../bytes.ts";
 import { MAX_HEADER_BYTES } from "../mime/mod.ts";
 
@@ -156,22 +157,5 @@ export function withInserted(
   offset: number,
   text: string,
 ): Uint8Array[] {
-  const bytes = new TextEncoder().encode(text);
-  const out: Uint8Array[] = [];
-  let at = 0;
-  let done = false;
-  for (const chunk of chunks) {
-    if (!done && offset <= at + chunk.length) {
-      const cut = offset - at;
-      if (cut > 0) out.push(chunk.subarray(0, cut));
-      out.push(bytes);
-      if (cut < chunk.length) out.push(chunk.subarray(cut));
-      done = true;
-    } else {
-      out.push(chunk);
-    }
-    at += chunk.length;
-  }
-  if (!done) out.push(bytes);
-  return out;
+  return insertBytes(chunks, offset, new TextEncoder().encode(text));
 }

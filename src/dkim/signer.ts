@@ -14,6 +14,7 @@
  * @module
  */
 import { join } from "node:path";
+import { insertBytes } from "../bytes.ts";
 import { getLogger } from "../log.ts";
 import { type BrokenKey, type DkimKey, keyDir, loadKeys, normalizeDomain } from "./keys.ts";
 import { binary, fromBinary, parseHeader, splitChunks } from "./canon.ts";
@@ -161,18 +162,14 @@ const RETURN_PATH = /^return-path:/i;
  */
 export function insertFields(chunks: readonly Uint8Array[], fields: Uint8Array): Uint8Array[] {
   const first = chunks[0];
-  if (first === undefined) return [fields];
-  const start = binary(first.subarray(0, 12));
-  if (RETURN_PATH.test(start)) {
+  if (first !== undefined && RETURN_PATH.test(binary(first.subarray(0, 12)))) {
     // The field as we write it is one line; a folded one continues with white space.
     for (let i = first.indexOf(0x0a); i >= 0; i = first.indexOf(0x0a, i + 1)) {
       const next = first[i + 1];
-      if (next !== 0x20 && next !== 0x09) {
-        return [first.subarray(0, i + 1), fields, first.subarray(i + 1), ...chunks.slice(1)];
-      }
+      if (next !== 0x20 && next !== 0x09) return insertBytes(chunks, i + 1, fields);
     }
   }
-  return [fields, ...chunks];
+  return insertBytes(chunks, 0, fields);
 }
 
 /** Signs messages with the keys of a {@link KeyRing}. */
