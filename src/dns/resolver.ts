@@ -18,7 +18,7 @@ import { type DnsClock, SYSTEM_DNS_CLOCK } from "./clock.ts";
 import { TtlCache } from "./cache.ts";
 import { type DnsFailureKind, DnsLookupError } from "./errors.ts";
 import { interpret, MAX_TTL, type MxRecord, type Outcome, type RecordData } from "./answer.ts";
-import { type NameServer, readResolvConf } from "./resolv_conf.ts";
+import { type NameServer, SystemNameServers } from "./resolv_conf.ts";
 import { exchange } from "./transport.ts";
 import type { QueryType } from "./wire.ts";
 
@@ -30,8 +30,13 @@ export interface ResolverOptions {
   readonly server?: NameServer | undefined;
   /** Servers to ask in turn, as resolv.conf would name them (used when `server` is not). */
   readonly servers?: readonly NameServer[] | undefined;
-  /** The resolv.conf to read when no server is given (/etc/resolv.conf). */
-  readonly resolvConf?: string;
+  /**
+   * The resolv.conf to read when no server is given (/etc/resolv.conf); read again when it
+   * changes, looked at every 5 s at most.
+   */
+  readonly resolvConf?: string | undefined;
+  /** The port of the servers resolv.conf names (53; tests point it at their responders). */
+  readonly resolvConfPort?: number | undefined;
   /**
    * The first attempt's deadline in milliseconds (1000); the second has twice as long, and so
    * has a TCP attempt.
@@ -113,7 +118,8 @@ class Resolver implements DnsResolver {
   readonly #failureTtlMs: number;
   readonly #cache: TtlCache<Entry>;
   readonly #inFlight = new Map<string, Promise<Entry>>();
-  readonly #servers: () => Promise<readonly NameServer[]>;
+  /** The servers to ask; only a lookup that misses the cache asks. */
+  readonly #servers: () => readonly NameServer[] | Promise<readonly NameServer[]>;
   #running = 0;
   readonly #waiting: (() => void)[] = [];
 
@@ -126,11 +132,16 @@ class Resolver implements DnsResolver {
       maxSize: options.maxCacheSize ?? 8 * 1024 * 1024,
     }, this.#clock);
     const given = options.server ? [options.server] : options.servers;
-    let servers: Promise<readonly NameServer[]> | undefined;
-    this.#servers = () =>
-      servers ??= given && given.length > 0
-        ? Promise.resolve(given)
-        : readResolvConf(options.resolvConf);
+    if (given && given.length > 0) {
+      this.#servers = () => given;
+    } else {
+      const system = new SystemNameServers({
+        path: options.resolvConf,
+        port: options.resolvConfPort,
+        clock: this.#clock,
+      });
+      this.#servers = () => system.current();
+    }
   }
 
   // Bound functions, so that a lookup can be passed on alone (`{ mx } = resolver`). Each call

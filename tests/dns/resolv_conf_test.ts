@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { createResolver, parseResolvConf, readResolvConf } from "../../src/dns/mod.ts";
+import { type ResolvConfFiles, SystemNameServers } from "../../src/dns/resolv_conf.ts";
 import { startDnsServer } from "../_helpers/dns_server.ts";
+import { ManualClientClock } from "../client/_clock.ts";
 
 Deno.test("resolv.conf: nameserver lines, IPv6 too, at most three", () => {
   const text = [
@@ -46,4 +48,97 @@ Deno.test("resolv.conf: the servers read are the ones a resolver asks", async ()
     await Deno.remove(dir, { recursive: true });
     await dns.close();
   }
+});
+
+/** A resolv.conf in memory whose stat and read wait for the test, counting both. */
+class FakeFiles implements ResolvConfFiles {
+  identityOf: string | null = "inode 1";
+  text = "nameserver 192.0.2.53\n";
+  failStat = false;
+  failRead = false;
+  stats = 0;
+  reads = 0;
+  #gate = Promise.withResolvers<void>();
+
+  /** Lets the stats waiting so far go on. */
+  open(): void {
+    this.#gate.resolve();
+    this.#gate = Promise.withResolvers<void>();
+  }
+
+  async identity(): Promise<string | null> {
+    this.stats++;
+    await this.#gate.promise;
+    if (this.failStat) throw new Error("EACCES");
+    return this.identityOf;
+  }
+
+  async read(): Promise<string> {
+    this.reads++;
+    if (this.failRead) throw new Error("EISDIR");
+    return await Promise.resolve(this.text);
+  }
+}
+
+/** SERVERS as `host:port`, awaited if need be. */
+async function hosts(servers: ReturnType<SystemNameServers["current"]>): Promise<string[]> {
+  return (await servers).map((s) => `${s.host}:${s.port}`);
+}
+
+Deno.test("resolv.conf: lookups at the same time share one check; none within 5 s", async () => {
+  const clock = new ManualClientClock();
+  const files = new FakeFiles();
+  const system = new SystemNameServers({ path: "/etc/resolv.conf", clock, files });
+  const first = Array.from({ length: 10 }, () => hosts(system.current()));
+  files.open();
+  assert.deepEqual(await Promise.all(first), Array(10).fill(["192.0.2.53:53"]));
+  assert.deepEqual([files.stats, files.reads], [1, 1]);
+
+  clock.advance(4999);
+  assert.ok(Array.isArray(system.current()), "within 5 s: the servers, at once");
+  assert.equal(files.stats, 1);
+
+  clock.advance(1);
+  const unchanged = Array.from({ length: 10 }, () => hosts(system.current()));
+  files.open();
+  assert.deepEqual(await Promise.all(unchanged), Array(10).fill(["192.0.2.53:53"]));
+  assert.deepEqual([files.stats, files.reads], [2, 1], "the same file is not read again");
+
+  files.identityOf = "inode 2";
+  files.text = "nameserver 2001:db8::53\n";
+  clock.advance(5000);
+  const changed = hosts(system.current());
+  files.open();
+  assert.deepEqual(await changed, ["2001:db8::53:53"]);
+  assert.deepEqual([files.stats, files.reads], [3, 2]);
+});
+
+Deno.test("resolv.conf: a failed first read is the default; a failed later one keeps the servers", async () => {
+  const clock = new ManualClientClock();
+  const files = new FakeFiles();
+  const system = new SystemNameServers({ path: "/etc/resolv.conf", clock, files, port: 5353 });
+  /** The servers after the next check, CHECK_MS after the last. */
+  const next = async () => {
+    clock.advance(5000);
+    const servers = hosts(system.current());
+    files.open();
+    return await servers;
+  };
+  files.failStat = true;
+  assert.deepEqual(await next(), ["127.0.0.1:5353"], "cannot stat at first: the default");
+  files.failStat = false;
+  assert.deepEqual(await next(), ["192.0.2.53:5353"], "read once it can be");
+
+  files.identityOf = "inode 2";
+  files.text = "nameserver 192.0.2.54\n";
+  files.failRead = true;
+  assert.deepEqual(await next(), ["192.0.2.53:5353"], "cannot read: the last servers");
+  files.failStat = true;
+  assert.deepEqual(await next(), ["192.0.2.53:5353"], "cannot stat: the last servers");
+  files.failStat = files.failRead = false;
+  assert.deepEqual(await next(), ["192.0.2.54:5353"], "readable again: read");
+
+  files.identityOf = null;
+  assert.deepEqual(await next(), ["127.0.0.1:5353"], "no file: the default");
+  assert.equal(files.stats, 6);
 });

@@ -402,3 +402,127 @@ Deno.test("an answer larger than the cache's size bound is not kept", async () =
     assert.equal(dns.questions.filter((q) => q === "TXT small.test").length, 1);
   });
 });
+
+/**
+ * UDP responders on 127.0.0.N for each N of OCTETS, all on one port, since resolv.conf names
+ * servers without ports: the one at 127.0.0.N answers every A question with 192.0.2.N.
+ */
+async function startLoopbackResponders(octets: readonly number[]) {
+  const bind = (host: string, port: number) => {
+    const socket = dgram.createSocket("udp4");
+    return new Promise<dgram.Socket | undefined>((resolve) => {
+      socket.once("error", () => resolve(undefined));
+      socket.bind(port, host, () => resolve(socket));
+    });
+  };
+  const closeAll = (sockets: dgram.Socket[]) =>
+    Promise.all(sockets.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const sockets: dgram.Socket[] = [];
+    let port = 0;
+    for (const n of octets) {
+      const socket = await bind(`127.0.0.${n}`, port);
+      if (socket === undefined) break;
+      sockets.push(socket);
+      port = socket.address().port;
+    }
+    if (sockets.length < octets.length) {
+      await closeAll(sockets);
+      continue;
+    }
+    const asked: string[] = [];
+    sockets.forEach((socket, i) => {
+      socket.on("message", (msg, from) => {
+        const name = packet.decode(msg).questions![0]!.name;
+        asked.push(`${name} ${socket.address().address}`);
+        socket.send(replyTo(msg, [aRecord(name, `192.0.2.${octets[i]}`)]), from.port, from.address);
+      });
+    });
+    return { port, asked, close: () => closeAll(sockets) };
+  }
+  throw new Error("Cannot find one UDP port free on every responder's address");
+}
+
+/** Replaces PATH with a file holding TEXT, as resolvconf and NetworkManager do (a rename). */
+async function replaceFile(path: string, text: string) {
+  await Deno.writeTextFile(`${path}.new`, text);
+  await Deno.rename(`${path}.new`, path);
+}
+
+/** Three responders (127.0.0.1, .2, .3), a resolv.conf naming 127.0.0.2, and a resolver reading it. */
+async function withResolvConf(
+  test: (r: DnsResolver, path: string, clock: ManualClientClock) => Promise<void>,
+) {
+  const responders = await startLoopbackResponders([1, 2, 3]);
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/resolv.conf`;
+    await Deno.writeTextFile(path, "nameserver 127.0.0.2\n");
+    const clock = new ManualClientClock();
+    const r = createResolver({ resolvConf: path, resolvConfPort: responders.port, clock });
+    await bounded(test(r, path, clock), "the test");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+    await responders.close();
+  }
+}
+
+Deno.test("resolv.conf: a changed file is read again once 5 s have passed", async () => {
+  await withResolvConf(async (r, path, clock) => {
+    assert.deepEqual(await r.a("one.test"), ["192.0.2.2"]);
+    await replaceFile(path, "# the new network's\nnameserver 127.0.0.3\n");
+    clock.advance(5000);
+    assert.deepEqual(await r.a("two.test"), ["192.0.2.3"], "the new server answers");
+    assert.deepEqual(await r.a("one.test"), ["192.0.2.2"], "the cache is kept");
+    // Rewritten in place (same inode), as an editor or `>` does.
+    await Deno.writeTextFile(path, "nameserver 127.0.0.2\n# a longer file\n");
+    clock.advance(5000);
+    assert.deepEqual(await r.a("three.test"), ["192.0.2.2"]);
+  });
+});
+
+Deno.test("resolv.conf: a change is not noticed within 5 s of the last check", async () => {
+  await withResolvConf(async (r, path, clock) => {
+    assert.deepEqual(await r.a("one.test"), ["192.0.2.2"]);
+    await replaceFile(path, "nameserver 127.0.0.3\n");
+    clock.advance(4999);
+    assert.deepEqual(await r.a("two.test"), ["192.0.2.2"], "within 5 s: the old server");
+    clock.advance(1);
+    assert.deepEqual(await r.a("three.test"), ["192.0.2.3"], "after 5 s: the new one");
+  });
+});
+
+Deno.test("resolv.conf: an unreadable file keeps the servers last read; a removed one is 127.0.0.1", async () => {
+  await withResolvConf(async (r, path, clock) => {
+    assert.deepEqual(await r.a("one.test"), ["192.0.2.2"]);
+    // A directory in its place: stat works, reading fails (even as root).
+    await Deno.remove(path);
+    await Deno.mkdir(path);
+    clock.advance(5000);
+    assert.deepEqual(await r.a("two.test"), ["192.0.2.2"], "unreadable: the last servers");
+    await Deno.remove(path);
+    clock.advance(5000);
+    assert.deepEqual(await r.a("three.test"), ["192.0.2.1"], "no file: resolv.conf(5)'s default");
+    await Deno.writeTextFile(path, "nameserver 127.0.0.3\n");
+    clock.advance(5000);
+    assert.deepEqual(await r.a("four.test"), ["192.0.2.3"], "a new file is read");
+  });
+});
+
+Deno.test("resolv.conf: --dns never reads it", async () => {
+  const responders = await startLoopbackResponders([2]);
+  try {
+    const clock = new ManualClientClock();
+    const r = createResolver({
+      server: { host: "127.0.0.2", port: responders.port },
+      resolvConf: "/nonexistent/resolv.conf",
+      resolvConfPort: 9,
+      clock,
+    });
+    assert.deepEqual(await bounded(r.a("one.test"), "the lookup"), ["192.0.2.2"]);
+    clock.advance(5000);
+    assert.deepEqual(await bounded(r.a("two.test"), "the lookup"), ["192.0.2.2"]);
+  } finally {
+    await responders.close();
+  }
+});
