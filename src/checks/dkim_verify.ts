@@ -1,9 +1,10 @@
 /**
  * DKIM verification of received mail (RFC 6376 §6), Ed25519 (RFC 8463) included: a strict,
  * bounded parser of DKIM-Signature fields, the canonicalizations of `src/dkim/canon.ts`, keys
- * from `s._domainkey.d` through the checks' resolver, and Web Crypto for the signatures. Its
- * results have the shape and the statuses mailauth's `dkimVerify` gives (its lenient mode),
- * so that mailauth's DMARC and the Authentication-Results writer take them as they are. Written
+ * from `s._domainkey.d` through the checks' resolver; RSA signatures checked by `rsa_verify.ts`,
+ * Ed25519 ones by Web Crypto. Its results have the shape and the statuses mailauth's `dkimVerify`
+ * gives (its lenient mode), so that mailauth's DMARC and the Authentication-Results writer take
+ * them as they are. Written
  * instead of using mailauth's verifier because that one cost most of the checks' time per
  * message (its stream parser and byte-wise canonicalization, and RSA through `node:crypto` on
  * the main thread; docs/performance.md has the figures).
@@ -19,15 +20,10 @@
  */
 import { Buffer } from "node:buffer";
 import { createHash, type Hash } from "node:crypto";
-import {
-  fromBinary,
-  type HeaderField,
-  relaxedHeader,
-  SimpleBody,
-  simpleHeader,
-} from "../dkim/canon.ts";
+import { type HeaderField, relaxedHeader, SimpleBody, simpleHeader } from "../dkim/canon.ts";
 import { RelaxedRuns } from "./dkim_canon.ts";
 import type { Resolve } from "./lookups.ts";
+import { type RsaPublicKey, rsaPublicKey, verifyRsaSha256 } from "./rsa_verify.ts";
 
 /** One signature's result, as mailauth's `dkimVerify` gives it (the parts the checks read). */
 export interface DkimResult {
@@ -192,7 +188,7 @@ function readSignature(
  * taken (a name with none left adds nothing), then the signature's own field with its b= value
  * emptied, without its CRLF.
  */
-function signedHeader(sig: Signature, fields: readonly HeaderField[]): Uint8Array<ArrayBuffer> {
+function signedHeader(sig: Signature, fields: readonly HeaderField[]): string {
   const canon = sig.headerCanon === "relaxed" ? relaxedHeader : simpleHeader;
   const used = new Set<number>();
   let text = "";
@@ -205,8 +201,7 @@ function signedHeader(sig: Signature, fields: readonly HeaderField[]): Uint8Arra
       }
     }
   }
-  // fromBinary makes a new array: never a shared buffer.
-  return fromBinary(text + canon(withoutB(sig.field.raw), true)) as Uint8Array<ArrayBuffer>;
+  return text + canon(withoutB(sig.field.raw), true);
 }
 
 /** The field with the value of its b= tag (and the white space around it) removed. */
@@ -251,7 +246,8 @@ class BodyHash {
 
 /** A key from a DKIM key record (RFC 6376 §3.6.1), or why there is none. */
 type Key =
-  | { key: CryptoKey; type: "rsa" | "ed25519"; bits: number; hashes?: string[] | undefined }
+  | { key: CryptoKey; type: "ed25519"; bits: number; hashes?: string[] | undefined }
+  | { key: RsaPublicKey; type: "rsa"; bits: number; hashes?: string[] | undefined }
   | { error: string };
 
 /** Key records already imported, by their text: the same record is the same key. */
@@ -298,11 +294,8 @@ async function importKey(record: string): Promise<Key> {
       return { key, type: "ed25519", bits: 256, hashes };
     }
     if (k !== "" && k !== "rsa") return { error: "unknown key type" };
-    const rsa = { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" };
-    const spki = isBareRsaKey(der) ? rsaSpki(der) : der;
-    const key = await crypto.subtle.importKey("spki", spki, rsa, false, ["verify"]);
-    const bits = (key.algorithm as RsaHashedKeyAlgorithm).modulusLength;
-    return { key, type: "rsa", bits, hashes };
+    const key = await rsaPublicKey(der, isBareRsaKey(der));
+    return { key, type: "rsa", bits: key.bits, hashes };
   } catch {
     return { error: "unknown key type" };
   }
@@ -313,37 +306,6 @@ function isBareRsaKey(der: Uint8Array): boolean {
   if (der.length < 3 || der[0] !== 0x30) return false;
   const head = der[1]! < 0x80 ? 2 : 2 + (der[1]! & 0x7f);
   return der[head] === 0x02;
-}
-
-function derLength(n: number): number[] {
-  if (n < 0x80) return [n];
-  const bytes: number[] = [];
-  for (; n > 0; n >>= 8) bytes.unshift(n & 0xff);
-  return [0x80 | bytes.length, ...bytes];
-}
-
-/** A bare RSAPublicKey wrapped as SubjectPublicKeyInfo (RFC 5280 §4.1, RFC 3279 §2.3.1). */
-function rsaSpki(pkcs1: Uint8Array): Uint8Array<ArrayBuffer> {
-  const algorithm = [
-    0x30,
-    0x0d,
-    0x06,
-    0x09,
-    0x2a,
-    0x86,
-    0x48,
-    0x86,
-    0xf7,
-    0x0d,
-    0x01,
-    0x01,
-    0x01,
-    0x05,
-    0x00,
-  ];
-  const bitString = [0x03, ...derLength(pkcs1.length + 1), 0x00];
-  const inner = algorithm.length + bitString.length + pkcs1.length;
-  return new Uint8Array([0x30, ...derLength(inner), ...algorithm, ...bitString, ...pkcs1]);
 }
 
 /** What verifying a message's signatures needs besides its header fields and body. */
@@ -464,19 +426,16 @@ async function verifyOne(
   }
   const type = sig.algorithm === "rsa-sha256" ? "rsa" : "ed25519";
   if (key.type !== type) return { result: "neutral", comment: "inappropriate key algorithm" };
+  // The canonical header is one char per octet: hashed as Latin-1, it is hashed as octets.
   const data = signedHeader(sig, fields);
   const signature = new Uint8Array(Buffer.from(sig.b, "base64"));
   let ok: boolean;
   try {
-    ok = type === "rsa"
-      ? await crypto.subtle.verify("RSASSA-PKCS1-v1_5", key.key, signature, data)
+    const digest = createHash("sha256").update(data, "latin1").digest();
+    ok = key.type === "rsa"
+      ? verifyRsaSha256(key.key, digest, signature)
       // RFC 8463 §3: Ed25519 signs the SHA-256 of the canonical header.
-      : await crypto.subtle.verify(
-        "Ed25519",
-        key.key,
-        signature,
-        createHash("sha256").update(data).digest(),
-      );
+      : await crypto.subtle.verify("Ed25519", key.key, signature, digest);
   } catch (err) {
     return { result: "neutral", comment: (err as Error).message };
   }
