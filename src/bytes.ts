@@ -3,6 +3,23 @@
  *
  * @module
  */
+import { Buffer } from "node:buffer";
+
+/**
+ * BYTES as a string of one char per octet (ISO-8859-1), the form header text is read in. Not
+ * TextDecoder("latin1"), which is windows-1252 by the WHATWG standard and maps 0x80–0x9f
+ * elsewhere; Buffer's decoder is native and many times faster than building the string in JS.
+ */
+export function latin1(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
+}
+
+/** The octets of S, a string of one char per octet (the inverse of {@link latin1}). */
+export function fromLatin1(s: string): Uint8Array {
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i) & 0xff;
+  return out;
+}
 
 /**
  * The bytes of PARTS one after another, in a new array. A single part is returned as it is

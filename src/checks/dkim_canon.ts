@@ -7,7 +7,8 @@
  *
  * @module
  */
-import { binary, type HeaderField } from "../dkim/canon.ts";
+import { latin1 } from "../bytes.ts";
+import type { HeaderField } from "../dkim/canon.ts";
 
 const CR = 0x0d;
 const LF = 0x0a;
@@ -21,7 +22,7 @@ const HTAB = 0x09;
  * joined with CRLF whatever ended them.
  */
 export function readHeaderFields(header: Uint8Array): HeaderField[] {
-  const text = binary(header);
+  const text = latin1(header);
   const fields: HeaderField[] = [];
   // The field being read: where its text starts and ends, and its lines when one ended in a
   // bare LF (then the text between is not the field as parseHeader joins it).

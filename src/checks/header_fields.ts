@@ -5,8 +5,7 @@
  *
  * @module
  */
-import { insertBytes } from "../bytes.ts";
-import { concatBytes } from "../bytes.ts";
+import { concatBytes, insertBytes, latin1 } from "../bytes.ts";
 import { MAX_HEADER_BYTES } from "../mime/mod.ts";
 
 /** Fields looked at; past this, the rest of the header is left alone. */
@@ -23,13 +22,6 @@ export interface HeaderField {
 
 const LF = 0x0a;
 const COLON = 0x3a;
-
-/** BYTES as Latin-1, in JS: field names are short, and a decoder call per field costs more. */
-function latin1(bytes: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < bytes.length; i++) s += String.fromCharCode(bytes[i]!);
-  return s;
-}
 
 /**
  * The fields of the header block of CHUNKS (RFC 5322 §2.2: a field continues on lines that

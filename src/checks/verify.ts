@@ -17,7 +17,8 @@ import type { DNSResolver } from "mailauth";
 import { spf } from "mailauth/lib/spf/index.js";
 import { dmarc } from "mailauth/lib/dmarc/index.js";
 import addressparser from "nodemailer/lib/addressparser/index.js";
-import { fromBinary, type HeaderField, splitChunks } from "../dkim/canon.ts";
+import { fromLatin1 } from "../bytes.ts";
+import { type HeaderField, splitChunks } from "../dkim/canon.ts";
 import { readHeaderFields } from "./dkim_canon.ts";
 import { verifyDkim } from "./dkim_verify.ts";
 import type { Resinfo } from "./auth_results.ts";
@@ -176,7 +177,7 @@ async function ourDkim(
   const from = fields.filter((f) => f.key === "from");
   const headerFrom: string[] = [];
   for (const f of from) {
-    const value = utf8.decode(fromBinary(f.raw.slice(f.raw.indexOf(":") + 1)));
+    const value = utf8.decode(fromLatin1(f.raw.slice(f.raw.indexOf(":") + 1)));
     // RFC 6854: the mailboxes of a group in From: are authors too.
     headerFrom.push(...fromAddresses(value.trim()));
   }

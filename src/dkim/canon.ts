@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { concatBytes } from "../bytes.ts";
+import { concatBytes, latin1 } from "../bytes.ts";
 
 const CR = 0x0d;
 const LF = 0x0a;
@@ -43,30 +43,13 @@ export function splitMessage(message: Uint8Array): SplitMessage {
   return { header: message, body: message.subarray(message.length) };
 }
 
-/** A binary string of BYTES (Latin-1: byte n is code point n). */
-export function binary(bytes: Uint8Array): string {
-  let s = "";
-  // In slices: String.fromCharCode takes its arguments on the stack.
-  for (let i = 0; i < bytes.length; i += 8192) {
-    s += String.fromCharCode(...bytes.subarray(i, Math.min(i + 8192, bytes.length)));
-  }
-  return s;
-}
-
-/** The bytes of the binary string S. */
-export function fromBinary(s: string): Uint8Array {
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i) & 0xff;
-  return out;
-}
-
 /**
  * The header fields of HEADER (the header section, as {@link splitMessage} gives it), in
  * order. A line that starts with white space continues the field before it; text before the
  * first field or without a colon is not a field and is skipped.
  */
 export function parseHeader(header: Uint8Array): HeaderField[] {
-  const text = binary(header);
+  const text = latin1(header);
   const fields: HeaderField[] = [];
   const lines = text.split(/\r?\n/);
   let current: string | undefined;

@@ -11,15 +11,8 @@
  * @module
  */
 import { createHash, type KeyObject, sign } from "node:crypto";
-import {
-  binary,
-  fromBinary,
-  type HeaderField,
-  parseHeader,
-  RelaxedBody,
-  relaxedHeader,
-  splitChunks,
-} from "./canon.ts";
+import { fromLatin1, latin1 } from "../bytes.ts";
+import { type HeaderField, parseHeader, RelaxedBody, relaxedHeader, splitChunks } from "./canon.ts";
 
 /**
  * The header fields signed when present: those RFC 6376 §5.4.1 lists, the MIME fields and
@@ -72,7 +65,7 @@ export interface SigningKey {
   readonly privateKey: KeyObject;
 }
 
-const b64 = (bytes: Uint8Array) => btoa(binary(bytes));
+const b64 = (bytes: Uint8Array) => btoa(latin1(bytes));
 
 /** The h= list for FIELDS (RFC 6376 §5.4.2: an instance per occurrence, then oversigning). */
 export function signedNames(fields: readonly HeaderField[]): string[] {
@@ -165,7 +158,7 @@ function prepare(
       `\th=${fold(names, ":", 76, 3)};\r\n` +
       `\tbh=${bh};\r\n` +
       `\tb=`;
-    const canonical = fromBinary(signedText + relaxedHeader(head, true));
+    const canonical = fromLatin1(signedText + relaxedHeader(head, true));
     const data = ed25519 ? createHash("sha256").update(canonical).digest() : canonical;
     return { key, ed25519, head, data };
   });

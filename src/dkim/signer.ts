@@ -17,7 +17,8 @@ import { join } from "node:path";
 import { insertBytes } from "../bytes.ts";
 import { getLogger } from "../log.ts";
 import { type BrokenKey, type DkimKey, keyDir, loadKeys, normalizeDomain } from "./keys.ts";
-import { binary, fromBinary, parseHeader, splitChunks } from "./canon.ts";
+import { fromLatin1, latin1 } from "../bytes.ts";
+import { parseHeader, splitChunks } from "./canon.ts";
 import { dkimSignatures, dkimSignaturesAsync, type SigningKey, webCryptoKey } from "./sign.ts";
 
 const log = getLogger(["mail", "dkim"]);
@@ -138,7 +139,7 @@ export function fromDomains(raw: string): string[] {
     let domain: string;
     try {
       // The header is a binary string: UTF-8 domains are decoded first.
-      domain = normalizeDomain(new TextDecoder().decode(fromBinary(addr.slice(at + 1))));
+      domain = normalizeDomain(new TextDecoder().decode(fromLatin1(addr.slice(at + 1))));
     } catch {
       continue;
     }
@@ -162,7 +163,7 @@ const RETURN_PATH = /^return-path:/i;
  */
 export function insertFields(chunks: readonly Uint8Array[], fields: Uint8Array): Uint8Array[] {
   const first = chunks[0];
-  if (first !== undefined && RETURN_PATH.test(binary(first.subarray(0, 12)))) {
+  if (first !== undefined && RETURN_PATH.test(latin1(first.subarray(0, 12)))) {
     // The field as we write it is one line; a folded one continues with white space.
     for (let i = first.indexOf(0x0a); i >= 0; i = first.indexOf(0x0a, i + 1)) {
       const next = first[i + 1];

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { Buffer } from "node:buffer";
+import { latin1 } from "../bytes.ts";
 
 /** A header field's name and raw value (still folded; without the final CRLF), in order. */
 export type HeaderField = readonly [name: string, value: string];
@@ -59,13 +59,8 @@ export const MAX_PARTS = 1000;
 const CR = 0x0d;
 const LF = 0x0a;
 
-/**
- * Octets as a string of one char each (ISO-8859-1). Not TextDecoder("latin1"), which is
- * windows-1252 by the WHATWG standard and maps 0x80–0x9f elsewhere.
- */
-export function octetString(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
-}
+/** Octets as a string of one char each (ISO-8859-1): {@link latin1}, under IMAP's name. */
+export const octetString: (bytes: Uint8Array) => string = latin1;
 
 /** Parses the structure of MESSAGE. Never throws: malformed MIME gives a best-effort tree. */
 export function parseStructure(message: Uint8Array): Part {

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { Buffer } from "node:buffer";
+import { latin1 } from "../bytes.ts";
 import type { Part } from "../imap/message_parts.ts";
 import { binaryContent } from "../imap/sections.ts";
 import { foldText, type TextWhere } from "../store/mod.ts";
@@ -19,10 +19,6 @@ export interface SearchableText {
   readonly body: string;
   /** What TEXT searches: the header and then the body's pieces, a line break between each. */
   readonly text: string;
-}
-
-function latin1(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
 }
 
 function decodeCharset(content: Uint8Array, charset: string): string {
