@@ -75,11 +75,21 @@ export function parseTagList(text: string): Tags | undefined {
   for (const spec of specs) {
     const eq = spec.indexOf("=");
     if (eq < 0) return undefined;
-    const name = spec.slice(0, eq).replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, "");
-    if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(name) || tags.has(name)) return undefined;
-    tags.set(name, spec.slice(eq + 1).replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, ""));
+    const name = trimFws(spec, 0, eq);
+    if (!TAG_NAME.test(name) || tags.has(name)) return undefined;
+    tags.set(name, trimFws(spec, eq + 1, spec.length));
   }
   return tags;
+}
+
+const TAG_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
+
+/** S from START to END without the white space (FWS: SP, HTAB, CR, LF) at either end. */
+function trimFws(s: string, start: number, end: number): string {
+  const ws = (c: number) => c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a;
+  while (start < end && ws(s.charCodeAt(start))) start++;
+  while (end > start && ws(s.charCodeAt(end - 1))) end--;
+  return s.slice(start, end);
 }
 
 /** A signature whose tags are understood; what verifying it needs. */
@@ -102,6 +112,8 @@ interface Signature {
 
 /** Why a signature is not verified, and how it is reported (mailauth's lenient statuses). */
 type Unverified = { skip: true } | { status: string; comment: string };
+
+const DIGITS = /^[0-9]+$/;
 
 const b64 = (value: string) => value.replace(/[ \t\r\n]+/g, "");
 
@@ -141,7 +153,7 @@ function readSignature(
   const numeric = (tag: string, digits: number) => {
     const v = tags.get(tag);
     if (v === undefined) return undefined;
-    return new RegExp(`^[0-9]{1,${digits}}$`).test(v) ? Number(v) : NaN;
+    return v.length >= 1 && v.length <= digits && DIGITS.test(v) ? Number(v) : NaN;
   };
   const length = numeric("l", 76);
   const t = numeric("t", 12);
@@ -223,14 +235,17 @@ class BodyHash {
   total = 0;
   readonly #canon: RelaxedRuns | SimpleBody;
 
-  constructor(canon: "simple" | "relaxed", limit: number | undefined) {
+  constructor(canon: "simple" | "relaxed", limit: number | undefined, bodySize: number) {
     this.#limit = limit ?? Infinity;
     const sink = (bytes: Uint8Array) => {
       const room = this.#limit - this.total;
       if (room > 0) this.#hash.update(room >= bytes.length ? bytes : bytes.subarray(0, room));
       this.total += bytes.length;
     };
-    this.#canon = canon === "relaxed" ? new RelaxedRuns(sink) : new SimpleBody(sink);
+    // The run buffer need not be larger than the body (relaxed output is never longer).
+    this.#canon = canon === "relaxed"
+      ? new RelaxedRuns(sink, Math.min(bodySize + 2, 16 * 1024))
+      : new SimpleBody(sink);
   }
 
   update(bytes: Uint8Array): void {
@@ -327,10 +342,12 @@ export async function verifyDkim(
   const read = fields.filter((f) => f.key === "dkim-signature").map(readSignature);
   // One body hash per canonicalization and length, started before any key is asked for.
   const hashes = new Map<string, BodyHash>();
+  let bodySize = 0;
+  for (const chunk of body) bodySize += chunk.length;
   for (const r of read) {
     if (!("field" in r)) continue;
     const id = `${r.bodyCanon}:${r.length ?? ""}`;
-    if (!hashes.has(id)) hashes.set(id, new BodyHash(r.bodyCanon, r.length));
+    if (!hashes.has(id)) hashes.set(id, new BodyHash(r.bodyCanon, r.length, bodySize));
   }
   // The key lookups go out at once, while the body is hashed.
   const lookups = read.map((r) =>
@@ -345,9 +362,10 @@ export async function verifyDkim(
   for (let n = 0; n < read.length; n++) {
     const r = read[n]!;
     if ("skip" in r) continue;
+    const signature = new Uint8Array(Buffer.from(r.b ?? "", "base64"));
     const base = {
       ...(r.d ? { signingDomain: r.d } : {}),
-      ...(r.b ? { id: createHash("sha256").update(Buffer.from(r.b, "base64")).digest("hex") } : {}),
+      ...(r.b ? { id: createHash("sha256").update(signature).digest("hex") } : {}),
     };
     if (!("field" in r)) {
       results.push({
@@ -360,7 +378,7 @@ export async function verifyDkim(
     const underSized = r.length !== undefined && digest.total > r.length
       ? digest.total - r.length
       : undefined;
-    const status = await verifyOne(r, fields, digest.hash, lookups[n], input.now);
+    const status = await verifyOne(r, fields, digest.hash, signature, lookups[n], input.now);
     results.push({
       ...base,
       status: {
@@ -399,6 +417,8 @@ async function verifyOne(
   sig: Signature,
   fields: readonly HeaderField[],
   bodyHash: string,
+  /** b=, decoded. */
+  signature: Uint8Array<ArrayBuffer>,
   lookup: Promise<Key> | undefined,
   now: number,
 ): Promise<{ result: string; comment?: string }> {
@@ -428,7 +448,6 @@ async function verifyOne(
   if (key.type !== type) return { result: "neutral", comment: "inappropriate key algorithm" };
   // The canonical header is one char per octet: hashed as Latin-1, it is hashed as octets.
   const data = signedHeader(sig, fields);
-  const signature = new Uint8Array(Buffer.from(sig.b, "base64"));
   let ok: boolean;
   try {
     const digest = createHash("sha256").update(data, "latin1").digest();
