@@ -21,6 +21,7 @@
 import { Buffer } from "node:buffer";
 import { createHash, type Hash } from "node:crypto";
 import { type HeaderField, relaxedHeader, SimpleBody, simpleHeader } from "../dkim/canon.ts";
+import { fromLatin1 } from "../bytes.ts";
 import { RelaxedRuns } from "./dkim_canon.ts";
 import type { Resolve } from "./lookups.ts";
 import { type RsaPublicKey, rsaPublicKey, verifyRsaSha256 } from "./rsa_verify.ts";
@@ -446,11 +447,11 @@ async function verifyOne(
   }
   const type = sig.algorithm === "rsa-sha256" ? "rsa" : "ed25519";
   if (key.type !== type) return { result: "neutral", comment: "inappropriate key algorithm" };
-  // The canonical header is one char per octet: hashed as Latin-1, it is hashed as octets.
-  const data = signedHeader(sig, fields);
+  // The canonical header is one char per octet; its octets are hashed.
+  const data = fromLatin1(signedHeader(sig, fields));
   let ok: boolean;
   try {
-    const digest = createHash("sha256").update(data, "latin1").digest();
+    const digest = createHash("sha256").update(data).digest();
     ok = key.type === "rsa"
       ? verifyRsaSha256(key.key, digest, signature)
       // RFC 8463 §3: Ed25519 signs the SHA-256 of the canonical header.
