@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { authenticate } from "mailauth";
-import { AuthChecks, type AuthChecksOptions } from "../../src/checks/mod.ts";
+import { AuthChecks, type AuthChecksOptions, DOWN_TTL_MS } from "../../src/checks/mod.ts";
 import { createResolver } from "../../src/dns/mod.ts";
 import { SmtpError } from "../../src/smtp/reply.ts";
 import type { StagedMessage } from "../../src/server/local_backend.ts";
@@ -521,6 +521,40 @@ Deno.test("a DNS server that never answers: once it is seen down, messages do no
   } finally {
     await dead.close();
   }
+});
+
+Deno.test("a DNS server that is down: SPF is not run afresh for every message, and its return is noticed", async () => {
+  const clock = new TestClock();
+  let up = false;
+  let answered = 0;
+  const spfLookups: string[] = [];
+  // A resolver that times out at once while down (the health check then stops waiting for it).
+  const resolve = (name: string, rrtype: string) => {
+    if (!name.startsWith("_dmarc.")) spfLookups.push(name);
+    if (up) return RESOLVER.nodeStyle(name, rrtype).finally(() => answered++);
+    return Promise.reject(Object.assign(new Error("timed out"), { code: "ETIMEOUT" }));
+  };
+  const c = checks({ resolve, clock });
+  // The first messages meet the timeouts; then the server is taken to be down.
+  for (let i = 0; i < 2; i++) {
+    const m = await receive(c, "ann@pass.example", message("ann@pass.example"));
+    assert.match(results(m, "spf")[0]!, /^spf=temperror/);
+  }
+  // While it is down, one sender's SPF is run once in DOWN_TTL_MS, not once a message.
+  spfLookups.length = 0;
+  for (let i = 0; i < 20; i++) {
+    const m = await receive(c, "ann@pass.example", message("ann@pass.example"));
+    assert.match(results(m, "spf")[0]!, /^spf=temperror/);
+  }
+  assert.ok(spfLookups.length <= 2, `${spfLookups.length} SPF lookups for 20 messages`);
+  // Back up: after DOWN_TTL_MS the next message asks again (a probe), and the one after that
+  // gets a real answer.
+  up = true;
+  clock.advance(DOWN_TTL_MS);
+  await receive(c, "ann@pass.example", message("ann@pass.example"));
+  await until(() => answered > 0, "the probe's answer");
+  const back = await receive(c, "ann@pass.example", message("ann@pass.example"));
+  assert.match(results(back, "spf")[0]!, /^spf=pass/);
 });
 
 Deno.test("checks stop", async () => {
