@@ -73,6 +73,12 @@ export interface Maildrop {
    */
   content(message: MaildropMessage): Maybe<Uint8Array | undefined>;
   /**
+   * The first octets of MESSAGE, at least those TOP sends for LINES body lines (its
+   * `topLength`, RFC 1939 §7), so a large message is not read whole for its header; undefined
+   * when it is gone. Without it, TOP cuts {@link content}.
+   */
+  top?(message: MaildropMessage, lines: number): Maybe<Uint8Array | undefined>;
+  /**
    * Applies the session's changes in one transaction: `\Seen` on `seen`, and `expunge` removed
    * (those still there; one already gone is no error). The session calls it at most once,
    * before {@link close}, and only when there is something to do.

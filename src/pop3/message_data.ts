@@ -33,25 +33,72 @@ const CRLF_TERMINATOR = new Uint8Array([CR, LF, DOT, CR, LF]);
  * line is all header and is sent whole.
  */
 export function topLength(message: Uint8Array, lines: number): number {
-  let start = 0;
-  let body = -1;
-  while (start < message.length) {
-    const lf = message.indexOf(LF, start);
-    const end = lf < 0 ? message.length : lf;
-    if (end === start || (end === start + 1 && message[start] === CR)) {
-      body = lf < 0 ? message.length : lf + 1;
-      break;
+  const cut = new TopCut(lines);
+  return cut.feed(message) ?? cut.end();
+}
+
+/** What the header's current line holds so far: nothing, a lone CR, or anything else. */
+const enum Line {
+  Empty,
+  Cr,
+  Other,
+}
+
+/**
+ * {@link topLength} of a message read in pieces: fed the message's octets in order, it says
+ * where TOP's cut ends as soon as the octets seen decide it, so a server can read a large
+ * message's first octets only. The header ends at the first line that is empty or a lone CR,
+ * known only at its LF (a line `\r` may go on); then LINES more LFs end the cut. At the
+ * message's end, whatever is still open is sent whole.
+ */
+export class TopCut {
+  /** Octets fed so far. */
+  #seen = 0;
+  #header = true;
+  #line = Line.Empty;
+  /** Body lines still to end. */
+  #left: number;
+  #cut: number | undefined;
+
+  constructor(lines: number) {
+    this.#left = lines;
+  }
+
+  /**
+   * Feeds the message's next octets; returns the cut's length once they decide it (it is then
+   * at most the octets fed so far), else undefined: feed more, or call {@link end}.
+   */
+  feed(piece: Uint8Array): number | undefined {
+    const base = this.#seen;
+    this.#seen += piece.length;
+    let at = 0;
+    while (this.#cut === undefined && at < piece.length) {
+      const lf = piece.indexOf(LF, at);
+      if (this.#header) {
+        const end = lf < 0 ? piece.length : lf;
+        // Only the line's first two octets matter: after them it is not empty.
+        for (let i = at; i < end && this.#line !== Line.Other; i++) {
+          this.#line = this.#line === Line.Empty && piece[i] === CR ? Line.Cr : Line.Other;
+        }
+        if (lf < 0) break;
+        if (this.#line !== Line.Other) {
+          this.#header = false;
+          if (this.#left <= 0) this.#cut = base + lf + 1;
+        }
+        this.#line = Line.Empty;
+      } else {
+        if (lf < 0) break;
+        if (--this.#left <= 0) this.#cut = base + lf + 1;
+      }
+      at = lf + 1;
     }
-    if (lf < 0) break;
-    start = lf + 1;
+    return this.#cut;
   }
-  if (body < 0) return message.length;
-  let at = body;
-  for (let n = 0; n < lines && at < message.length; n++) {
-    const lf = message.indexOf(LF, at);
-    at = lf < 0 ? message.length : lf + 1;
+
+  /** The message has ended: the cut's length (all of it when still undecided). */
+  end(): number {
+    return this.#cut ?? this.#seen;
   }
-  return at;
 }
 
 /**

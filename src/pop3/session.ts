@@ -278,7 +278,11 @@ export class Pop3Session {
         const message = this.#message(c.message);
         const n = c.message;
         const lines = c.name === "TOP" ? c.lines : undefined;
-        return then(this.#drop().content(message), (bytes): Output => {
+        const drop = this.#drop();
+        const read = lines !== undefined && drop.top
+          ? drop.top(message, lines)
+          : drop.content(message);
+        return then(read, (bytes): Output => {
           if (this.#done) return NOTHING;
           if (bytes === undefined) return { write: [err(`Message ${n} no longer exists`)] };
           if (lines !== undefined) return { write: topResponse(bytes, lines) };

@@ -16,8 +16,64 @@ import {
   Pop3BackendError,
   uniqueId,
 } from "../pop3/backend.ts";
+import { TopCut } from "../pop3/message_data.ts";
 import type { Store } from "../store/mod.ts";
 import type { Authenticator } from "./authenticator.ts";
+
+/** How TOP reads a message: its first read, and the most one later read takes (octets). */
+export interface TopReads {
+  readonly first: number;
+  readonly most: number;
+}
+
+/** 64 KiB holds almost every header whole; later reads double up to 1 MiB. */
+const TOP_READS: TopReads = { first: 64 * 1024, most: 1024 * 1024 };
+
+/**
+ * The octets TOP sends for LINES body lines (RFC 1939 §7) of a message of SIZE octets, read
+ * through READ (octets START to END of it, undefined when it is gone) in ranges that double
+ * from `first` to `most`, each after the last, until {@link TopCut} knows where the cut ends:
+ * `TOP n 0` of a 20 MiB message reads its first 64 KiB, not all of it. Only a header that never
+ * ends (or a large LINES) reads on to the end, one bounded range at a time, as the whole
+ * message is then what TOP sends. Undefined when the message is gone.
+ */
+export function readTop(
+  read: (start: number, end: number) => Uint8Array | undefined,
+  size: number,
+  lines: number,
+  reads: TopReads = TOP_READS,
+): Uint8Array | undefined {
+  const cut = new TopCut(lines);
+  const pieces: Uint8Array[] = [];
+  let have = 0;
+  let step = Math.max(1, reads.first);
+  for (;;) {
+    const piece = read(have, have + step);
+    if (!piece) return undefined;
+    pieces.push(piece);
+    have += piece.length;
+    // A short read is the message's end too: it cannot have grown, so it lost nothing.
+    const length = cut.feed(piece) ??
+      (have >= size || piece.length < step ? cut.end() : undefined);
+    if (length !== undefined) return joined(pieces, length);
+    step = Math.min(step * 2, Math.max(reads.most, reads.first));
+  }
+}
+
+/** The first LENGTH octets of PIECES: a view when the first piece holds them, else a copy. */
+function joined(pieces: readonly Uint8Array[], length: number): Uint8Array {
+  const first = pieces[0]!;
+  if (length <= first.length) return first.subarray(0, length);
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const piece of pieces) {
+    if (at >= length) break;
+    const part = piece.subarray(0, length - at);
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
 
 /** {@link Pop3Backend} over the store. */
 export class StorePop3Backend implements Pop3Backend {
@@ -55,6 +111,18 @@ export class StorePop3Backend implements Pop3Backend {
     return {
       messages,
       content: (m) => folders.folderContent(folder.id, m.handle)?.bytes,
+      top: (m, lines) => {
+        // A message within the first read comes whole with its row.
+        const found = folders.folderMessage(folder.id, m.handle, TOP_READS.first);
+        if (!found) return undefined;
+        if (found.bytes) return found.bytes;
+        const { messageId } = found;
+        return readTop(
+          (start, end) => folders.messageRange(messageId, start, end),
+          found.size,
+          lines,
+        );
+      },
       update: (changes: MaildropUpdate) =>
         folders.applyDownload(
           folder.id,
