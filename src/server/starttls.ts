@@ -1,5 +1,5 @@
 /**
- * The socket steps every protocol's driver takes alike. The server side of an in-band TLS upgrade (SMTP STARTTLS, RFC 3207; IMAP STARTTLS, RFC 9051
+ * The server side of an in-band TLS upgrade (SMTP STARTTLS, RFC 3207; IMAP STARTTLS, RFC 9051
  * §6.2.1; POP3 STLS, RFC 2595), the same for every protocol: stop reading the plaintext socket,
  * wait until our "go ahead" reply is flushed, then wrap the socket and handshake. Under Deno the
  * wrap must happen after the reply is flushed, or the handshake never starts.
@@ -10,7 +10,6 @@
  * @module
  */
 import type { Socket } from "node:net";
-import { setImmediate } from "node:timers";
 import { type SecureContext, TLSSocket } from "node:tls";
 import type { Logger } from "../log.ts";
 
@@ -42,26 +41,4 @@ export function upgradeToTls(plain: Socket, log: Logger, steps: UpgradeSteps): v
     });
     secure.once("close", () => plain.destroy());
   });
-}
-
-/**
- * Writes the last words of a connection (SMTP's 221, IMAP's BYE and OK, POP3's +OK), then
- * closes the socket outright once they are with the kernel, and calls FLUSHED. The close waits
- * for the callback of the last real write: under Deno a TLS socket never calls back an empty
- * one. It is not done from inside that callback, where the stream is still finishing the write.
- */
-export function writeLastWords(
-  socket: Socket,
-  chunks: readonly (Uint8Array | string)[],
-  flushed: () => void,
-): void {
-  const done = () => {
-    flushed();
-    setImmediate(() => socket.destroy());
-  };
-  const real = chunks.filter((c) => c.length > 0);
-  socket.cork();
-  real.forEach((c, i) => socket.write(c, i === real.length - 1 ? done : undefined));
-  socket.uncork();
-  if (real.length === 0) socket.end(done);
 }
