@@ -18,8 +18,7 @@ import type { DNSResolver } from "mailauth";
 // a smaller, faster first load. ARC's are loaded by the first message with an ARC set.
 import { spf } from "mailauth/lib/spf/index.js";
 import { dmarc } from "mailauth/lib/dmarc/index.js";
-import addressparser from "nodemailer/lib/addressparser/index.js";
-import { fromLatin1 } from "../bytes.ts";
+import { fromAddresses, fromFieldValue } from "../from_addresses.ts";
 import { type HeaderField, splitChunks } from "../dkim/canon.ts";
 import { readHeaderFields } from "./dkim_canon.ts";
 import { verifyDkim } from "./dkim_verify.ts";
@@ -148,27 +147,6 @@ interface DkimOutcome {
   readonly arcResult: { status: unknown };
 }
 
-const utf8 = new TextDecoder();
-
-const ADDR = '[^\\s<>()",;:\\\\@\\[\\]]+@[^\\s<>()",;:\\\\@\\[\\]]+';
-/** `Name <local@domain>` or `local@domain`, nothing that needs a parser. */
-const PLAIN_FROM = new RegExp(`^(?:[A-Za-z0-9 ._-]*<(${ADDR})>|(${ADDR}))$`);
-
-/**
- * The addresses of a From: field's VALUE as mailauth reads them (nodemailer's addressparser),
- * the mailboxes of a group included (RFC 6854: they are authors too). The plain forms most
- * mail has are read without it.
- */
-export function fromAddresses(value: string): string[] {
-  const plain = PLAIN_FROM.exec(value);
-  if (plain) return [(plain[1] ?? plain[2])!];
-  const out: string[] = [];
-  for (const a of addressparser(value)) {
-    for (const m of a.group ?? [a]) if (m.address) out.push(m.address);
-  }
-  return out;
-}
-
 /** DKIM by our verifier, of the message split into FIELDS and BODY; ARC is none. */
 async function ourDkim(
   fields: readonly HeaderField[],
@@ -179,9 +157,8 @@ async function ourDkim(
   const from = fields.filter((f) => f.key === "from");
   const headerFrom: string[] = [];
   for (const f of from) {
-    const value = utf8.decode(fromLatin1(f.raw.slice(f.raw.indexOf(":") + 1)));
-    // RFC 6854: the mailboxes of a group in From: are authors too.
-    headerFrom.push(...fromAddresses(value.trim()));
+    // Read as the DKIM signer reads them (one parser): the domains it signs for are these.
+    headerFrom.push(...await fromAddresses(fromFieldValue(f.raw)));
   }
   return { rows, headerFrom, fromFields: from.length, arcResult: { status: { result: "none" } } };
 }

@@ -17,7 +17,8 @@ import { join } from "node:path";
 import { insertBytes } from "../bytes.ts";
 import { getLogger } from "../log.ts";
 import { type BrokenKey, type DkimKey, keyDir, loadKeys, normalizeDomain } from "./keys.ts";
-import { fromLatin1, latin1 } from "../bytes.ts";
+import { latin1 } from "../bytes.ts";
+import { fromAddresses, fromFieldValue } from "../from_addresses.ts";
 import { parseHeader, splitChunks } from "./canon.ts";
 import { dkimSignatures, dkimSignaturesAsync, type SigningKey, webCryptoKey } from "./sign.ts";
 
@@ -118,34 +119,24 @@ function group<T extends { domain: string }>(items: readonly T[]): Map<string, T
 }
 
 /**
- * The domains of the addresses in a From field's value (RFC 5322 §3.6.2), lower case, as
- * A-labels, in order, without repeats; those that are not domain names are left out.
+ * The domains of the addresses in a From field RAW (RFC 5322 §3.6.2, a group's included, RFC
+ * 6854), lower case, as A-labels, in order, without repeats; those that are not domain names are
+ * left out. The addresses are those DMARC evaluates ({@link fromAddresses}), so that every
+ * author domain a receiver checks is signed for.
  */
-export function fromDomains(raw: string): string[] {
-  let value = raw.slice(raw.indexOf(":") + 1).replace(/\r?\n/g, "");
-  // Comments may hold "@" and ">"; nested ones are removed from the inside out (bounded by
-  // the length of the field).
-  for (let i = 0; i < 32 && /\([^()]*\)/.test(value); i++) {
-    value = value.replace(/\([^()]*\)/g, " ");
-  }
-  // Quoted display names may hold anything too.
-  value = value.replace(/"(?:[^"\\]|\\.)*"/g, '""');
-  const domains: string[] = [];
-  for (const part of value.split(",")) {
-    const angle = part.match(/<([^<>]*)>/);
-    const addr = (angle ? angle[1]! : part).trim();
-    const at = addr.lastIndexOf("@");
+export async function fromDomains(raw: string): Promise<string[]> {
+  // A Set: a field of many addresses (the submitter's to write) costs linear time.
+  const domains = new Set<string>();
+  for (const address of await fromAddresses(fromFieldValue(raw))) {
+    const at = address.lastIndexOf("@");
     if (at < 0) continue;
-    let domain: string;
     try {
-      // The header is a binary string: UTF-8 domains are decoded first.
-      domain = normalizeDomain(new TextDecoder().decode(fromLatin1(addr.slice(at + 1))));
+      domains.add(normalizeDomain(address.slice(at + 1)));
     } catch {
       continue;
     }
-    if (!domains.includes(domain)) domains.push(domain);
   }
-  return domains;
+  return [...domains];
 }
 
 /** A message as a stage receives and returns it. */
@@ -193,7 +184,7 @@ export class DkimSigner {
     const from = parseHeader(splitChunks(message.chunks).header).find((f) => f.key === "from");
     if (from === undefined) return message;
     const keys: SigningKey[] = [];
-    for (const domain of fromDomains(from.raw)) {
+    for (const domain of await fromDomains(from.raw)) {
       const found = this.#ring.keysFor(domain);
       for (const b of found.broken) {
         log.error("DKIM key unusable, signing without it", {
