@@ -11,7 +11,7 @@ import addressparser from "nodemailer/lib/addressparser/index.js";
 import { fromLatin1 } from "../../src/bytes.ts";
 import { generateKey, normalizeDomain } from "../../src/dkim/keys.ts";
 import { DkimSigner, fromDomains, KeyRing } from "../../src/dkim/signer.ts";
-import { fromFieldValue } from "../../src/from_addresses.ts";
+import { fromFieldValue, MAX_FROM_VALUE } from "../../src/from_addresses.ts";
 import {
   addressListValue,
   fromField,
@@ -44,10 +44,13 @@ function oldFromDomains(raw: string): string[] {
   return domains;
 }
 
-/** The domains of the From: addresses as mailauth's reader (addressparser) gives them. */
+/**
+ * The domains of the From: addresses as mailauth's reader (addressparser) gives them, DEL
+ * removed first as the shared reader does (addressparser drops the other control characters).
+ */
 function dmarcDomains(raw: string): string[] {
   const out = new Set<string>();
-  for (const a of addressparser(fromFieldValue(raw))) {
+  for (const a of addressparser(fromFieldValue(raw).replaceAll("\x7f", ""))) {
     for (const m of a.group ?? [a]) {
       const at = m.address?.lastIndexOf("@") ?? -1;
       if (at < 0) continue;
@@ -112,9 +115,11 @@ Deno.test("From domains: what the old reader lost or misread", async () => {
 });
 
 Deno.test("From domains: many distinct domains, each once, in order", async () => {
-  // The old reader looked each one up in an array (quadratic in the field a submitter writes).
-  const n = 20_000;
+  // The old reader looked each one up in an array (quadratic in the field a submitter writes);
+  // the field is read up to MAX_FROM_VALUE.
+  const n = 2_000;
   const value = Array.from({ length: n }, (_, i) => `a@d${i}.test, b@D${i}.Test`).join(", ");
+  assert.ok(value.length <= MAX_FROM_VALUE);
   const domains = await fromDomains(`From: ${value}`);
   assert.equal(domains.length, n);
   assert.equal(domains[0], "d0.test");
