@@ -98,6 +98,8 @@ export class AuthChecks implements MessageStage {
   readonly #health = new ResolverHealth();
   /** DMARC verdicts of the last while, by their inputs. */
   readonly #dmarcCache: ResultCache<DmarcOutcome | string>;
+  /** DMARC verdicts reached while the DNS server was down, as {@link #spfWhileDown}. */
+  readonly #dmarcWhileDown: ResultCache<DmarcOutcome | string>;
   /** Whether each session's client is trusted, by its client (as #early). */
   readonly #trustedSessions = new WeakMap<object, boolean>();
   #verify: Promise<Verify> | undefined;
@@ -115,6 +117,10 @@ export class AuthChecks implements MessageStage {
       maxEntries: (options.resultCache ?? DEFAULT_RESULT_CACHE).maxEntries,
     }, this.#clock);
     this.#dmarcCache = new ResultCache(options.resultCache, this.#clock);
+    this.#dmarcWhileDown = new ResultCache({
+      ttlMs: DOWN_TTL_MS,
+      maxEntries: (options.resultCache ?? DEFAULT_RESULT_CACHE).maxEntries,
+    }, this.#clock);
     this.#trusted = new net.BlockList();
     for (const c of options.trustedNetworks) this.#trusted.addSubnet(c.address, c.prefix, c.family);
   }
@@ -296,6 +302,8 @@ export class AuthChecks implements MessageStage {
           spf,
           dmarc: this.#o.dmarc !== "off",
           dmarcCache: this.#dmarcCache,
+          dmarcWhileDown: this.#dmarcWhileDown,
+          resolverDown: () => this.#health.down,
         }),
       );
     } catch (err) {

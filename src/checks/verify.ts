@@ -125,6 +125,12 @@ export interface MessageInput {
   readonly dmarc: boolean;
   /** DMARC verdicts of the last while, by their inputs (a skip is kept as its reason). */
   readonly dmarcCache?: ResultCache<DmarcOutcome | string> | undefined;
+  /**
+   * Verdicts reached while the DNS server is down (temperrors), kept only while RESOLVERDOWN
+   * says it still is: the same message from the same sender is not evaluated afresh each time.
+   */
+  readonly dmarcWhileDown?: ResultCache<DmarcOutcome | string> | undefined;
+  readonly resolverDown?: (() => boolean) | undefined;
 }
 
 interface DkimRow {
@@ -244,7 +250,8 @@ export async function checkMessage(
     dkimDomains.map((d) => [d.domain.toLowerCase(), d.underSized ?? 0]),
     (arcResult.status as Status).result ?? "",
   ]);
-  const cached = input.dmarcCache?.get(key);
+  const cached = input.dmarcCache?.get(key) ??
+    (input.resolverDown?.() ? input.dmarcWhileDown?.get(key) : undefined);
   if (typeof cached === "string") return { ...outcome, dmarcSkipped: cached };
   if (cached !== undefined) return { ...outcome, dmarc: cached };
   const verdict = await dmarc({
@@ -273,5 +280,6 @@ export async function checkMessage(
   };
   // A verdict reached through a failed lookup is asked again next time.
   if (result.result !== "temperror") input.dmarcCache?.set(key, result);
+  else if (input.resolverDown?.()) input.dmarcWhileDown?.set(key, result);
   return { ...outcome, dmarc: result };
 }

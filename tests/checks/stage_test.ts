@@ -523,14 +523,15 @@ Deno.test("a DNS server that never answers: once it is seen down, messages do no
   }
 });
 
-Deno.test("a DNS server that is down: SPF is not run afresh for every message, and its return is noticed", async () => {
+Deno.test("a DNS server that is down: SPF and DMARC are not run afresh for every message, and its return is noticed", async () => {
   const clock = new TestClock();
   let up = false;
   let answered = 0;
   const spfLookups: string[] = [];
+  const dmarcLookups: string[] = [];
   // A resolver that times out at once while down (the health check then stops waiting for it).
   const resolve = (name: string, rrtype: string) => {
-    if (!name.startsWith("_dmarc.")) spfLookups.push(name);
+    (name.startsWith("_dmarc.") ? dmarcLookups : spfLookups).push(name);
     if (up) return RESOLVER.nodeStyle(name, rrtype).finally(() => answered++);
     return Promise.reject(Object.assign(new Error("timed out"), { code: "ETIMEOUT" }));
   };
@@ -540,13 +541,16 @@ Deno.test("a DNS server that is down: SPF is not run afresh for every message, a
     const m = await receive(c, "ann@pass.example", message("ann@pass.example"));
     assert.match(results(m, "spf")[0]!, /^spf=temperror/);
   }
-  // While it is down, one sender's SPF is run once in DOWN_TTL_MS, not once a message.
+  // While it is down, one sender's SPF and DMARC run once in DOWN_TTL_MS, not once a message.
   spfLookups.length = 0;
+  dmarcLookups.length = 0;
   for (let i = 0; i < 20; i++) {
     const m = await receive(c, "ann@pass.example", message("ann@pass.example"));
     assert.match(results(m, "spf")[0]!, /^spf=temperror/);
+    assert.match(results(m, "dmarc")[0]!, /^dmarc=temperror/);
   }
   assert.ok(spfLookups.length <= 2, `${spfLookups.length} SPF lookups for 20 messages`);
+  assert.ok(dmarcLookups.length <= 2, `${dmarcLookups.length} DMARC lookups for 20 messages`);
   // Back up: after DOWN_TTL_MS the next message asks again (a probe), and the one after that
   // gets a real answer.
   up = true;
