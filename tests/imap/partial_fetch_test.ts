@@ -14,8 +14,8 @@ import { encodeItem } from "../../src/imap/response.ts";
 import { UnknownEncodingError } from "../../src/imap/sections.ts";
 import type { Authenticator } from "../../src/server/authenticator.ts";
 import { StoreImapBackend } from "../../src/server/imap_backend.ts";
-import type { Store } from "../../src/store/mod.ts";
 import { message, split, withStore } from "../store/_helpers.ts";
+import { countingStore } from "../_helpers/counting_store.ts";
 
 const SECTIONS = [
   "",
@@ -140,37 +140,11 @@ function bigMessage(): Uint8Array {
   return out;
 }
 
-/** The store, with every octet its folders role hands out counted. */
-function counting(store: Store): { store: Store; largest: () => number; reset: () => void } {
-  let largest = 0;
-  const measure = (v: unknown, depth = 0): void => {
-    if (v instanceof Uint8Array) largest = Math.max(largest, v.length);
-    else if (v && typeof v === "object" && depth < 2) {
-      for (const x of Object.values(v)) measure(x, depth + 1);
-    }
-  };
-  const folders = new Proxy(store.folders, {
-    get(target, key) {
-      const value = Reflect.get(target, key, target);
-      if (typeof value !== "function") return value;
-      return (...args: unknown[]) => {
-        const r = value.apply(target, args);
-        measure(r);
-        return r;
-      };
-    },
-  });
-  const wrapped = new Proxy(store, {
-    get: (target, key) => key === "folders" ? folders : Reflect.get(target, key, target),
-  });
-  return { store: wrapped, largest: () => largest, reset: () => largest = 0 };
-}
-
 Deno.test("partial fetch: BODY[]<0.1024> of a 10 MiB message reads a few KiB of it, not all", () =>
   withStore(async (store) => {
     const bytes = bigMessage();
     store.deliver(message("big1", [account.address], bytes, { chunks: split(bytes, 65536) }));
-    const c = counting(store);
+    const c = countingStore(store);
     const backend = new StoreImapBackend(c.store, {} as Authenticator);
     const { folder } = store.folders.openFolder(account.address, "INBOX");
     const fetch = (item: string) => wire(backend.content(account, folder.id, 1, false)!, item);
@@ -186,7 +160,7 @@ Deno.test("partial fetch: BODY[]<0.1024> of a 10 MiB message reads a few KiB of 
         fetch(`BODY.PEEK[]<${start}.${count}>`),
         `BODY[]<${start}> ${literal(start, start + count)}`,
       );
-      assert.ok(c.largest() <= count, `read ${c.largest()} octets for ${count}`);
+      assert.ok(c.seen.largest <= count, `read ${c.seen.largest} octets for ${count}`);
     }
     assert.equal(fetch(`BODY.PEEK[]<${bytes.length}.10>`), `BODY[]<${bytes.length}> {0}\r\n`);
     // A section needs the structure: parsed from the whole message once, then kept.
@@ -203,7 +177,7 @@ Deno.test("partial fetch: BODY[]<0.1024> of a 10 MiB message reads a few KiB of 
       `BODY[TEXT]<0> ${literal(structure.bodyStart, structure.bodyStart + 100)}`,
     );
     assert.equal(fetch("BODY.PEEK[1]"), "BODY[1] {5}\r\nhello");
-    assert.ok(c.largest() < 64 * 1024, `read ${c.largest()} octets`);
+    assert.ok(c.seen.largest < 64 * 1024, `read ${c.seen.largest} octets`);
     // The whole message is still the stored one, octet for octet.
     const all = backend.content(account, folder.id, 1, false)!;
     assert.deepEqual(all.bytes, bytes);
@@ -220,14 +194,14 @@ Deno.test("partial fetch: the header of a large message is read without its body
     const to = account.address;
     store.deliver(message("big1", [to], bytes, { chunks: split(bytes, 65536) }));
     store.deliver(message("long1", [to], long, { chunks: split(long, 65536) }));
-    const c = counting(store);
+    const c = countingStore(store);
     const backend = new StoreImapBackend(c.store, {} as Authenticator);
     const { folder } = store.folders.openFolder(to, "INBOX");
     const structure = parseStructure(bytes);
     c.reset();
     const header = backend.content(account, folder.id, 1, true)!;
     assert.deepEqual(header.bytes, bytes.subarray(0, structure.bodyStart));
-    assert.ok(c.largest() <= 64 * 1024, `read ${c.largest()} octets`);
+    assert.ok(c.seen.largest <= 64 * 1024, `read ${c.seen.largest} octets`);
     assert.deepEqual(
       backend.content(account, folder.id, 2, true)!.bytes,
       long.subarray(0, longHead.length),

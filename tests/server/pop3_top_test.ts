@@ -15,6 +15,7 @@ import { StorePop3Backend } from "../../src/server/pop3_backend.ts";
 import type { Store } from "../../src/store/mod.ts";
 import { message, split, withStore } from "../store/_helpers.ts";
 import { exchange } from "../pop3/transcript.ts";
+import { countingStore } from "../_helpers/counting_store.ts";
 
 const enc = new TextEncoder();
 const account = { address: "big@example.org" };
@@ -28,41 +29,6 @@ function bigMessage(head: string, size: number): Uint8Array {
   const line = enc.encode(".line of the body, long enough to matter in a big message\r\n");
   for (let at = h.length; at < size; at += line.length) out.set(line.subarray(0, size - at), at);
   return out;
-}
-
-/** The store, with the octets its folders role hands out counted: in all, and the most at once. */
-function counting(store: Store) {
-  const seen = { total: 0, largest: 0 };
-  const measure = (v: unknown, depth = 0): void => {
-    if (v instanceof Uint8Array) {
-      seen.total += v.length;
-      seen.largest = Math.max(seen.largest, v.length);
-    } else if (v && typeof v === "object" && depth < 2) {
-      for (const x of Object.values(v)) measure(x, depth + 1);
-    }
-  };
-  const folders = new Proxy(store.folders, {
-    get(target, key) {
-      const value = Reflect.get(target, key, target);
-      if (typeof value !== "function") return value;
-      return (...args: unknown[]) => {
-        const r = value.apply(target, args);
-        measure(r);
-        return r;
-      };
-    },
-  });
-  const wrapped = new Proxy(store, {
-    get: (target, key) => key === "folders" ? folders : Reflect.get(target, key, target),
-  });
-  return {
-    store: wrapped,
-    seen,
-    reset() {
-      seen.total = 0;
-      seen.largest = 0;
-    },
-  };
 }
 
 /** A session over the store's POP3 backend, logged in as ACCOUNT (no password check). */
@@ -97,7 +63,7 @@ Deno.test("pop3 TOP: TOP 1 0 of an 8 MiB message reads a small prefix of it, not
   withStore(async (store) => {
     const big = bigMessage("Subject: big\r\nFrom: a@b.example\r\n\r\n", 8 * MiB);
     store.deliver(message("big1", [account.address], big, { chunks: split(big, 65536) }));
-    const c = counting(store);
+    const c = countingStore(store);
     const s = await session(c.store);
     for (const lines of [0, 3]) {
       c.reset();
@@ -120,7 +86,7 @@ Deno.test("pop3 TOP: a long header, many lines, a header that never ends: as the
     for (const [id, m] of [["long", longHead], ["headless", headless], ["small", small]] as const) {
       store.deliver(message(id, [account.address], m, { chunks: split(m, 65536) }));
     }
-    const c = counting(store);
+    const c = countingStore(store);
     const s = await session(c.store);
     const cases: [number, Uint8Array, number][] = [
       [1, longHead, 0],
