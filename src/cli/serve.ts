@@ -23,6 +23,7 @@ import {
   secureContext,
   TlsConfigError,
 } from "../server/tls_cert.ts";
+import { DeadlineSweeper } from "../server/deadlines.ts";
 import { MailServer } from "../server/server.ts";
 import { QueueConfigError } from "../queue/errors.ts";
 import { queueRunner } from "../queue/setup.ts";
@@ -153,6 +154,8 @@ export async function serve(config: ServeConfig): Promise<void> {
   });
   // One bound on password checks for every listener; a turn is waited for as long as a command.
   const limiter = new AuthLimiter({ waitMs: config.commandTimeout * 1000 });
+  // One sweeper for every deadline of the server: the connections' and the checks' budgets.
+  const deadlines = new DeadlineSweeper();
   const backend = new LocalBackend(
     store,
     { domains: config.domains, catchAll: config.catchAll },
@@ -164,7 +167,14 @@ export async function serve(config: ServeConfig): Promise<void> {
     // The checks of received mail come first: DKIM signs what they leave.
     [
       ...(config.authChecks
-        ? [new AuthChecks({ ...config, resolve: sharedResolver(config.dns).nodeStyle })]
+        ? [
+          new AuthChecks({
+            ...config,
+            resolve: sharedResolver(config.dns).nodeStyle,
+            // The checks' per-message budget is kept by the connections' sweeper, not a timer.
+            clock: deadlines.clientClock(),
+          }),
+        ]
         : []),
       new DkimStage(dkim),
     ],
@@ -190,7 +200,7 @@ export async function serve(config: ServeConfig): Promise<void> {
     config,
     backend,
     tls ? secureContext(tls) : undefined,
-    { ...(imap ? { imap } : {}), ...(pop3 ? { pop3 } : {}) },
+    { deadlines, ...(imap ? { imap } : {}), ...(pop3 ? { pop3 } : {}) },
   );
   try {
     const bound = await server.listen();

@@ -13,6 +13,7 @@
  * @module
  */
 import { clearInterval, setInterval } from "node:timers";
+import type { ClientClock } from "../client/clock.ts";
 
 /** Where the time comes from: milliseconds since the epoch. */
 export interface Clock {
@@ -74,6 +75,18 @@ export class DeadlineSweeper {
     };
     this.add(member);
     return () => this.delete(member);
+  }
+
+  /**
+   * This sweeper as a {@link ClientClock}: timers that fire at a sweep after their time, for
+   * work that needs a bound but not a precise one (the checks' DNS budget of seconds): a set
+   * entry each instead of a runtime timer, which costs many times more to arm and cancel.
+   */
+  clientClock(): ClientClock {
+    return {
+      now: () => this.now(),
+      after: (ms, fn) => this.once(this.now() + ms, fn),
+    };
   }
 
   /** Number of members; for tests. */

@@ -71,3 +71,20 @@ Deno.test("deadlines: members read the sweeper's clock, and a test's clock fires
   clock.deadlines.delete(member);
   assert.equal(clock.deadlines.size, 0);
 });
+
+Deno.test("deadlines: as a client clock, a timer fires at the first sweep past its time; a cancelled one never", () => {
+  const clock = new ManualClock(1_000);
+  const timers = clock.deadlines.clientClock();
+  assert.equal(timers.now(), 1_000);
+  const fired: string[] = [];
+  timers.after(5_000, () => fired.push("budget"));
+  const cancel = timers.after(5_000, () => fired.push("cancelled"));
+  cancel();
+  clock.advance(4_999);
+  assert.deepEqual(fired, []);
+  clock.advance(1);
+  assert.deepEqual(fired, ["budget"]);
+  clock.advance(10_000);
+  assert.deepEqual(fired, ["budget"]);
+  assert.equal(clock.deadlines.size, 0);
+});
