@@ -84,7 +84,10 @@ export function parseHeader(header: Uint8Array): HeaderField[] {
 export function relaxedHeader(raw: string, last = false): string {
   const colon = raw.indexOf(":");
   const name = raw.slice(0, colon).replace(/[ \t]+$/, "").toLowerCase();
-  const value = raw.slice(colon + 1).replace(/\r?\n/g, "").replace(/[ \t]+/g, " ").trim();
+  // Only SP and HTAB are trimmed (WSP): String.prototype.trim would also take octet A0, which
+  // ends many UTF-8 characters (à is C3 A0) and is NBSP when read as Latin-1.
+  const value = raw.slice(colon + 1).replace(/\r?\n/g, "").replace(/[ \t]+/g, " ")
+    .replace(/^ | $/g, "");
   return `${name}:${value}${last ? "" : "\r\n"}`;
 }
 

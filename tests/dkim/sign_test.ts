@@ -45,6 +45,12 @@ const MESSAGES: Record<string, string> = {
     "Subject: Grüße aus Köln — ✓\r\nDate: Thu, 03 Dec 2026 10:00:00 +0000\r\n" +
     "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n" +
     "Content-Transfer-Encoding: 8bit\r\n\r\nTschüß, 世界\r\n",
+  // The last octet of à (C3 A0) and of Р (D0 A0) is NBSP in Latin-1: JavaScript's trim() would
+  // take it for white space, which relaxed canonicalization does not (RFC 6376 §3.4.2: WSP only).
+  "UTF-8 header values ending in octet A0":
+    "From: Ann <ann@example.com>\r\nTo: bob@example.org\r\n" +
+    "Subject: Voilà\r\nX-Name: Гоша Р\r\nDate: Thu, 03 Dec 2026 10:00:00 +0000\r\n" +
+    "Content-Type: text/plain; charset=utf-8\r\n\r\nà\r\n",
   "long lines": HEAD + `X-Long: ${"h".repeat(3000)}\r\n` + "\r\n" + "x".repeat(20_000) +
     "\r\n" + "y ".repeat(5000) + "\r\n",
   "an attachment": HEAD + 'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b"\r\n' +
