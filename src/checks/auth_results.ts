@@ -90,7 +90,7 @@ function keyword(s: string): string {
 }
 
 /** The parts of one resinfo: `method=result`, `(comment)`, `ptype.prop=value`... */
-function parts(r: Resinfo): string[] {
+export function parts(r: Resinfo): string[] {
   const out = [`${keyword(r.method)}=${keyword(r.result)}`];
   if (r.comment) out.push(comment(r.comment));
   for (const [name, value] of r.props ?? []) {
@@ -117,32 +117,45 @@ const FOLD_AT = 78;
 export function authResultsField(authservId: string, results: readonly Resinfo[]): string {
   const id = propertyValue(authservId) ?? "localhost";
   if (results.length === 0) return `Authentication-Results: ${id}; none\r\n`;
-  const lines = results.map((r) => {
-    let out = "";
-    let line = 8; // the tab
-    // A comment may be folded between its words; a value never is.
-    const words = parts(r).flatMap((p) => (p.startsWith("(") ? p.split(" ") : [p]));
-    for (const part of words) {
-      const n = byteLength(part);
-      // Room for the separating space, and for the ";" that may follow.
-      if (out !== "" && line + 1 + n + 1 > FOLD_AT) {
-        out += "\r\n\t";
-        line = 8;
-      } else if (out !== "") {
-        out += " ";
-        line++;
-      }
-      out += part;
-      line += n;
+  let out = `Authentication-Results: ${id};`;
+  let line = 0;
+  let first = true;
+  /** One word of a result: after a space, or on a new line when it would not fit. */
+  const put = (word: string, octets: number) => {
+    // Room for the separating space, and for the ";" that may follow.
+    if (!first && line + 1 + octets + 1 > FOLD_AT) {
+      out += "\r\n\t";
+      line = 8;
+    } else if (!first) {
+      out += " ";
+      line++;
     }
-    return out;
-  });
-  return `Authentication-Results: ${id};\r\n\t${lines.join(";\r\n\t")}\r\n`;
+    out += word;
+    line += octets;
+    first = false;
+  };
+  for (let r = 0; r < results.length; r++) {
+    out += r === 0 ? "\r\n\t" : ";\r\n\t";
+    line = 8; // the tab
+    first = true;
+    for (const part of parts(results[r]!)) {
+      const ascii = ASCII.test(part);
+      // A comment may be folded between its words; a value never is.
+      if (part.startsWith("(")) {
+        for (const word of part.split(" ")) put(word, ascii ? word.length : byteLength(word));
+      } else {
+        put(part, ascii ? part.length : byteLength(part));
+      }
+    }
+  }
+  return `${out}\r\n`;
 }
+
+// deno-lint-ignore no-control-regex
+const ASCII = /^[\x00-\x7f]*$/;
 
 const encoder = new TextEncoder();
 
 function byteLength(s: string): number {
-  // deno-lint-ignore no-control-regex
-  return /^[\x00-\x7f]*$/.test(s) ? s.length : encoder.encode(s).length;
+  return ASCII.test(s) ? s.length : encoder.encode(s).length;
 }

@@ -4,7 +4,9 @@ import {
   authResultsField,
   authservIdOf,
   formatResinfo,
+  parts,
   propertyValue,
+  type Resinfo,
 } from "../../src/checks/auth_results.ts";
 
 Deno.test("authserv-id: a token or quoted-string after CFWS, lower-cased (RFC 8601 §2.2)", () => {
@@ -91,6 +93,60 @@ Deno.test("property: whatever the results hold, the field is one well-formed fie
         assert.equal(authservIdOf(field.slice(field.indexOf(":") + 1)), "mx.local.test");
       },
     ),
+  );
+});
+
+/** The field as it was first written (results mapped to lines, words joined): to compare. */
+function referenceField(authservId: string, results: Resinfo[]): string {
+  const id = propertyValue(authservId) ?? "localhost";
+  if (results.length === 0) return `Authentication-Results: ${id}; none\r\n`;
+  const octets = (s: string) => new TextEncoder().encode(s).length;
+  const lines = results.map((r) => {
+    let out = "";
+    let line = 8;
+    for (const part of parts(r).flatMap((p) => (p.startsWith("(") ? p.split(" ") : [p]))) {
+      const n = octets(part);
+      if (out !== "" && line + 1 + n + 1 > 78) {
+        out += "\r\n\t";
+        line = 8;
+      } else if (out !== "") {
+        out += " ";
+        line++;
+      }
+      out += part;
+      line += n;
+    }
+    return out;
+  });
+  return `Authentication-Results: ${id};\r\n\t${lines.join(";\r\n\t")}\r\n`;
+}
+
+Deno.test("property: the field is folded exactly as the plain algorithm folds it", () => {
+  const text = fc.string({
+    unit: fc.constantFrom(..."ab (x)\\é✓ .@-", "long-word-".repeat(8)),
+    maxLength: 120,
+  });
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.record({
+          method: text,
+          result: text,
+          comment: fc.option(text, { nil: undefined }),
+          props: fc.array(fc.tuple(fc.constantFrom("smtp.mailfrom", "header.d", "x y"), text), {
+            maxLength: 3,
+          }),
+        }),
+        { maxLength: 6 },
+      ),
+      (rows) => {
+        assert.equal(
+          authResultsField("mx.local.test", rows),
+          referenceField("mx.local.test", rows),
+        );
+      },
+    ),
+    { numRuns: 2000 },
   );
 });
 
