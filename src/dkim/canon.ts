@@ -77,6 +77,9 @@ export function parseHeader(header: Uint8Array): HeaderField[] {
   return fields;
 }
 
+/** What makes a value need more than its one leading space removed. */
+const NOT_PLAIN = /[\r\n\t]| {2}| $/;
+
 /**
  * RFC 6376 §3.4.2: the name in lower case, folds removed, runs of white space made one space,
  * none at the ends of the value or around the colon; followed by CRLF unless LAST.
@@ -84,10 +87,15 @@ export function parseHeader(header: Uint8Array): HeaderField[] {
 export function relaxedHeader(raw: string, last = false): string {
   const colon = raw.indexOf(":");
   const name = raw.slice(0, colon).replace(/[ \t]+$/, "").toLowerCase();
-  // Only SP and HTAB are trimmed (WSP): String.prototype.trim would also take octet A0, which
-  // ends many UTF-8 characters (à is C3 A0) and is NBSP when read as Latin-1.
-  const value = raw.slice(colon + 1).replace(/\r?\n/g, "").replace(/[ \t]+/g, " ")
-    .replace(/^ | $/g, "");
+  const rest = raw.slice(colon + 1);
+  const value = NOT_PLAIN.test(rest)
+    // Only SP and HTAB are trimmed (WSP): String.prototype.trim would also take octet A0,
+    // which ends many UTF-8 characters (à is C3 A0) and is NBSP when read as Latin-1.
+    ? rest.replace(/\r?\n/g, "").replace(/[ \t]+/g, " ").replace(/^ | $/g, "")
+    // Most values need nothing but the space after the colon removed.
+    : rest.charCodeAt(0) === 0x20
+    ? rest.slice(1)
+    : rest;
   return `${name}:${value}${last ? "" : "\r\n"}`;
 }
 

@@ -103,6 +103,27 @@ Deno.test("relaxed header: RFC 6376 §3.4.5's example", () => {
   assert.equal(relaxedHeader("Subject:  a  b ", true), "subject:a b");
 });
 
+Deno.test("property: relaxed header canonicalization is RFC 6376 §3.4.2's, fast path or not", () => {
+  // §3.4.2 step by step: lower-case name, unfold, WSP runs to one space, no WSP at the ends.
+  const reference = (raw: string, last: boolean) => {
+    const colon = raw.indexOf(":");
+    const name = raw.slice(0, colon).replace(/[ \t]+$/, "").toLowerCase();
+    const value = raw.slice(colon + 1).replace(/\r?\n/g, "").replace(/[ \t]+/g, " ")
+      .replace(/^ | $/g, "");
+    return `${name}:${value}${last ? "" : "\r\n"}`;
+  };
+  const text = fc.string({
+    unit: fc.constantFrom("a", "B", " ", "  ", "\t", "\r\n ", "\n", "\r", "\u00a0", "\u00c3"),
+  });
+  fc.assert(
+    fc.property(text, text, fc.boolean(), (name, value, last) => {
+      const raw = `${name.replace(/:/g, "")}:${value}`;
+      assert.equal(relaxedHeader(raw, last), reference(raw, last), JSON.stringify(raw));
+    }),
+    { numRuns: 3000 },
+  );
+});
+
 Deno.test("header parsing: folds, the empty line, a header without a body", () => {
   const m = enc("From: a@b.c\r\nSubject: one\r\n two\r\nB : x\r\n\r\nbody\r\n\r\n");
   const { header, body } = splitMessage(m);
