@@ -20,9 +20,14 @@
  */
 import { Buffer } from "node:buffer";
 import { createHash, type Hash } from "node:crypto";
-import { type HeaderField, relaxedHeader, SimpleBody, simpleHeader } from "../dkim/canon.ts";
+import {
+  type HeaderField,
+  RelaxedBody,
+  relaxedHeader,
+  SimpleBody,
+  simpleHeader,
+} from "../dkim/canon.ts";
 import { fromLatin1 } from "../bytes.ts";
-import { RelaxedRuns } from "./dkim_canon.ts";
 import type { Resolve } from "./lookups.ts";
 import { type RsaPublicKey, rsaPublicKey, verifyRsaSha256 } from "./rsa_verify.ts";
 
@@ -234,7 +239,7 @@ class BodyHash {
   readonly #limit: number;
   /** Canonical bytes in all, hashed or not. */
   total = 0;
-  readonly #canon: RelaxedRuns | SimpleBody;
+  readonly #canon: RelaxedBody | SimpleBody;
 
   constructor(canon: "simple" | "relaxed", limit: number | undefined, bodySize: number) {
     this.#limit = limit ?? Infinity;
@@ -245,7 +250,7 @@ class BodyHash {
     };
     // The run buffer need not be larger than the body (relaxed output is never longer).
     this.#canon = canon === "relaxed"
-      ? new RelaxedRuns(sink, Math.min(bodySize + 2, 16 * 1024))
+      ? new RelaxedBody(sink, Math.min(bodySize + 2, 16 * 1024))
       : new SimpleBody(sink);
   }
 

@@ -151,13 +151,9 @@ export class RelaxedBody {
   readonly #out: Uint8Array;
   readonly #sink: (bytes: Uint8Array) => void;
   #n = 0;
-  /** White space seen on this line and not yet written (it becomes one space before text). */
-  #space = false;
-  /** Whether this line has text. */
-  #text = false;
-  /** Empty lines not yet written: only written if text follows them. */
   #empty = 0;
-  /** A CR ended the last piece: a line end if an LF follows, else text. */
+  #space = false;
+  #text = false;
   #cr = false;
 
   constructor(sink: (bytes: Uint8Array) => void, bufferSize = 64 * 1024) {
@@ -165,31 +161,45 @@ export class RelaxedBody {
     this.#out = new Uint8Array(Math.max(bufferSize, 16));
   }
 
-  #put(b: number): void {
-    if (this.#n === this.#out.length) this.#flush();
-    this.#out[this.#n++] = b;
-  }
-
   #flush(): void {
     if (this.#n > 0) this.#sink(this.#out.subarray(0, this.#n));
     this.#n = 0;
   }
 
-  #textByte(b: number): void {
+  #byte(b: number): void {
+    if (this.#n === this.#out.length) this.#flush();
+    this.#out[this.#n++] = b;
+  }
+
+  /** Text begins: the empty lines and the space held back before it. */
+  #beginText(): void {
     for (; this.#empty > 0; this.#empty--) {
-      this.#put(CR);
-      this.#put(LF);
+      this.#byte(CR);
+      this.#byte(LF);
     }
-    if (this.#space) this.#put(SP);
+    if (this.#space) this.#byte(SP);
     this.#space = false;
     this.#text = true;
-    this.#put(b);
+  }
+
+  /** Text: the empty lines and the space held back before it, then RUN. */
+  #textRun(run: Uint8Array): void {
+    this.#beginText();
+    if (run.length > this.#out.length - this.#n) {
+      this.#flush();
+      if (run.length > this.#out.length) {
+        this.#sink(run);
+        return;
+      }
+    }
+    this.#out.set(run, this.#n);
+    this.#n += run.length;
   }
 
   #lineEnd(): void {
     if (this.#text) {
-      this.#put(CR);
-      this.#put(LF);
+      this.#byte(CR);
+      this.#byte(LF);
     } else {
       this.#empty++;
     }
@@ -198,19 +208,52 @@ export class RelaxedBody {
   }
 
   update(bytes: Uint8Array): void {
-    for (let i = 0; i < bytes.length; i++) {
-      const b = bytes[i]!;
+    const n = bytes.length;
+    let i = 0;
+    while (i < n) {
       if (this.#cr) {
         this.#cr = false;
-        if (b === LF) {
+        if (bytes[i] === LF) {
           this.#lineEnd();
+          i++;
           continue;
         }
-        this.#textByte(CR);
+        this.#textRun(CR_BYTE);
       }
-      if (b === SP || b === HTAB) this.#space = true;
-      else if (b === CR) this.#cr = true;
-      else this.#textByte(b);
+      const first = bytes[i];
+      if (first === SP || first === HTAB) {
+        this.#space = true;
+        i++;
+        continue;
+      }
+      if (first === CR) {
+        this.#cr = true;
+        i++;
+        continue;
+      }
+      const start = i;
+      for (; i < n; i++) {
+        const b = bytes[i]!;
+        if (b === SP || b === HTAB || b === CR) break;
+      }
+      // A long run is copied at once; a short one (a word) octet by octet, which costs less
+      // than making a view of it.
+      if (i - start > 32) {
+        this.#textRun(bytes.subarray(start, i));
+        continue;
+      }
+      this.#beginText();
+      const out = this.#out;
+      let k = this.#n;
+      for (let j = start; j < i; j++) {
+        if (k === out.length) {
+          this.#n = k;
+          this.#flush();
+          k = 0;
+        }
+        out[k++] = bytes[j]!;
+      }
+      this.#n = k;
     }
   }
 
@@ -218,16 +261,18 @@ export class RelaxedBody {
   end(): void {
     if (this.#cr) {
       this.#cr = false;
-      this.#textByte(CR);
+      this.#textRun(CR_BYTE);
     }
     if (this.#text) {
-      this.#put(CR);
-      this.#put(LF);
+      this.#byte(CR);
+      this.#byte(LF);
       this.#text = false;
     }
     this.#flush();
   }
 }
+
+const CR_BYTE = new Uint8Array([CR]);
 
 /** The relaxed canonical form of BODY, in one array (see {@link RelaxedBody}). */
 export function relaxedBody(body: Uint8Array): Uint8Array {

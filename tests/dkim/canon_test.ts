@@ -28,8 +28,11 @@ function referenceBody(body: string): string {
   return s === "\r\n" ? "" : s;
 }
 
+// Runs of text of every length: a word is copied octet by octet, a long run at once.
+const LONG = "x".repeat(33);
+
 Deno.test("relaxed body: equal to the RFC's rules applied one by one", () => {
-  const piece = fc.constantFrom("a", "é", " ", "\t", "\r", "\n", "\r\n", "\r\n\r\n", "  \t");
+  const piece = fc.constantFrom("a", "é", " ", "\t", "\r", "\n", "\r\n", "\r\n\r\n", "  \t", LONG);
   fc.assert(
     fc.property(fc.array(piece, { maxLength: 60 }), (pieces) => {
       const body = pieces.join("");
@@ -52,7 +55,7 @@ function cut(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
 }
 
 Deno.test("relaxed body in pieces: the same whatever the cuts and the buffer size", () => {
-  const piece = fc.constantFrom("a", " ", "\t", "\r", "\n", "\r\n", "\r\n\r\n");
+  const piece = fc.constantFrom("a", " ", "\t", "\r", "\n", "\r\n", "\r\n\r\n", LONG, LONG + LONG);
   fc.assert(
     fc.property(
       fc.array(piece, { maxLength: 60 }),
