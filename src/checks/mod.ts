@@ -5,12 +5,7 @@
  *
  * @module
  */
-export {
-  AuthChecks,
-  type AuthChecksOptions,
-  DOWN_TTL_MS,
-  JUNK_FOLDER,
-  MAX_SIGNATURES,
-} from "./stage.ts";
+export { AuthChecks, type AuthChecksOptions, JUNK_FOLDER, MAX_SIGNATURES } from "./stage.ts";
+export { DOWN_TTL_MS } from "./result_cache.ts";
 export { DEFAULT_LIMITS, type LookupLimits, type Resolve } from "./lookups.ts";
 export { decide, dmarcResult, type PolicySettings } from "./policy.ts";

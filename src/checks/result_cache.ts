@@ -55,3 +55,42 @@ export class ResultCache<V> {
     return this.#entries.size;
   }
 }
+
+/** How long a result reached while the DNS server is down is kept. */
+export const DOWN_TTL_MS = 2000;
+
+/**
+ * Results of one kind of check, by their inputs: a settled one for the full time; a temporary
+ * failure (it depends on a lookup that failed) only while the DNS server is down, and for
+ * {@link DOWN_TTL_MS}, so that a machine offline does not work the same temperror out again for
+ * every message, and the next evaluation after that asks the server again (a probe).
+ */
+export class CheckResults<V> {
+  readonly #settled: ResultCache<V>;
+  readonly #whileDown: ResultCache<V>;
+  readonly #down: () => boolean;
+  readonly #temporary: (value: V) => boolean;
+
+  constructor(
+    down: () => boolean,
+    temporary: (value: V) => boolean,
+    limits: ResultCacheLimits = DEFAULT_RESULT_CACHE,
+    clock: ClientClock = SYSTEM_CLOCK,
+  ) {
+    this.#settled = new ResultCache(limits, clock);
+    this.#whileDown = new ResultCache({ ttlMs: DOWN_TTL_MS, maxEntries: limits.maxEntries }, clock);
+    this.#down = down;
+    this.#temporary = temporary;
+  }
+
+  /** The result kept for KEY, if any still holds. */
+  get(key: string): V | undefined {
+    return this.#settled.get(key) ?? (this.#down() ? this.#whileDown.get(key) : undefined);
+  }
+
+  /** Keeps VALUE for KEY, as long as its kind allows. */
+  set(key: string, value: V): void {
+    if (!this.#temporary(value)) this.#settled.set(key, value);
+    else if (this.#down()) this.#whileDown.set(key, value);
+  }
+}

@@ -30,7 +30,7 @@ import {
   ResolverHealth,
 } from "./lookups.ts";
 import { decide, type PolicySettings } from "./policy.ts";
-import { DEFAULT_RESULT_CACHE, ResultCache, type ResultCacheLimits } from "./result_cache.ts";
+import { CheckResults, type ResultCacheLimits } from "./result_cache.ts";
 import type { DmarcOutcome, MessageOutcome, SpfOutcome } from "./verify.ts";
 
 /** The folder quarantined mail goes to (when the mailbox has one; else INBOX). */
@@ -56,9 +56,6 @@ export interface AuthChecksOptions extends PolicySettings {
   /** For pct= sampling (RFC 7489 §6.6.4); Math.random by default. */
   readonly random?: () => number;
 }
-
-/** How long a result reached while the DNS server is down is kept (see AuthChecks). */
-export const DOWN_TTL_MS = 2000;
 
 /** SPF of one transaction, started at MAIL FROM. */
 interface EarlySpf {
@@ -86,20 +83,11 @@ export class AuthChecks implements MessageStage {
   readonly #early = new WeakMap<object, EarlySpf>();
   /** The last SPF evaluation started at MAIL FROM in each session, finished or not. */
   readonly #started = new WeakMap<object, EarlySpf>();
-  /** SPF outcomes of the last while, by client address, sender and HELO. */
-  readonly #spfCache: ResultCache<SpfOutcome>;
-  /**
-   * SPF outcomes reached while the DNS server was down (temperrors), kept for a short while and
-   * only while it stays down: a machine offline receives at full speed instead of running SPF
-   * afresh, to the same temperror, for every message. The next evaluation after they expire
-   * asks the server again (a probe), so its return is noticed within {@link DOWN_TTL_MS}.
-   */
-  readonly #spfWhileDown: ResultCache<SpfOutcome>;
   readonly #health = new ResolverHealth();
-  /** DMARC verdicts of the last while, by their inputs. */
-  readonly #dmarcCache: ResultCache<DmarcOutcome | string>;
-  /** DMARC verdicts reached while the DNS server was down, as {@link #spfWhileDown}. */
-  readonly #dmarcWhileDown: ResultCache<DmarcOutcome | string>;
+  /** SPF outcomes of the last while, by client address, sender and HELO. */
+  readonly #spfCache: CheckResults<SpfOutcome>;
+  /** DMARC verdicts of the last while, by their inputs (a skip is kept as its reason). */
+  readonly #dmarcCache: CheckResults<DmarcOutcome | string>;
   /** Whether each session's client is trusted, by its client (as #early). */
   readonly #trustedSessions = new WeakMap<object, boolean>();
   #verify: Promise<Verify> | undefined;
@@ -111,16 +99,19 @@ export class AuthChecks implements MessageStage {
     this.#clock = options.clock ?? SYSTEM_CLOCK;
     this.#authservId = options.hostname.toLowerCase();
     this.#resolve = this.#health.wrap(options.resolve);
-    this.#spfCache = new ResultCache(options.resultCache, this.#clock);
-    this.#spfWhileDown = new ResultCache({
-      ttlMs: DOWN_TTL_MS,
-      maxEntries: (options.resultCache ?? DEFAULT_RESULT_CACHE).maxEntries,
-    }, this.#clock);
-    this.#dmarcCache = new ResultCache(options.resultCache, this.#clock);
-    this.#dmarcWhileDown = new ResultCache({
-      ttlMs: DOWN_TTL_MS,
-      maxEntries: (options.resultCache ?? DEFAULT_RESULT_CACHE).maxEntries,
-    }, this.#clock);
+    const down = () => this.#health.down;
+    this.#spfCache = new CheckResults<SpfOutcome>(
+      down,
+      (o) => o.mailfrom.result === "temperror" || o.helo?.result === "temperror",
+      options.resultCache,
+      this.#clock,
+    );
+    this.#dmarcCache = new CheckResults<DmarcOutcome | string>(
+      down,
+      (v) => typeof v !== "string" && v.result === "temperror",
+      options.resultCache,
+      this.#clock,
+    );
     this.#trusted = new net.BlockList();
     for (const c of options.trustedNetworks) this.#trusted.addSubnet(c.address, c.prefix, c.family);
   }
@@ -150,8 +141,7 @@ export class AuthChecks implements MessageStage {
   #startSpf(sender: string, ctx: SessionContext): EarlySpf {
     const counter = new LookupCounter(this.#limits.maxLookups);
     const key = JSON.stringify([ctx.client.address, sender, ctx.helo]);
-    const cached = this.#spfCache.get(key) ??
-      (this.#health.down ? this.#spfWhileDown.get(key) : undefined);
+    const cached = this.#spfCache.get(key);
     if (cached !== undefined) {
       return { sender, helo: ctx.helo, counter, settled: true, result: Promise.resolve(cached) };
     }
@@ -171,11 +161,7 @@ export class AuthChecks implements MessageStage {
           budgetMs: this.#limits.budgetMs,
         });
         // The local part stays in the key: SPF macros may use it (RFC 7208 §7.2).
-        if (outcome.mailfrom.result !== "temperror" && outcome.helo?.result !== "temperror") {
-          this.#spfCache.set(key, outcome);
-        } else if (this.#health.down) {
-          this.#spfWhileDown.set(key, outcome);
-        }
+        this.#spfCache.set(key, outcome);
         return outcome;
       }).catch((err) => {
         this.#log.warning("SPF check failed", { error: String(err) });
@@ -302,8 +288,6 @@ export class AuthChecks implements MessageStage {
           spf,
           dmarc: this.#o.dmarc !== "off",
           dmarcCache: this.#dmarcCache,
-          dmarcWhileDown: this.#dmarcWhileDown,
-          resolverDown: () => this.#health.down,
         }),
       );
     } catch (err) {

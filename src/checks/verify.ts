@@ -24,7 +24,7 @@ import { readHeaderFields } from "./dkim_canon.ts";
 import { verifyDkim } from "./dkim_verify.ts";
 import type { Resinfo } from "./auth_results.ts";
 import type { Resolve } from "./lookups.ts";
-import type { ResultCache } from "./result_cache.ts";
+import type { CheckResults } from "./result_cache.ts";
 import type { DmarcPolicy } from "./policy.ts";
 
 /** The SPF result of one identity. */
@@ -124,13 +124,7 @@ export interface MessageInput {
   /** Whether to evaluate DMARC. */
   readonly dmarc: boolean;
   /** DMARC verdicts of the last while, by their inputs (a skip is kept as its reason). */
-  readonly dmarcCache?: ResultCache<DmarcOutcome | string> | undefined;
-  /**
-   * Verdicts reached while the DNS server is down (temperrors), kept only while RESOLVERDOWN
-   * says it still is: the same message from the same sender is not evaluated afresh each time.
-   */
-  readonly dmarcWhileDown?: ResultCache<DmarcOutcome | string> | undefined;
-  readonly resolverDown?: (() => boolean) | undefined;
+  readonly dmarcCache?: CheckResults<DmarcOutcome | string> | undefined;
 }
 
 interface DkimRow {
@@ -250,8 +244,7 @@ export async function checkMessage(
     dkimDomains.map((d) => [d.domain.toLowerCase(), d.underSized ?? 0]),
     (arcResult.status as Status).result ?? "",
   ]);
-  const cached = input.dmarcCache?.get(key) ??
-    (input.resolverDown?.() ? input.dmarcWhileDown?.get(key) : undefined);
+  const cached = input.dmarcCache?.get(key);
   if (typeof cached === "string") return { ...outcome, dmarcSkipped: cached };
   if (cached !== undefined) return { ...outcome, dmarc: cached };
   const verdict = await dmarc({
@@ -278,8 +271,7 @@ export async function checkMessage(
       : undefined,
     pct: typeof record?.pct === "number" ? record.pct : undefined,
   };
-  // A verdict reached through a failed lookup is asked again next time.
-  if (result.result !== "temperror") input.dmarcCache?.set(key, result);
-  else if (input.resolverDown?.()) input.dmarcWhileDown?.set(key, result);
+  // The cache decides how long a verdict reached through a failed lookup is kept.
+  input.dmarcCache?.set(key, result);
   return { ...outcome, dmarc: result };
 }

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { AuthChecks } from "../../src/checks/mod.ts";
-import { ResultCache } from "../../src/checks/result_cache.ts";
+import { CheckResults, DOWN_TTL_MS, ResultCache } from "../../src/checks/result_cache.ts";
 import type { Resolve } from "../../src/checks/lookups.ts";
 import {
   context,
@@ -132,4 +132,26 @@ Deno.test("SPF and DMARC: a temperror is not kept", async () => {
   assert.match(await send(checks, "ann@example.com", data), /spf=temperror .*dmarc=temperror/);
   dns.down.clear();
   assert.match(await send(checks, "ann@example.com", data), /spf=pass .*dmarc=pass/);
+});
+
+Deno.test("check results: a temporary failure is kept only while the DNS server is down, briefly", () => {
+  const clock = new TestClock();
+  let down = false;
+  const results = new CheckResults<string>(() => down, (v) => v === "temperror", {
+    ttlMs: 30_000,
+    maxEntries: 10,
+  }, clock);
+  results.set("a", "pass");
+  results.set("b", "temperror");
+  assert.equal(results.get("a"), "pass");
+  assert.equal(results.get("b"), undefined, "not kept while the server answers");
+  down = true;
+  results.set("b", "temperror");
+  assert.equal(results.get("b"), "temperror");
+  down = false;
+  assert.equal(results.get("b"), undefined, "not given out once the server is back");
+  down = true;
+  clock.advance(DOWN_TTL_MS);
+  assert.equal(results.get("b"), undefined, "not past DOWN_TTL_MS");
+  assert.equal(results.get("a"), "pass", "a settled result is kept its full time");
 });
