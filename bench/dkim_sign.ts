@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { mailArgs } from "../tests/_helpers/mail_process.ts";
+import { mail } from "../tests/_helpers/mail_process.ts";
 import { generateKey, loadKeys } from "../src/dkim/keys.ts";
 import { dkimSignatures } from "../src/dkim/sign.ts";
 import { Replies, write } from "./_smtp_wire.ts";
@@ -65,20 +65,6 @@ async function session(port: number, count: number) {
   await write(conn, "QUIT\r\n");
   await r.take(1);
   conn.close();
-}
-
-async function run(cmd: string[], stdin?: string) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: mailArgs(cmd),
-    stdin: "piped",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const w = child.stdin.getWriter();
-  if (stdin !== undefined) await w.write(enc.encode(stdin));
-  await w.close();
-  const { code, stderr } = await child.output();
-  if (code !== 0) throw new Error(`mail ${cmd.join(" ")}: ${new TextDecoder().decode(stderr)}`);
 }
 
 async function startServer(dir: string) {
@@ -138,7 +124,8 @@ const servers: Server[] = [];
 try {
   for (const [name, algorithms] of configs) {
     const dir = await Deno.makeTempDir({ prefix: "mail-bench-dkim-" });
-    await run(["user", "add", USER, "--data", dir], `${PASSWORD}\n`);
+    const added = await mail(["user", "add", USER, "--data", dir], { stdin: `${PASSWORD}\n` });
+    if (added.code !== 0) throw new Error(`mail user add: ${added.err}`);
     for (const a of algorithms) await generateKey(dir, "example.test", a, a);
     const { child, port } = await startServer(dir);
     servers.push({ name, dir, child, port, rates: {}, cpu: {} });

@@ -9,6 +9,7 @@ import { dkimSign } from "mailauth";
 import type { Delivery, SessionContext } from "../../src/smtp/session.ts";
 import type { StagedMessage } from "../../src/server/local_backend.ts";
 import type { ClientClock } from "../../src/client/clock.ts";
+import { python } from "../_helpers/python.ts";
 
 export const HOSTNAME = "mx.local.test";
 
@@ -102,16 +103,7 @@ export async function dkimPython(
     }
     throw new Error("No Python 3 with dkimpy (python3-dkim)");
   })();
-  const out = await new Deno.Command(await interpreter, {
-    args: ["-c", script, ...args],
-    stdin: "null",
-    signal: AbortSignal.timeout(120_000),
-  }).output();
-  return {
-    code: out.code,
-    out: new TextDecoder().decode(out.stdout),
-    err: new TextDecoder().decode(out.stderr),
-  };
+  return await python(script, args, await interpreter);
 }
 
 /** The context of a session from ADDRESS that said HELO. */
