@@ -6,21 +6,10 @@
  * @module
  */
 
+import { SYSTEM_TIMER_CLOCK, type TimerClock } from "../timer_clock.ts";
+
 /** Milliseconds now, and timers that fire against the same clock. */
-export interface ClientClock {
-  /** The time in milliseconds (any origin; only differences matter). */
-  now(): number;
-  /** Calls FN once MS have passed; returns a function that cancels it. */
-  after(ms: number, fn: () => void): () => void;
-}
+export type ClientClock = TimerClock;
 
 /** Real time. */
-export const SYSTEM_CLOCK: ClientClock = {
-  now: () => Date.now(),
-  after(ms, fn) {
-    // Timers hold at most 2^31 - 1 ms (about 24 days); a later deadline fires early, and the
-    // caller, finding it not yet reached, waits again.
-    const timer = setTimeout(fn, Math.min(ms, 2 ** 31 - 1));
-    return () => clearTimeout(timer);
-  },
-};
+export const SYSTEM_CLOCK: ClientClock = SYSTEM_TIMER_CLOCK;

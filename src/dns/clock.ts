@@ -4,21 +4,10 @@
  *
  * @module
  */
-import { clearTimeout, setTimeout } from "node:timers";
+import { SYSTEM_TIMER_CLOCK, type TimerClock } from "../timer_clock.ts";
 
 /** Milliseconds now, and timers that fire against the same clock. */
-export interface DnsClock {
-  /** The time in milliseconds (any origin; only differences matter). */
-  now(): number;
-  /** Calls FN once MS have passed; returns a function that cancels it. */
-  after(ms: number, fn: () => void): () => void;
-}
+export type DnsClock = TimerClock;
 
 /** Real time. */
-export const SYSTEM_DNS_CLOCK: DnsClock = {
-  now: () => Date.now(),
-  after(ms, fn) {
-    const timer = setTimeout(fn, ms);
-    return () => clearTimeout(timer);
-  },
-};
+export const SYSTEM_DNS_CLOCK: DnsClock = SYSTEM_TIMER_CLOCK;
