@@ -15,15 +15,11 @@ import { startDnsServer, startRawDnsServer } from "../tests/_helpers/dns_server.
 import { message, rsaKey, signWithMailauth } from "../tests/checks/_fixtures.ts";
 import { Replies, write } from "./_smtp_wire.ts";
 import { spawnServe } from "./_serve.ts";
+import { numberFlag } from "./_flags.ts";
 
-const args = Deno.args;
-const flag = (name: string, fallback: number) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
-const MESSAGES = flag("--messages", 1000);
-const SESSIONS = flag("--sessions", 10);
-const ROUNDS = flag("--rounds", 5);
+const MESSAGES = numberFlag("--messages", 1000);
+const SESSIONS = numberFlag("--sessions", 10);
+const ROUNDS = numberFlag("--rounds", 5);
 
 const enc = new TextEncoder();
 const KEY = rsaKey();

@@ -24,17 +24,12 @@ import { MailServer } from "../src/server/server.ts";
 import { hashPassword } from "../src/store/password.ts";
 import { openStore } from "../src/store/mod.ts";
 import { mailArgs } from "../tests/_helpers/mail_process.ts";
+import { stringFlag } from "./_flags.ts";
 
 const USER = "alice@example.test";
 const PASSWORD = "the-right-password";
 /** Every wait of the bench is bounded by this. */
 const LIMIT_MS = 120_000;
-
-const args = Deno.args;
-const flag = (name: string): string | undefined => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-};
 
 /** Child mode: the server `mail serve` builds, with password checks bounded or not. */
 async function serveForBench(mode: string, dir: string): Promise<void> {
@@ -332,10 +327,10 @@ async function main(connections: number): Promise<void> {
   }
 }
 
-if (flag("--serve") !== undefined) {
-  await serveForBench(flag("--serve")!, flag("--data")!);
+if (stringFlag("--serve") !== undefined) {
+  await serveForBench(stringFlag("--serve")!, stringFlag("--data")!);
 } else {
   // Loopback only, and few enough that their addresses stay within 127.0.1.0–127.0.4.255.
-  const connections = Math.min(1000, Math.max(1, Number(flag("--connections") ?? 200)));
+  const connections = Math.min(1000, Math.max(1, Number(stringFlag("--connections") ?? 200)));
   await main(connections);
 }

@@ -19,17 +19,13 @@ import { generateKey, loadKeys } from "../src/dkim/keys.ts";
 import { dkimSignatures } from "../src/dkim/sign.ts";
 import { Replies, write } from "./_smtp_wire.ts";
 import { spawnServe } from "./_serve.ts";
+import { numberFlag } from "./_flags.ts";
 
-const args = Deno.args;
-const flag = (name: string, fallback: number) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
-const MESSAGES = flag("--messages", 1000);
-const LOGIN_MESSAGES = flag("--login-messages", 48);
-const SESSIONS = flag("--sessions", 8);
-const SIZE_KB = flag("--size-kb", 4);
-const ROUNDS = flag("--rounds", 5);
+const MESSAGES = numberFlag("--messages", 1000);
+const LOGIN_MESSAGES = numberFlag("--login-messages", 48);
+const SESSIONS = numberFlag("--sessions", 8);
+const SIZE_KB = numberFlag("--size-kb", 4);
+const ROUNDS = numberFlag("--rounds", 5);
 const USER = "bench@example.test";
 const PASSWORD = "bench-password";
 

@@ -23,22 +23,16 @@ import { hashPassword, type NewMessage, openStore } from "../src/store/mod.ts";
 import { ImapClient } from "./imap_client.ts";
 import { type BenchMessage, corpus, SEARCH_WORD } from "./imap_corpus.ts";
 import { descendants, type Dovecot, dovecotMissing, pssKiB, startDovecot } from "./imap_dovecot.ts";
+import { numberFlag, stringFlag } from "./_flags.ts";
+import { Replies, write } from "./_smtp_wire.ts";
 
-const args = Deno.args;
-const flag = (name: string, fallback: number) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
-const MESSAGES = flag("--messages", 10_000);
-const ROUNDS = flag("--rounds", 5);
-const IDLE = flag("--idle", 1000);
-const SMTP_IDLE = flag("--smtp-idle", 100);
-const SMTP_MESSAGES = flag("--smtp-messages", 1000);
-const SMTP_ROUNDS = flag("--smtp-rounds", 3);
-const onlyAt = args.indexOf("--only");
-const ONLY = new Set(
-  onlyAt >= 0 ? args[onlyAt + 1]!.split(",") : ["open", "search", "idle", "smtp"],
-);
+const MESSAGES = numberFlag("--messages", 10_000);
+const ROUNDS = numberFlag("--rounds", 5);
+const IDLE = numberFlag("--idle", 1000);
+const SMTP_IDLE = numberFlag("--smtp-idle", 100);
+const SMTP_MESSAGES = numberFlag("--smtp-messages", 1000);
+const SMTP_ROUNDS = numberFlag("--smtp-rounds", 3);
+const ONLY = new Set(stringFlag("--only")?.split(",") ?? ["open", "search", "idle", "smtp"]);
 const USER = "bench@example.test";
 /** The account the idle clients watch: a mailbox of everyday size. */
 const IDLER = "idle@example.test";
@@ -216,7 +210,7 @@ async function login(port: number, user: string, tls = false): Promise<ImapClien
 /** One SMTP delivery to TO; resolves at the 250 after the data. */
 async function smtpSend(port: number, to: string, body: Uint8Array): Promise<void> {
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-  const r = new SmtpReplies(conn);
+  const r = new Replies(conn);
   try {
     await r.take(1);
     await write(
@@ -233,37 +227,6 @@ async function smtpSend(port: number, to: string, body: Uint8Array): Promise<voi
     await r.take(1);
   } finally {
     conn.close();
-  }
-}
-
-async function write(conn: Deno.Conn, data: Uint8Array | string) {
-  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
-  for (let off = 0; off < bytes.length;) off += await conn.write(bytes.subarray(off));
-}
-
-/** Final SMTP reply lines off a connection. */
-class SmtpReplies {
-  #buf = "";
-  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
-  constructor(conn: Deno.Conn) {
-    this.#reader = conn.readable.getReader();
-  }
-  async take(n: number): Promise<string> {
-    let last = "";
-    for (;;) {
-      let i: number;
-      while ((i = this.#buf.indexOf("\r\n")) >= 0) {
-        const line = this.#buf.slice(0, i);
-        this.#buf = this.#buf.slice(i + 2);
-        if (/^\d{3} /.test(line)) {
-          last = line;
-          if (--n === 0) return last;
-        }
-      }
-      const { value, done } = await this.#reader.read();
-      if (done) throw new Error(`Connection closed, last reply ${last}`);
-      this.#buf += new TextDecoder().decode(value);
-    }
   }
 }
 
@@ -442,7 +405,7 @@ async function smtpLoad(port: number, to: string, count: number, sessions: numbe
 
 // --- Run ------------------------------------------------------------------------------------
 
-const missing = args.includes("--no-dovecot") ? "not asked for" : dovecotMissing();
+const missing = Deno.args.includes("--no-dovecot") ? "not asked for" : dovecotMissing();
 const dataDir = await Deno.makeTempDir({ prefix: "mail-imap-bench-" });
 console.log("imap: writing our store…");
 await fillStore(dataDir);

@@ -11,16 +11,12 @@
  */
 import { Replies, write } from "./_smtp_wire.ts";
 import { spawnServe } from "./_serve.ts";
+import { numberFlag } from "./_flags.ts";
 
-const args = Deno.args;
-const flag = (name: string, fallback: number) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
-const MESSAGES = flag("--messages", 2000);
-const SIZE_KB = flag("--size-kb", 4);
-const IDLE = flag("--idle", 1000);
-const BIG_MIB = flag("--big-mib", 24);
+const MESSAGES = numberFlag("--messages", 2000);
+const SIZE_KB = numberFlag("--size-kb", 4);
+const IDLE = numberFlag("--idle", 1000);
+const BIG_MIB = numberFlag("--big-mib", 24);
 
 const enc = new TextEncoder();
 const body = enc.encode(

@@ -21,14 +21,10 @@
 import { Buffer } from "node:buffer";
 import { join } from "node:path";
 import { mail, type ServeProcess, startServe } from "../tests/_helpers/mail_process.ts";
+import { numberFlag } from "./_flags.ts";
 
-const args = Deno.args;
-const flag = (name: string, fallback: number) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? Number(args[i + 1]) : fallback;
-};
-const MESSAGES = flag("--messages", 1000);
-const ROUNDS = flag("--rounds", 9);
+const MESSAGES = numberFlag("--messages", 1000);
+const ROUNDS = numberFlag("--rounds", 9);
 /** Every wait of the bench is bounded by this. */
 const LIMIT_MS = 300_000;
 const PASSWORD = "bench-password";
