@@ -20,8 +20,14 @@ export function latin1(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
 }
 
+// deno-lint-ignore no-control-regex
+const NON_ASCII = /[^\x00-\x7f]/;
+const ASCII = new TextEncoder();
+
 /** The octets of S, a string of one char per octet (the inverse of {@link latin1}). */
 export function fromLatin1(s: string): Uint8Array {
+  // ASCII (most header text) is the same in UTF-8, whose encoder is native.
+  if (!NON_ASCII.test(s)) return ASCII.encode(s);
   const out = new Uint8Array(s.length);
   for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i) & 0xff;
   return out;

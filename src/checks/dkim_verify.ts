@@ -35,8 +35,6 @@ import { type RsaPublicKey, rsaPublicKey, verifyRsaSha256 } from "./rsa_verify.t
 export interface DkimResult {
   /** d=, absent for a message without signatures. */
   readonly signingDomain?: string;
-  /** SHA-256 (hex) of the signature's b= value: DMARC tells signatures apart by it. */
-  readonly id?: string;
   readonly status: {
     readonly result: string;
     readonly comment?: string;
@@ -233,6 +231,12 @@ function withoutB(raw: string): string {
   return raw.slice(0, colon + 1) + specs.join(";");
 }
 
+/**
+ * Run buffers for relaxed body hashes, used again from message to message: a body is hashed
+ * from start to end in one synchronous pass, so a buffer is back here before the next message.
+ */
+const runBuffers: Uint8Array[] = [];
+
 /** The body hash of one canonicalization and length, fed the body once. */
 class BodyHash {
   readonly #hash: Hash = createHash("sha256");
@@ -240,18 +244,21 @@ class BodyHash {
   /** Canonical bytes in all, hashed or not. */
   total = 0;
   readonly #canon: RelaxedBody | SimpleBody;
+  readonly #buffer: Uint8Array | undefined;
 
-  constructor(canon: "simple" | "relaxed", limit: number | undefined, bodySize: number) {
+  constructor(canon: "simple" | "relaxed", limit: number | undefined) {
     this.#limit = limit ?? Infinity;
     const sink = (bytes: Uint8Array) => {
       const room = this.#limit - this.total;
       if (room > 0) this.#hash.update(room >= bytes.length ? bytes : bytes.subarray(0, room));
       this.total += bytes.length;
     };
-    // The run buffer need not be larger than the body (relaxed output is never longer).
-    this.#canon = canon === "relaxed"
-      ? new RelaxedBody(sink, Math.min(bodySize + 2, 16 * 1024))
-      : new SimpleBody(sink);
+    if (canon === "relaxed") {
+      this.#buffer = runBuffers.pop() ?? new Uint8Array(16 * 1024);
+      this.#canon = new RelaxedBody(sink, this.#buffer);
+    } else {
+      this.#canon = new SimpleBody(sink);
+    }
   }
 
   update(bytes: Uint8Array): void {
@@ -261,6 +268,8 @@ class BodyHash {
   /** The hash, base64, once the body is over. */
   end(): string {
     this.#canon.end();
+    // A few are kept: one per canonicalization and l= of a message's signatures in use at once.
+    if (this.#buffer !== undefined && runBuffers.length < 4) runBuffers.push(this.#buffer);
     return this.#hash.digest("base64");
   }
 }
@@ -348,12 +357,10 @@ export async function verifyDkim(
   const read = fields.filter((f) => f.key === "dkim-signature").map(readSignature);
   // One body hash per canonicalization and length, started before any key is asked for.
   const hashes = new Map<string, BodyHash>();
-  let bodySize = 0;
-  for (const chunk of body) bodySize += chunk.length;
   for (const r of read) {
     if (!("field" in r)) continue;
     const id = `${r.bodyCanon}:${r.length ?? ""}`;
-    if (!hashes.has(id)) hashes.set(id, new BodyHash(r.bodyCanon, r.length, bodySize));
+    if (!hashes.has(id)) hashes.set(id, new BodyHash(r.bodyCanon, r.length));
   }
   // The key lookups go out at once, while the body is hashed.
   const lookups = read.map((r) =>
@@ -368,11 +375,9 @@ export async function verifyDkim(
   for (let n = 0; n < read.length; n++) {
     const r = read[n]!;
     if ("skip" in r) continue;
-    const signature = new Uint8Array(Buffer.from(r.b ?? "", "base64"));
-    const base = {
-      ...(r.d ? { signingDomain: r.d } : {}),
-      ...(r.b ? { id: createHash("sha256").update(signature).digest("hex") } : {}),
-    };
+    // mailauth also gives each result an id (a hash of b=) for DMARC to report; the checks
+    // neither report it nor let it change a verdict, so it is not worked out.
+    const base = r.d ? { signingDomain: r.d } : {};
     if (!("field" in r)) {
       results.push({
         ...base,
@@ -384,6 +389,7 @@ export async function verifyDkim(
     const underSized = r.length !== undefined && digest.total > r.length
       ? digest.total - r.length
       : undefined;
+    const signature = new Uint8Array(Buffer.from(r.b, "base64"));
     const status = await verifyOne(r, fields, digest.hash, signature, lookups[n], input.now);
     results.push({
       ...base,

@@ -22,6 +22,7 @@ export interface HeaderField {
 
 const LF = 0x0a;
 const COLON = 0x3a;
+const ENCODER = new TextEncoder();
 
 /**
  * The fields of the header block of CHUNKS (RFC 5322 §2.2: a field continues on lines that
@@ -149,5 +150,5 @@ export function withInserted(
   offset: number,
   text: string,
 ): Uint8Array[] {
-  return insertBytes(chunks, offset, new TextEncoder().encode(text));
+  return insertBytes(chunks, offset, ENCODER.encode(text));
 }

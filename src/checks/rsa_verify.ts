@@ -109,15 +109,32 @@ export function verifyRsaSha256(
   // RFC 8017 §5.2.2: a representative outside [0, n-1] is invalid.
   if (s >= key.n) return false;
   const em = modPow(s, key.e, key.n);
-  // EMSA-PKCS1-v1_5 (§9.2): 0x00 0x01 PS (0xff, at least 8) 0x00 DigestInfo, k octets long.
+  const padding = paddingOf(key.k);
+  return padding !== undefined && em === padding + toBigInt(digest);
+}
+
+/** The EMSA-PKCS1-v1_5 encodings' common part, by length: the same for every digest. */
+const paddings = new Map<number, bigint>();
+
+/**
+ * EMSA-PKCS1-v1_5 (RFC 8017 §9.2) for K octets with the digest's 32 octets zero: 0x00 0x01,
+ * PS (0xff, at least 8), 0x00, SHA-256's DigestInfo prefix. Undefined when K is too short.
+ */
+function paddingOf(k: number): bigint | undefined {
   const tLen = SHA256_PREFIX.length + 32;
-  if (key.k < tLen + 11) return false;
-  const expected = new Uint8Array(key.k);
-  expected[1] = 0x01;
-  expected.fill(0xff, 2, key.k - tLen - 1);
-  expected.set(SHA256_PREFIX, key.k - tLen);
-  expected.set(digest, key.k - 32);
-  return em === toBigInt(expected);
+  if (k < tLen + 11) return undefined;
+  let padding = paddings.get(k);
+  if (padding === undefined) {
+    const encoded = new Uint8Array(k);
+    encoded[1] = 0x01;
+    encoded.fill(0xff, 2, k - tLen - 1);
+    encoded.set(SHA256_PREFIX, k - tLen);
+    padding = toBigInt(encoded);
+    // Key lengths come from DNS: keep a few, not one per length anyone publishes.
+    if (paddings.size >= 16) paddings.clear();
+    paddings.set(k, padding);
+  }
+  return padding;
 }
 
 /** BASE^EXP mod M, by squaring from the exponent's top bit. */

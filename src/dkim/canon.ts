@@ -156,9 +156,10 @@ export class RelaxedBody {
   #text = false;
   #cr = false;
 
-  constructor(sink: (bytes: Uint8Array) => void, bufferSize = 64 * 1024) {
+  /** BUFFER: the run buffer's size, or the buffer itself (of 16 octets or more). */
+  constructor(sink: (bytes: Uint8Array) => void, buffer: number | Uint8Array = 64 * 1024) {
     this.#sink = sink;
-    this.#out = new Uint8Array(Math.max(bufferSize, 16));
+    this.#out = typeof buffer === "number" ? new Uint8Array(Math.max(buffer, 16)) : buffer;
   }
 
   #flush(): void {
@@ -207,7 +208,11 @@ export class RelaxedBody {
     this.#text = false;
   }
 
-  update(bytes: Uint8Array): void {
+  update(input: Uint8Array): void {
+    // A Buffer's subarray is another Buffer, made at many times the cost of a plain view.
+    const bytes = input.constructor === Uint8Array
+      ? input
+      : new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
     const n = bytes.length;
     let i = 0;
     while (i < n) {
@@ -291,89 +296,85 @@ export function simpleHeader(raw: string, last = false): string {
 /**
  * The simple canonicalization of a body (RFC 6376 §3.4.3), fed in pieces: the body as it is,
  * but empty lines at its end removed and a last line without CRLF given one; an empty body is
- * one CRLF. Only the trailing empty lines not yet known to be followed by text are held back
- * (as a count), so memory stays bounded by the buffer whatever the size of the body.
+ * one CRLF. The body is given out as views of the pieces fed, not copied; only the CRLFs at the
+ * end of what has come so far are held back (as a count), as they may be the empty lines at the
+ * end, so memory stays bounded whatever the size of the body.
  */
 export class SimpleBody {
-  readonly #out: Uint8Array;
   readonly #sink: (bytes: Uint8Array) => void;
-  #n = 0;
-  /** Empty lines not yet written: only written if text follows them. */
-  #empty = 0;
-  /** Whether this line has text. */
-  #text = false;
+  /** Whether what came so far ends at the start of a line (after a CRLF, or at the start). */
+  #lineStart = true;
+  /** Empty lines held back: given out only if text follows them. */
+  #held = 0;
   /** A CR ended the last piece: a line end if an LF follows, else text. */
   #cr = false;
-  /** Whether anything was written: an empty body is written as CRLF. */
+  /** Whether anything was given out: an empty body is given out as CRLF. */
   #wrote = false;
 
-  constructor(sink: (bytes: Uint8Array) => void, bufferSize = 64 * 1024) {
+  constructor(sink: (bytes: Uint8Array) => void) {
     this.#sink = sink;
-    this.#out = new Uint8Array(Math.max(bufferSize, 16));
   }
 
-  #put(b: number): void {
-    if (this.#n === this.#out.length) this.#flush();
-    this.#out[this.#n++] = b;
+  #out(bytes: Uint8Array): void {
+    if (bytes.length === 0) return;
+    this.#sink(bytes);
     this.#wrote = true;
   }
 
-  #flush(): void {
-    if (this.#n > 0) this.#sink(this.#out.subarray(0, this.#n));
-    this.#n = 0;
+  /** Text follows: the empty lines held back are not the body's last, so they go out first. */
+  #text(bytes: Uint8Array): void {
+    for (; this.#held > 0; this.#held -= Math.min(this.#held, CRLFS.length / 2)) {
+      this.#out(CRLFS.subarray(0, 2 * Math.min(this.#held, CRLFS.length / 2)));
+    }
+    this.#out(bytes);
+    this.#lineStart = false;
   }
 
-  #textByte(b: number): void {
-    for (; this.#empty > 0; this.#empty--) {
-      this.#put(CR);
-      this.#put(LF);
+  /** PAIRS CRLFs: the first ends a line of text, if one is open; the rest are empty lines. */
+  #lineEnds(pairs: number): void {
+    if (pairs === 0) return;
+    if (!this.#lineStart) {
+      this.#out(CRLFS.subarray(0, 2));
+      this.#lineStart = true;
+      pairs--;
     }
-    this.#text = true;
-    this.#put(b);
+    this.#held += pairs;
   }
 
   update(bytes: Uint8Array): void {
-    for (let i = 0; i < bytes.length; i++) {
-      const b = bytes[i]!;
-      if (this.#cr) {
-        this.#cr = false;
-        if (b === LF) {
-          if (this.#text) {
-            this.#put(CR);
-            this.#put(LF);
-          } else {
-            this.#empty++;
-          }
-          this.#text = false;
-          continue;
-        }
-        this.#textByte(CR);
+    let start = 0;
+    if (this.#cr && bytes.length > 0) {
+      this.#cr = false;
+      if (bytes[0] === LF) {
+        this.#lineEnds(1);
+        start = 1;
+      } else {
+        this.#text(CR_BYTE);
       }
-      if (b === CR) this.#cr = true;
-      else this.#textByte(b);
     }
+    // What the piece ends with: CRLFs, and perhaps a CR whose meaning the next piece tells.
+    let end = bytes.length;
+    if (end > start && bytes[end - 1] === CR) {
+      this.#cr = true;
+      end--;
+    }
+    let tail = end;
+    while (tail - 2 >= start && bytes[tail - 2] === CR && bytes[tail - 1] === LF) tail -= 2;
+    if (tail > start) this.#text(bytes.subarray(start, tail));
+    this.#lineEnds((end - tail) / 2);
   }
 
-  /** The body is over: the last line's CRLF, if it has text, and the rest of the buffer. */
+  /** The body is over: the last line's CRLF, if it has text, and CRLF for an empty body. */
   end(): void {
     if (this.#cr) {
       this.#cr = false;
-      this.#textByte(CR);
+      this.#text(CR_BYTE);
     }
-    if (this.#text || !this.#wrote) {
-      this.#put(CR);
-      this.#put(LF);
-      this.#text = false;
-    }
-    this.#flush();
+    if (!this.#lineStart || !this.#wrote) this.#out(CRLFS.subarray(0, 2));
+    this.#lineStart = true;
+    this.#held = 0;
   }
 }
 
-/** The simple canonical form of BODY, in one array (see {@link SimpleBody}). */
-export function simpleBody(body: Uint8Array): Uint8Array {
-  const parts: Uint8Array[] = [];
-  const c = new SimpleBody((b) => parts.push(b.slice()));
-  c.update(body);
-  c.end();
-  return concatBytes(parts);
-}
+/** CRLFs given out from, many at a time (a body may end in millions of empty lines). */
+const CRLFS = new TextEncoder().encode("\r\n".repeat(512));

@@ -1,7 +1,7 @@
 /**
  * Relaxed canonicalization (RFC 6376 §3.4.2, §3.4.4): the one-pass byte version against a
  * plain reading of the RFC's rules (the regular expressions dkimpy applies), by property; the
- * header parser and the From field's domains by example.
+ * simple body (§3.4.3) the same way; the header parser and the From field's domains by example.
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
@@ -11,6 +11,7 @@ import {
   RelaxedBody,
   relaxedBody,
   relaxedHeader,
+  SimpleBody,
   splitChunks,
   splitMessage,
 } from "../../src/dkim/canon.ts";
@@ -72,6 +73,58 @@ Deno.test("relaxed body in pieces: the same whatever the cuts and the buffer siz
     ),
     { numRuns: 2000 },
   );
+});
+
+/** RFC 6376 §3.4.3 on text: empty lines at the end removed, then a CRLF where none ends it. */
+function referenceSimpleBody(body: string): string {
+  let s = body;
+  while (s.endsWith("\r\n\r\n")) s = s.slice(0, -2);
+  if (s === "\r\n") s = "";
+  return s.endsWith("\r\n") ? s : `${s}\r\n`;
+}
+
+/** The simple canonical form of BODY fed in PARTS, as the sink saw it. */
+function simpleInParts(parts: Uint8Array[]): string {
+  const out: string[] = [];
+  const c = new SimpleBody((b) => out.push(dec(b)));
+  for (const part of parts) c.update(part);
+  c.end();
+  return out.join("");
+}
+
+Deno.test("simple body in pieces: the RFC's rule whatever the cuts", () => {
+  const piece = fc.constantFrom("a", " ", "\r", "\n", "\r\n", "\r\n\r\n", "\r\r", LONG);
+  fc.assert(
+    fc.property(
+      fc.array(piece, { maxLength: 60 }),
+      fc.array(fc.nat(), { maxLength: 8 }),
+      (pieces, cuts) => {
+        const body = pieces.join("");
+        assert.equal(simpleInParts(cut(fromLatin1(body), cuts)), referenceSimpleBody(body));
+      },
+    ),
+    { numRuns: 3000 },
+  );
+});
+
+Deno.test("simple body: the edges, and many empty lines held back then given out", () => {
+  for (const body of ["", "\r\n", "\r\n\r\n", "a", "a\r", "a\r\n\r", "\r", "\n", "a\n\r\n"]) {
+    assert.equal(
+      simpleInParts([fromLatin1(body)]),
+      referenceSimpleBody(body),
+      JSON.stringify(body),
+    );
+  }
+  const many = "a\r\n" + "\r\n".repeat(5000);
+  const bytes = fromLatin1(`${many}b`);
+  // One CRLF at a time: every one is held back until the text after them comes.
+  const parts = Array.from(
+    { length: bytes.length / 2 },
+    (_, i) => bytes.subarray(2 * i, 2 * i + 2),
+  );
+  parts.push(bytes.subarray(parts.length * 2));
+  assert.equal(simpleInParts(parts), `${many}b\r\n`);
+  assert.equal(simpleInParts([fromLatin1(many)]), "a\r\n");
 });
 
 Deno.test("split in chunks: the same header and body whatever the cuts", () => {
