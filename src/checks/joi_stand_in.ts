@@ -7,13 +7,14 @@
  * 5 MiB larger from the first message on (docs/performance.md). This module makes those two
  * checks, with Joi's rules and answers (the domain rules are those of @hapi/address, which Joi
  * calls; the pattern is Joi's; a test compares both with Joi itself), and registers them in
- * the CommonJS module cache under Joi's path, so mailauth's `require("joi")` finds them.
- * Anything else asked of it is handed to the real Joi, loaded then: a mailauth that uses more
- * of Joi gets Joi. Where the module cache cannot be reached, mailauth loads Joi as usual.
+ * the CommonJS module cache under Joi's path (`stand_in.ts`), so mailauth's `require("joi")`
+ * finds them. Anything else asked of it is handed to the real Joi, loaded then: a mailauth that
+ * uses more of Joi gets Joi. Where the module cache cannot be reached, mailauth loads Joi as
+ * usual.
  *
  * @module
  */
-import { createRequire } from "node:module";
+import { installStandIn, memberOf } from "./stand_in.ts";
 
 /** What `schema.validate` gives: the value, and an error when it does not pass. */
 interface Validation {
@@ -58,13 +59,6 @@ const BASE64 =
 
 type Joi = Record<string | symbol, unknown>;
 
-/** OBJECT's member PROP, a method bound to OBJECT. */
-// deno-lint-ignore no-explicit-any
-function member(object: any, prop: string | symbol): unknown {
-  const value = object[prop];
-  return typeof value === "function" ? value.bind(object) : value;
-}
-
 /**
  * The stand-in: `string().domain(...)` and `string().base64(...)` with the options mailauth
  * gives them are answered here; anything else (another rule, other options, another type) is
@@ -96,39 +90,12 @@ export function joiStandIn(load: () => Joi): Joi {
     };
     return new Proxy(rules, {
       get: (target, prop) =>
-        prop in target ? target[prop as keyof typeof rules] : member(real().string(), prop),
+        prop in target ? target[prop as keyof typeof rules] : memberOf(real().string(), prop),
     });
   };
   return new Proxy({ string } as Joi, {
-    get: (target, prop) => (prop === "string" ? target.string : member(real(), prop)),
+    get: (target, prop) => (prop === "string" ? target.string : memberOf(real(), prop)),
   });
 }
 
-/**
- * Puts the stand-in where mailauth's `require("joi")` will find it. Returns whether it did
- * (false: mailauth will load Joi, as it would without this module).
- */
-export function installJoiStandIn(): boolean {
-  try {
-    const require = createRequire(import.meta.resolve("mailauth/lib/tools.js"));
-    const path = require.resolve("joi");
-    const cache = require.cache as Record<string, unknown>;
-    if (cache[path] !== undefined) return false;
-    let loaded: Joi | undefined;
-    const load = () => {
-      if (loaded === undefined) {
-        // The real Joi takes the stand-in's place in the cache, for every later require.
-        delete cache[path];
-        loaded = require(path) as Joi;
-      }
-      return loaded;
-    };
-    const exports = joiStandIn(load);
-    cache[path] = { id: path, filename: path, loaded: true, exports, children: [], paths: [] };
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-installJoiStandIn();
+installStandIn<Joi>("joi", joiStandIn);

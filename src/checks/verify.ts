@@ -9,8 +9,10 @@
  *
  * @module
  */
-// First: mailauth must find the stand-in for Joi when it loads (imports run in this order).
+// First: mailauth must find the stand-ins for Joi and libmime when it loads (imports run in
+// this order).
 import "./joi_stand_in.ts";
+import "./libmime_stand_in.ts";
 import { Buffer } from "node:buffer";
 import { Readable } from "node:stream";
 import type { DNSResolver } from "mailauth";
