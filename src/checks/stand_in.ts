@@ -33,7 +33,16 @@ export function installStandIn<T>(
       return loaded.value;
     };
     const exports = makeExports(load);
-    cache[path] = { id: path, filename: path, loaded: true, exports, children: [], paths: [] };
+    // `standIn` tells the tests this entry from the real module's.
+    cache[path] = {
+      id: path,
+      filename: path,
+      loaded: true,
+      exports,
+      children: [],
+      paths: [],
+      standIn: true,
+    };
     return true;
   } catch {
     return false;

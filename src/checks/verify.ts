@@ -9,10 +9,11 @@
  *
  * @module
  */
-// First: mailauth must find the stand-ins for Joi and libmime when it loads (imports run in
-// this order).
+// First: mailauth must find the stand-ins for Joi, libmime and tldts when it loads (imports run
+// in this order).
 import "./joi_stand_in.ts";
 import "./libmime_stand_in.ts";
+import "./tldts_stand_in.ts";
 import { Buffer } from "node:buffer";
 import { Readable } from "node:stream";
 import type { DNSResolver } from "mailauth";

@@ -10,9 +10,3 @@ const require = createRequire(import.meta.resolve("mailauth/lib/tools.js"));
 /** libmime itself. */
 // deno-lint-ignore no-explicit-any
 export const realLibmime: any = require("libmime");
-
-/** Where libmime's module is: its key in the CommonJS module cache. */
-export const libmimePath: string = require.resolve("libmime");
-
-/** Where the iconv-lite that libmime loads is, in the same cache. */
-export const iconvPath: string = createRequire(libmimePath).resolve("iconv-lite");
