@@ -76,3 +76,32 @@ export function insertBytes(
   if (!done) out.push(bytes);
   return out;
 }
+
+/**
+ * The first N octets of CHUNKS (all of them when they are fewer): a view when they lie in the
+ * first chunk, else a copy.
+ */
+export function firstBytes(chunks: readonly Uint8Array[], n: number): Uint8Array {
+  const first = chunks[0];
+  if (first !== undefined && n <= first.length) return first.subarray(0, n);
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for (const chunk of chunks) {
+    if (size >= n) break;
+    const part = chunk.length > n - size ? chunk.subarray(0, n - size) : chunk;
+    parts.push(part);
+    size += part.length;
+  }
+  return concatBytes(parts);
+}
+
+/** CHUNKS from offset N on, as views of them. */
+export function bytesFrom(chunks: readonly Uint8Array[], n: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let at = 0;
+  for (const chunk of chunks) {
+    if (at + chunk.length > n) out.push(at >= n ? chunk : chunk.subarray(n - at));
+    at += chunk.length;
+  }
+  return out;
+}

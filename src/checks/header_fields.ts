@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { concatBytes, insertBytes, latin1 } from "../bytes.ts";
+import { insertBytes, latin1 } from "../bytes.ts";
+import { headerSection } from "../header_end.ts";
 import { MAX_HEADER_BYTES } from "../mime/mod.ts";
 
 /** Fields looked at; past this, the rest of the header is left alone. */
@@ -33,7 +34,7 @@ export function headerFields(chunks: readonly Uint8Array[]): {
   readonly fields: HeaderField[];
   readonly header: Uint8Array;
 } {
-  const header = headerBlock(chunks);
+  const header = headerSection(chunks, MAX_HEADER_BYTES);
   const fields: HeaderField[] = [];
   let start = -1;
   let name = "";
@@ -58,32 +59,6 @@ export function headerFields(chunks: readonly Uint8Array[]): {
     fields.push({ name, start, end: i });
   }
   return { fields, header };
-}
-
-/** The bytes before the empty line that ends the header block, at most MAX_HEADER_BYTES. */
-function headerBlock(chunks: readonly Uint8Array[]): Uint8Array {
-  const parts: Uint8Array[] = [];
-  let total = 0;
-  let atLineStart = true;
-  for (const chunk of chunks) {
-    const limit = Math.min(chunk.length, MAX_HEADER_BYTES - total);
-    for (let i = 0; i < limit; i++) {
-      const b = chunk[i];
-      if (b === LF) {
-        if (atLineStart) {
-          parts.push(chunk.subarray(0, i));
-          return concatBytes(parts);
-        }
-        atLineStart = true;
-      } else if (b !== 0x0d) {
-        atLineStart = false;
-      }
-    }
-    parts.push(chunk.subarray(0, limit));
-    total += limit;
-    if (total >= MAX_HEADER_BYTES) break;
-  }
-  return concatBytes(parts);
 }
 
 /** Whether the message has an empty line (the end of the header block) at OFFSET. */

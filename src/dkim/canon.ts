@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { concatBytes, latin1 } from "../bytes.ts";
+import { bytesFrom, concatBytes, firstBytes, latin1 } from "../bytes.ts";
+import { findHeaderEnd } from "../header_end.ts";
 
 const CR = 0x0d;
 const LF = 0x0a;
@@ -32,15 +33,9 @@ export interface SplitMessage {
  * without one is all header.
  */
 export function splitMessage(message: Uint8Array): SplitMessage {
-  let lineStart = 0;
-  for (let i = message.indexOf(LF); i >= 0; i = message.indexOf(LF, i + 1)) {
-    const len = i - lineStart;
-    if (len === 0 || (len === 1 && message[lineStart] === CR)) {
-      return { header: message.subarray(0, lineStart), body: message.subarray(i + 1) };
-    }
-    lineStart = i + 1;
-  }
-  return { header: message, body: message.subarray(message.length) };
+  const end = findHeaderEnd([message]);
+  if (end === undefined) return { header: message, body: message.subarray(message.length) };
+  return { header: message.subarray(0, end.emptyLine), body: message.subarray(end.bodyStart) };
 }
 
 /**
@@ -101,44 +96,15 @@ export function relaxedHeader(raw: string, last = false): string {
 
 /**
  * The header section and the body of a message given in CHUNKS (RFC 5322 §2.1: the body starts
- * after the first empty line), without copying the body. The header is scanned byte by byte up
- * to that line; a message without one is all header.
+ * after the first empty line), without copying the body. A message without one is all header.
  */
 export function splitChunks(chunks: readonly Uint8Array[]): {
   header: Uint8Array;
   body: Uint8Array[];
 } {
-  const head: Uint8Array[] = [];
-  let atLineStart = true;
-  let crAtStart = false;
-  for (let c = 0; c < chunks.length; c++) {
-    const chunk = chunks[c]!;
-    for (let i = 0; i < chunk.length; i++) {
-      const b = chunk[i]!;
-      if (b === LF) {
-        if (atLineStart || crAtStart) {
-          // The empty line ends the header; the CR of a CRLF may be in the chunk before.
-          head.push(chunk.subarray(0, i + 1));
-          const header = concatBytes(head);
-          const end = header.length - (crAtStart ? 2 : 1);
-          return {
-            header: header.subarray(0, end),
-            body: [chunk.subarray(i + 1), ...chunks.slice(c + 1)],
-          };
-        }
-        atLineStart = true;
-        crAtStart = false;
-      } else if (b === CR && atLineStart) {
-        crAtStart = true;
-        atLineStart = false;
-      } else {
-        atLineStart = false;
-        crAtStart = false;
-      }
-    }
-    head.push(chunk);
-  }
-  return { header: concatBytes(head), body: [] };
+  const end = findHeaderEnd(chunks);
+  if (end === undefined) return { header: concatBytes(chunks), body: [] };
+  return { header: firstBytes(chunks, end.emptyLine), body: bytesFrom(chunks, end.bodyStart) };
 }
 
 /**

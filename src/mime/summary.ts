@@ -5,14 +5,11 @@
  *
  * @module
  */
-import { concatBytes } from "../bytes.ts";
+import { headerSection } from "../header_end.ts";
 import type { MessageSummary } from "./types.ts";
 
 /** The most header bytes looked at. Real header blocks are a few KiB; this bounds the work. */
 export const MAX_HEADER_BYTES = 64 * 1024;
-
-const LF = 0x0a;
-const CR = 0x0d;
 
 /**
  * Returns the raw values (unfolded, not RFC 2047-decoded, trimmed) of the first From, Subject,
@@ -28,37 +25,7 @@ export function summarize(chunks: readonly Uint8Array[]): MessageSummary {
  * at {@link MAX_HEADER_BYTES}. Lines may end in CRLF or a bare LF (files written on Unix).
  */
 export function headerBlock(chunks: readonly Uint8Array[]): Uint8Array {
-  // `atLineStart`: the bytes since the last LF (or the start) are at most one CR, so an LF here
-  // ends an empty line. It carries over chunk boundaries, which is all the state a split needs.
-  let atLineStart = true;
-  let total = 0;
-  const parts: Uint8Array[] = [];
-  for (const chunk of chunks) {
-    const room = MAX_HEADER_BYTES - total;
-    const limit = Math.min(chunk.length, room);
-    let end = -1;
-    for (let i = 0; i < limit; i++) {
-      const b = chunk[i];
-      if (b === LF) {
-        if (atLineStart) {
-          end = i;
-          break;
-        }
-        atLineStart = true;
-      } else if (b !== CR) {
-        atLineStart = false;
-      }
-    }
-    if (end >= 0) {
-      parts.push(chunk.subarray(0, end));
-      total += end;
-      break;
-    }
-    parts.push(chunk.subarray(0, limit));
-    total += limit;
-    if (total >= MAX_HEADER_BYTES) break;
-  }
-  return concatBytes(parts);
+  return headerSection(chunks, MAX_HEADER_BYTES);
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });

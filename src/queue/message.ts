@@ -5,8 +5,8 @@
  *
  * @module
  */
+import { findHeaderEnd } from "../header_end.ts";
 
-const CR = 0x0d;
 const LF = 0x0a;
 const RETURN_PATH = new TextEncoder().encode("return-path:");
 
@@ -39,15 +39,6 @@ export function forRelay(message: Uint8Array): Uint8Array {
 
 /** The header block of MESSAGE (through the empty line that ends it, or all of it). */
 export function headerBlock(message: Uint8Array): Uint8Array {
-  let atLineStart = true;
-  for (let i = 0; i < message.length; i++) {
-    const b = message[i]!;
-    if (b === LF) {
-      if (atLineStart) return message.subarray(0, i + 1);
-      atLineStart = true;
-    } else if (b !== CR) {
-      atLineStart = false;
-    }
-  }
-  return message;
+  const end = findHeaderEnd([message]);
+  return end === undefined ? message : message.subarray(0, end.bodyStart);
 }

@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { splitAt } from "../_helpers/bytes.ts";
 import { fromLatin1, latin1 } from "../../src/bytes.ts";
 import {
   parseHeader,
@@ -43,18 +44,6 @@ Deno.test("relaxed body: equal to the RFC's rules applied one by one", () => {
   );
 });
 
-/** TEXT's bytes cut at CUTS (positions, any order, repeats allowed). */
-function cut(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
-  const at = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
-  const parts: Uint8Array[] = [];
-  let from = 0;
-  for (const c of [...at, bytes.length]) {
-    parts.push(bytes.subarray(from, c));
-    from = c;
-  }
-  return parts;
-}
-
 Deno.test("relaxed body in pieces: the same whatever the cuts and the buffer size", () => {
   const piece = fc.constantFrom("a", " ", "\t", "\r", "\n", "\r\n", "\r\n\r\n", LONG, LONG + LONG);
   fc.assert(
@@ -66,7 +55,7 @@ Deno.test("relaxed body in pieces: the same whatever the cuts and the buffer siz
         const body = fromLatin1(pieces.join(""));
         const out: string[] = [];
         const c = new RelaxedBody((b) => out.push(dec(b)), size);
-        for (const part of cut(body, cuts)) c.update(part);
+        for (const part of splitAt(body, cuts)) c.update(part);
         c.end();
         assert.equal(out.join(""), dec(relaxedBody(body)));
       },
@@ -100,7 +89,7 @@ Deno.test("simple body in pieces: the RFC's rule whatever the cuts", () => {
       fc.array(fc.nat(), { maxLength: 8 }),
       (pieces, cuts) => {
         const body = pieces.join("");
-        assert.equal(simpleInParts(cut(fromLatin1(body), cuts)), referenceSimpleBody(body));
+        assert.equal(simpleInParts(splitAt(fromLatin1(body), cuts)), referenceSimpleBody(body));
       },
     ),
     { numRuns: 3000 },
@@ -136,7 +125,7 @@ Deno.test("split in chunks: the same header and body whatever the cuts", () => {
       (pieces, cuts) => {
         const m = fromLatin1(pieces.join(""));
         const whole = splitMessage(m);
-        const split = splitChunks(cut(m, cuts));
+        const split = splitChunks(splitAt(m, cuts));
         assert.equal(dec(split.header), dec(whole.header));
         assert.equal(split.body.map(dec).join(""), dec(whole.body));
       },
