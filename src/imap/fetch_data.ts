@@ -11,7 +11,7 @@ import type { FetchItem, Section } from "./fetch_items.ts";
 import { parseHeader, type Part } from "./message_parts.ts";
 import { astr, atom, encodeItem, type Item, num } from "./response.ts";
 import { concatBytes } from "../bytes.ts";
-import { binaryOf, type MessageSource, sectionOf } from "./sections.ts";
+import { binaryOf, binarySize, type MessageSource, sectionOf } from "./sections.ts";
 
 /**
  * A stored message and its structure, parsed once; a store may read either only when asked,
@@ -69,8 +69,8 @@ export function contentItem(message: MessageContent, item: FetchItem): [Item, It
       ];
     }
     case "BINARY.SIZE": {
-      const content = binaryOf(message, item.part);
-      return [atom(`BINARY.SIZE[${item.part.join(".")}]`), num(content?.bytes.length ?? 0)];
+      const size = binarySize(message, item.part);
+      return [atom(`BINARY.SIZE[${item.part.join(".")}]`), num(size ?? 0)];
     }
   }
   const { bytes, structure } = message;

@@ -1,8 +1,8 @@
 /**
  * The octets a FETCH section names (RFC 9051 §6.4.5): the whole message, its header or text,
  * a subset of header fields, a part, a part's MIME header, or the header and text of a message
- * inside a message/rfc822 part; and BINARY's decoded content (RFC 3516). Everything is cut out
- * of the stored bytes, never re-encoded.
+ * inside a message/rfc822 part; and BINARY's decoded content and its size (RFC 3516). Everything
+ * is cut out of the stored bytes, never re-encoded.
  *
  * @module
  */
@@ -178,8 +178,7 @@ export function binaryOf(
   const entity = findPart(message.structure, part);
   if (!entity) return undefined;
   const { bodyStart, bodyEnd } = entity;
-  const encoding = entity.children ? "7BIT" : entity.encoding.toUpperCase();
-  switch (encoding) {
+  switch (transferEncoding(entity)) {
     case "7BIT":
     case "8BIT":
     case "BINARY":
@@ -194,7 +193,60 @@ export function binaryOf(
       return { bytes: partialOf(bytes, partial), decoded: true };
     }
   }
-  throw new UnknownEncodingError(`Unknown Content-Transfer-Encoding: ${entity.encoding}`);
+  throw unknownEncoding(entity);
+}
+
+/**
+ * BINARY.SIZE[part] (RFC 3516 §4.2): the length of {@link binaryOf}'s content, counted in one
+ * pass over the encoded octets without building the decoded ones (clients list attachment sizes
+ * with it). Undefined when there is no such part; throws UnknownEncodingError where binaryOf
+ * does.
+ */
+export function binarySize(message: MessageSource, part: readonly number[]): number | undefined {
+  if (part.length === 0) return message.bytes.length;
+  const entity = findPart(message.structure, part);
+  if (!entity) return undefined;
+  const { bodyStart, bodyEnd } = entity;
+  switch (transferEncoding(entity)) {
+    case "7BIT":
+    case "8BIT":
+    case "BINARY":
+      // The structure's offsets lie within the message it was parsed from.
+      return Math.max(0, bodyEnd - bodyStart);
+    case "BASE64":
+      return base64Length(read(message, bodyStart, bodyEnd));
+    case "QUOTED-PRINTABLE":
+      return quotedPrintable(read(message, bodyStart, bodyEnd), undefined);
+  }
+  throw unknownEncoding(entity);
+}
+
+/** The transfer encoding BINARY undoes for ENTITY, upper-cased; a multipart's body is as it is. */
+function transferEncoding(entity: Part): string {
+  return entity.children ? "7BIT" : entity.encoding.toUpperCase();
+}
+
+function unknownEncoding(entity: Part): UnknownEncodingError {
+  return new UnknownEncodingError(`Unknown Content-Transfer-Encoding: ${entity.encoding}`);
+}
+
+/**
+ * How many octets `Buffer.from(octetString(input), "base64")` (binaryOf's decoder) gives: it
+ * skips every octet outside the base64 and base64url alphabets (line breaks, spaces, garbage),
+ * stops at the first `=`, and makes 3 octets of each 4 characters and 0, 1 or 2 of the 1, 2 or 3
+ * left over. A test holds the two equal on random and mangled input.
+ */
+export function base64Length(input: Uint8Array): number {
+  let chars = 0;
+  for (let i = 0; i < input.length; i++) {
+    const c = input[i]!;
+    if (c === 0x3d) break;
+    if (
+      (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) ||
+      c === 0x2b || c === 0x2f || c === 0x2d || c === 0x5f
+    ) chars++;
+  }
+  return Math.floor(chars / 4) * 3 + Math.max(0, (chars % 4) - 1);
 }
 
 /**
@@ -203,6 +255,15 @@ export function binaryOf(
  */
 export function decodeQuotedPrintable(input: Uint8Array): Uint8Array {
   const out = new Uint8Array(input.length);
+  return out.subarray(0, quotedPrintable(input, out));
+}
+
+/**
+ * Decodes quoted-printable INPUT into OUT (at least as long as INPUT), or only counts the
+ * octets when OUT is undefined, and returns how many: one loop for both, so BINARY.SIZE is
+ * always the length of BINARY.
+ */
+function quotedPrintable(input: Uint8Array, out: Uint8Array | undefined): number {
   let n = 0;
   const hex = (c: number) =>
     c >= 0x30 && c <= 0x39
@@ -227,23 +288,32 @@ export function decodeQuotedPrintable(input: Uint8Array): Uint8Array {
       const h = a === undefined ? -1 : hex(a);
       const l = input[i + 2] === undefined ? -1 : hex(input[i + 2]!);
       if (h >= 0 && l >= 0) {
-        out[n++] = h * 16 + l;
+        if (out) out[n] = h * 16 + l;
+        n++;
         i += 2;
         continue;
       }
-      out[n++] = c;
+      if (out) out[n] = c;
+      n++;
       continue;
     }
-    if ((c === 0x20 || c === 0x09)) {
+    if (c === 0x20 || c === 0x09) {
       // Trailing white space before a line end was added in transport (§6.7 rule 3).
-      let j = i;
+      let j = i + 1;
       while (input[j] === 0x20 || input[j] === 0x09) j++;
       if (j === input.length || input[j] === 0x0d || input[j] === 0x0a) {
         i = j - 1;
         continue;
       }
+      // Other white space is kept, the whole run at once: each octet is looked at once, however
+      // long the run a sender makes.
+      if (out) out.set(input.subarray(i, j), n);
+      n += j - i;
+      i = j - 1;
+      continue;
     }
-    out[n++] = c;
+    if (out) out[n] = c;
+    n++;
   }
-  return out.subarray(0, n);
+  return n;
 }
