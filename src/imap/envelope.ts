@@ -557,10 +557,9 @@ export function envelopeFields(bytes: Uint8Array, start: number, end: number): H
       }
       j = at + 1;
     }
-    if (colon < 0) {
-      const later = bytes.indexOf(0x3a, i);
-      if (later >= 0 && later < lf) colon = later;
-    }
+    // Else in its other lines, looked for up to its end only: a search to the end of the
+    // message from each field without one would be quadratic in a hostile header.
+    for (let j = i; colon < 0 && j < lf; j++) if (bytes[j] === 0x3a) colon = j;
     field(line, lf, colon);
     if (seen === all) break;
     line = lf + 1;
