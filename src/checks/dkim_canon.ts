@@ -7,7 +7,7 @@
  * @module
  */
 import { latin1 } from "../bytes.ts";
-import type { HeaderField } from "../dkim/canon.ts";
+import { fieldKey, type HeaderField } from "../dkim/canon.ts";
 
 const CR = 0x0d;
 const LF = 0x0a;
@@ -33,7 +33,7 @@ export function readHeaderFields(header: Uint8Array): HeaderField[] {
     const raw = lines ? lines.join("\r\n") : text.slice(start, end);
     const colon = raw.indexOf(":");
     if (colon > 0) {
-      fields.push({ key: raw.slice(0, colon).replace(/[ \t]+$/, "").toLowerCase(), raw });
+      fields.push({ key: fieldKey(raw, colon), raw });
     }
     start = -1;
     lines = undefined;

@@ -53,7 +53,7 @@ export function parseHeader(header: Uint8Array): HeaderField[] {
     const colon = current.indexOf(":");
     if (colon > 0) {
       fields.push({
-        key: current.slice(0, colon).replace(/[ \t]+$/, "").toLowerCase(),
+        key: fieldKey(current, colon),
         raw: current,
       });
     }
@@ -72,6 +72,18 @@ export function parseHeader(header: Uint8Array): HeaderField[] {
   return fields;
 }
 
+/**
+ * The name of the field RAW whose first colon is at COLON, lower-cased, without the blanks (SP,
+ * HTAB) before the colon: taken off from the end in one pass, where a regex's `[ \t]+$` would
+ * rescan a run of blanks from each of its characters (quadratic in a hostile field's length).
+ */
+export function fieldKey(raw: string, colon: number): string {
+  const name = raw.slice(0, colon);
+  let end = name.length;
+  while (end > 0 && (name.charCodeAt(end - 1) === 0x20 || name.charCodeAt(end - 1) === 0x09)) end--;
+  return name.slice(0, end).toLowerCase();
+}
+
 /** What makes a value need more than its one leading space removed. */
 const NOT_PLAIN = /[\r\n\t]| {2}| $/;
 
@@ -81,7 +93,7 @@ const NOT_PLAIN = /[\r\n\t]| {2}| $/;
  */
 export function relaxedHeader(raw: string, last = false): string {
   const colon = raw.indexOf(":");
-  const name = raw.slice(0, colon).replace(/[ \t]+$/, "").toLowerCase();
+  const name = fieldKey(raw, colon);
   const rest = raw.slice(colon + 1);
   const value = NOT_PLAIN.test(rest)
     // Only SP and HTAB are trimmed (WSP): String.prototype.trim would also take octet A0,
