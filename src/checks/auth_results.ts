@@ -76,9 +76,12 @@ function comment(text: string): string {
 export function propertyValue(value: string): string | undefined {
   // deno-lint-ignore no-control-regex
   const clean = value.replace(/[\x00-\x1f\x7f]/g, "");
-  if (clean === "") return undefined;
+  // Too long to keep however it is written (quoting only adds): not looked at further.
+  if (clean === "" || clean.length > MAX_VALUE) return undefined;
+  // The local part's characters are among the domain's, so `local@` is optional as a whole:
+  // written `X*@?Y+`, a run of them with a bad character after it was tried at every split.
   const out =
-    /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~.]*@?[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~.\[\]:]+$/.test(clean)
+    /^(?:[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~.]*@)?[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~.\[\]:]+$/.test(clean)
       ? clean
       : `"${clean.replace(/["\\]/g, (c) => `\\${c}`)}"`;
   return byteLength(out) > MAX_VALUE ? undefined : out;
