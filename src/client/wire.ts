@@ -87,8 +87,13 @@ function describe(err: unknown): string {
 export class Wire {
   #socket: net.Socket;
   #reader = new LineReader(MAX_REPLY_LINE);
-  readonly #lines: string[] = [];
-  /** Characters in {@link #lines} (octets, for ASCII), for the {@link MAX_BUFFERED} bound. */
+  /** Received lines; those before {@link #read} have been read (an index: shift() is O(n)). */
+  #lines: string[] = [];
+  #read = 0;
+  /**
+   * Characters of the unread lines with two for each line ending (octets, for ASCII), for the
+   * {@link MAX_BUFFERED} bound: an empty line costs its CRLF, so a flood of them pauses too.
+   */
   #buffered = 0;
   #paused = false;
   #failure: WireError | undefined;
@@ -161,7 +166,7 @@ export class Wire {
       if (line[line.length - 1] === 0x0d) line = line.subarray(0, line.length - 1);
       const text = this.#decoder.decode(line);
       this.#lines.push(text);
-      this.#buffered += text.length;
+      this.#buffered += text.length + 2;
     }
     if (this.#buffered > MAX_BUFFERED && !this.#paused) {
       this.#paused = true;
@@ -181,9 +186,9 @@ export class Wire {
    */
   async readLine(deadline: number): Promise<string | undefined> {
     for (;;) {
-      const line = this.#lines.shift();
+      const line = this.#take();
       if (line !== undefined) {
-        this.#buffered -= line.length;
+        this.#buffered -= line.length + 2;
         if (this.#paused && this.#buffered <= MAX_BUFFERED / 2) {
           this.#paused = false;
           this.#socket.resume();
@@ -203,7 +208,21 @@ export class Wire {
     }
   }
 
-  /** Characters of received lines not yet read (for memory accounting and tests). */
+  /** The first unread line, if any; read lines are dropped in batches, not one by one. */
+  #take(): string | undefined {
+    if (this.#read >= this.#lines.length) return undefined;
+    const line = this.#lines[this.#read++]!;
+    if (this.#read === this.#lines.length) {
+      this.#lines = [];
+      this.#read = 0;
+    } else if (this.#read >= 1024 && this.#read * 2 >= this.#lines.length) {
+      this.#lines = this.#lines.slice(this.#read);
+      this.#read = 0;
+    }
+    return line;
+  }
+
+  /** Characters of received lines not yet read, two for each line ending (for tests). */
   get buffered(): number {
     return this.#buffered;
   }
@@ -239,9 +258,10 @@ export class Wire {
     plain.removeAllListeners("data");
     plain.removeAllListeners("close");
     plain.removeAllListeners("error");
-    const discarded = this.#lines.reduce((n, l) => n + l.length + 2, 0) +
+    const discarded = this.#lines.slice(this.#read).reduce((n, l) => n + l.length + 2, 0) +
       this.#reader.takePending().length;
-    this.#lines.length = 0;
+    this.#lines = [];
+    this.#read = 0;
     this.#buffered = 0;
     this.#reader = new LineReader(MAX_REPLY_LINE);
     if (this.#paused) {
