@@ -16,6 +16,7 @@ import {
   Pop3BackendError,
   uniqueId,
 } from "../pop3/backend.ts";
+import { firstBytes } from "../bytes.ts";
 import { TopCut } from "../pop3/message_data.ts";
 import type { Store } from "../store/mod.ts";
 import type { Authenticator } from "./authenticator.ts";
@@ -55,24 +56,9 @@ export function readTop(
     // A short read is the message's end too: it cannot have grown, so it lost nothing.
     const length = cut.feed(piece) ??
       (have >= size || piece.length < step ? cut.end() : undefined);
-    if (length !== undefined) return joined(pieces, length);
+    if (length !== undefined) return firstBytes(pieces, length);
     step = Math.min(step * 2, Math.max(reads.most, reads.first));
   }
-}
-
-/** The first LENGTH octets of PIECES: a view when the first piece holds them, else a copy. */
-function joined(pieces: readonly Uint8Array[], length: number): Uint8Array {
-  const first = pieces[0]!;
-  if (length <= first.length) return first.subarray(0, length);
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const piece of pieces) {
-    if (at >= length) break;
-    const part = piece.subarray(0, length - at);
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }
 
 /** {@link Pop3Backend} over the store. */
