@@ -12,15 +12,7 @@ import { setImmediate } from "node:timers";
 import type { DnsClock } from "./clock.ts";
 import { DnsLookupError } from "./errors.ts";
 import type { NameServer } from "./resolv_conf.ts";
-import {
-  encodeQuery,
-  matchReply,
-  MAX_MESSAGE,
-  type Question,
-  randomId,
-  RCODE,
-  type Reply,
-} from "./wire.ts";
+import { encodeQuery, matchReply, type Question, randomId, RCODE, type Reply } from "./wire.ts";
 
 /** How one attempt is made. */
 export interface AttemptOptions {
@@ -154,24 +146,28 @@ function overTcp(server: NameServer, q: Question, options: AttemptOptions): Prom
         )
       ),
   );
-  // At most one message of at most 65535 octets is kept: the length prefix bounds it.
-  let buffered = Buffer.alloc(0);
+  // At most one message of at most 65535 octets is kept: the length prefix bounds it. Its
+  // pieces are joined once it is whole, not as each comes (a server that sends an octet at a
+  // time would make that quadratic).
+  const pieces: Buffer[] = [];
+  let size = 0;
   socket.on("connect", () => socket.write(framed));
   socket.on("data", (chunk: Buffer) => {
-    buffered = Buffer.concat([buffered, chunk]);
-    while (buffered.length >= 2) {
-      const length = buffered.readUInt16BE(0);
-      if (buffered.length < 2 + length) {
-        if (buffered.length > 2 + MAX_MESSAGE) fail("reply too long");
-        return;
-      }
-      const reply = matchReply(new Uint8Array(buffered.subarray(2, 2 + length)), id, q);
-      buffered = buffered.subarray(2 + length);
-      // RFC 7766 §7: replies over one connection may come in any order; ours has one query, so a
-      // reply that does not match it is the server's mistake.
-      if (reply) return finish(() => resolve(reply));
-      return fail("a reply that does not match the query");
-    }
+    pieces.push(chunk);
+    size += chunk.length;
+    if (size < 2) return;
+    if (pieces[0]!.length < 2) pieces.splice(0, pieces.length, Buffer.concat(pieces));
+    const length = pieces[0]!.readUInt16BE(0);
+    if (size < 2 + length) return;
+    const reply = matchReply(
+      new Uint8Array(Buffer.concat(pieces, size).subarray(2, 2 + length)),
+      id,
+      q,
+    );
+    // RFC 7766 §7: replies over one connection may come in any order; ours has one query, so a
+    // reply that does not match it is the server's mistake.
+    if (reply) return finish(() => resolve(reply));
+    return fail("a reply that does not match the query");
   });
   socket.on("error", (err: Error) => fail(err.message, err));
   socket.on("close", () => fail("connection closed before the reply"));

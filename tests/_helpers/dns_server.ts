@@ -59,6 +59,8 @@ export interface DnsServerOptions {
   readonly ttl?: number;
   /** The SOA minimum (negative TTL) of NXDOMAIN answers, in seconds (60 by default). */
   readonly negativeTtl?: number;
+  /** Send TCP answers an octet at a time, each after the last is written (length prefix too). */
+  readonly tcpOctetAtATime?: boolean;
 }
 
 export interface DnsServer {
@@ -229,6 +231,7 @@ function respond(
 async function listen(
   onDatagram: (msg: Buffer, reply: (b: Uint8Array) => void, from: Peer) => void,
   onStream: (msg: Buffer, reply: (b: Uint8Array) => void, from: Peer) => void,
+  octetAtATime = false,
 ): Promise<{ port: number; close(): Promise<void> }> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const udp = dgram.createSocket("udp4");
@@ -254,7 +257,16 @@ async function listen(
             const framed = Buffer.alloc(2 + b.length);
             framed.writeUInt16BE(b.length, 0);
             framed.set(b, 2);
-            if (!socket.destroyed) socket.write(framed);
+            if (!octetAtATime) {
+              if (!socket.destroyed) socket.write(framed);
+              return;
+            }
+            const next = (at: number) => {
+              if (at < framed.length && !socket.destroyed) {
+                socket.write(framed.subarray(at, at + 1), () => next(at + 1));
+              }
+            };
+            next(0);
           }, { address: socket.remoteAddress ?? "", port: socket.remotePort ?? 0 });
         }
       });
@@ -289,7 +301,7 @@ export async function startDnsServer(
       if (decision.reply) reply(decision.reply);
     } catch { /* a malformed query gets no answer */ }
   };
-  const { port, close } = await listen(handle("udp"), handle("tcp"));
+  const { port, close } = await listen(handle("udp"), handle("tcp"), options.tcpOctetAtATime);
   return { address: `127.0.0.1:${port}`, port, questions, tcpQuestions, close };
 }
 

@@ -25,7 +25,12 @@ async function rejectsWith(lookup: Promise<unknown>, kind: string, code?: string
 async function withDns(
   table: DnsTable,
   test: (r: DnsResolver, dns: Awaited<ReturnType<typeof startDnsServer>>) => Promise<void>,
-  options: { clock?: ManualClientClock; ttl?: number; negativeTtl?: number } = {},
+  options: {
+    clock?: ManualClientClock;
+    ttl?: number;
+    negativeTtl?: number;
+    tcpOctetAtATime?: boolean;
+  } = {},
 ) {
   const dns = await startDnsServer(table, options);
   try {
@@ -174,6 +179,15 @@ Deno.test("a truncated UDP answer is asked again over TCP", async () => {
     assert.equal((await r.txt("big.test"))[0]!.join(""), big);
     assert.deepEqual(dns.tcpQuestions, ["A tc.test", "TXT big.test"]);
   });
+});
+
+Deno.test("an answer over TCP that comes an octet at a time is read whole", async () => {
+  // Its length prefix split too; the pieces are joined once, when the answer is whole.
+  const big = "v=DKIM1; k=rsa; p=" + "B".repeat(20_000);
+  await withDns({ "big.test": { txt: [big] } }, async (r, dns) => {
+    assert.equal((await r.txt("big.test"))[0]!.join(""), big);
+    assert.deepEqual(dns.tcpQuestions, ["TXT big.test"]);
+  }, { tcpOctetAtATime: true });
 });
 
 Deno.test("CNAME chains are followed, loops and chains over 8 are failures", async () => {
