@@ -15,9 +15,12 @@
  * counts the elements that parser keeps open (void elements, implied end tags, stray end tags)
  * and no hand-written approximation of HTML can disagree with it. A removed tag is replaced by a
  * space, which the tokenizer reads as text in whatever state the tag started in, so that the
- * second parse sees the same tokens as the first minus the removed tags. Raw-text elements
- * (`script`, `style`, `title`, `textarea`, `xmp`) are never removed: the tokenizer switches mode
- * on their name, and removing one would expose its content as markup to the second parse.
+ * second parse sees the same tokens as the first minus the removed tags. At the bound itself,
+ * an opening tag is refused even where the parser would not nest it (a void element, or a `<td>`
+ * that closes the one before): its rules for those are not repeated here, and HTML that deep is
+ * not written by people. Raw-text elements (`script`, `style`, `title`, `textarea`, `xmp`) are
+ * never removed: the tokenizer switches mode on their name, and removing one would expose its
+ * content as markup to the second parse.
  *
  * @module
  */

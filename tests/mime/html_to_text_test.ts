@@ -181,7 +181,9 @@ Deno.test("boundHtml: the parser never nests deeper than the bound (property)", 
         const bounded = boundHtml(html);
         // A raw-text element is never removed, and holds only text: at most one level more.
         assert.ok(parsedDepth(bounded.html) <= MAX_DEPTH + 1);
-        if (parsedDepth(html) <= MAX_DEPTH && !html.includes("<a")) {
+        // HTML that never reaches the bound passes as it is. (At the bound, a tag the parser
+        // would not nest, such as a <td> that closes the one before, is dropped too.)
+        if (parsedDepth(html) < MAX_DEPTH && !html.includes("<a")) {
           assert.equal(bounded.html, html);
         }
       },
