@@ -61,8 +61,28 @@ function skipCfws(s: string, i: number): number {
   return depth > 0 ? -1 : i;
 }
 
+/** Whether every character of S passes OK (one pass, no pattern: most values pass). */
+function all(s: string, ok: (c: number) => boolean): boolean {
+  for (let i = 0; i < s.length; i++) if (!ok(s.charCodeAt(i))) return false;
+  return true;
+}
+
+/** Text a comment holds as it is: no control characters, parentheses or backslash. */
+const commentChar = (c: number) =>
+  c >= 0x20 && c !== 0x7f && c !== 0x28 && c !== 0x29 && c !== 0x5c;
+/** Keyword characters (§2.2): letters, digits, hyphen. */
+const keywordChar = (c: number) =>
+  (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x2d;
+
 /** A comment's text (RFC 5322 §3.2.2): no control characters, parentheses and backslash quoted. */
 function comment(text: string): string {
+  const ends = (c: number) => c !== 0x20 && c !== 0x09;
+  if (
+    text.length <= MAX_COMMENT && all(text, commentChar) && ends(text.charCodeAt(0)) &&
+    ends(text.charCodeAt(text.length - 1))
+  ) {
+    return `(${text})`;
+  }
   // deno-lint-ignore no-control-regex
   let clean = text.replace(/[\x00-\x1f\x7f]+/g, " ").trim();
   if (clean.length > MAX_COMMENT) clean = `${clean.slice(0, MAX_COMMENT)}...`;
@@ -89,6 +109,7 @@ export function propertyValue(value: string): string | undefined {
 
 /** A result keyword or method name (§2.2 Keyword), bounded. */
 function keyword(s: string): string {
+  if (s.length > 0 && s.length <= 64 && all(s, keywordChar)) return s;
   return s.replace(/[^A-Za-z0-9-]/g, "").slice(0, 64) || "none";
 }
 
@@ -98,11 +119,18 @@ export function parts(r: Resinfo): string[] {
   if (r.comment) out.push(comment(r.comment));
   for (const [name, value] of r.props ?? []) {
     const v = propertyValue(value);
-    if (v !== undefined && /^[A-Za-z0-9-]{1,64}\.[A-Za-z0-9-]{1,64}$/.test(name)) {
+    if (v !== undefined && propertyName(name)) {
       out.push(`${name}=${v}`);
     }
   }
   return out;
+}
+
+/** Whether NAME is `ptype.property` (§2.2), each a keyword of at most 64 characters. */
+function propertyName(name: string): boolean {
+  const dot = name.indexOf(".");
+  return dot >= 1 && dot <= 64 && name.length - dot - 1 >= 1 && name.length - dot - 1 <= 64 &&
+    all(name.slice(0, dot), keywordChar) && all(name.slice(dot + 1), keywordChar);
 }
 
 /** One resinfo on one line: `method=result (comment) ptype.prop=value...`. */

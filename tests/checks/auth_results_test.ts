@@ -177,3 +177,50 @@ Deno.test("the field: folded at 78 characters, comments between words, values ne
     }),
   );
 });
+
+/** The parts as they were before their fast paths, kept verbatim to compare with. */
+function partsBefore(r: Resinfo): string[] {
+  const keyword = (s: string) => s.replace(/[^A-Za-z0-9-]/g, "").slice(0, 64) || "none";
+  const comment = (text: string) => {
+    // deno-lint-ignore no-control-regex
+    let clean = text.replace(/[\x00-\x1f\x7f]+/g, " ").trim();
+    if (clean.length > 200) clean = `${clean.slice(0, 200)}...`;
+    return `(${clean.replace(/[()\\]/g, (c) => `\\${c}`)})`;
+  };
+  const out = [`${keyword(r.method)}=${keyword(r.result)}`];
+  if (r.comment) out.push(comment(r.comment));
+  for (const [name, value] of r.props ?? []) {
+    const v = propertyValue(value);
+    if (v !== undefined && /^[A-Za-z0-9-]{1,64}\.[A-Za-z0-9-]{1,64}$/.test(name)) {
+      out.push(`${name}=${v}`);
+    }
+  }
+  return out;
+}
+
+Deno.test("property: keywords, comments and property names read as before their fast paths", () => {
+  // Mostly what passes as it is, with what does not: controls, parentheses, edges, lengths.
+  const text = (max: number) =>
+    fc.array(
+      fc.constantFrom("a", "Z", "9", "-", ".", " ", "\t", "(", ")", "\\", "\x01", "é", "@"),
+      {
+        maxLength: max,
+      },
+    ).map((cs) => cs.join(""));
+  fc.assert(
+    fc.property(
+      fc.record({
+        method: text(70),
+        result: text(70),
+        comment: fc.option(text(220), { nil: undefined }),
+        names: fc.array(text(140), { maxLength: 3 }),
+        value: text(20),
+      }),
+      ({ names, value, ...r }) => {
+        const resinfo: Resinfo = { ...r, props: names.map((n) => [n, value] as const) };
+        assert.deepEqual(parts(resinfo), partsBefore(resinfo));
+      },
+    ),
+    { numRuns: 3000 },
+  );
+});
