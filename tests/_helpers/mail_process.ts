@@ -201,3 +201,27 @@ export async function startServe(
     },
   };
 }
+
+/**
+ * Runs SOURCE, a module, in a Deno process of its own with the project's configuration (a
+ * fresh module cache: nothing a test has loaded), and gives its standard output's lines.
+ * Throws with its standard error when it fails; it is stopped after a minute.
+ */
+export async function runFreshModule(source: string): Promise<string[]> {
+  const file = await Deno.makeTempFile({ suffix: ".ts" });
+  try {
+    await Deno.writeTextFile(file, source);
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--config", CONFIG, file],
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(60_000),
+    }).output();
+    if (out.code !== 0) {
+      throw new Error(`The module failed (${out.code}):\n${new TextDecoder().decode(out.stderr)}`);
+    }
+    return new TextDecoder().decode(out.stdout).trim().split("\n");
+  } finally {
+    await Deno.remove(file);
+  }
+}

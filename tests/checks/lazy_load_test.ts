@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { staticGraph } from "../_helpers/static_graph.ts";
-import { CONFIG } from "../_helpers/mail_process.ts";
+import { runFreshModule } from "../_helpers/mail_process.ts";
 import { authenticate } from "mailauth";
 import { rsaKey, signWithMailauth } from "./_fixtures.ts";
 
@@ -88,27 +88,14 @@ Deno.test("lazy loading: without ARC, the checks load no Joi, libmime or tldts; 
   });
   const arcSet = sealed.headers.split(/\r\n(?=\S)/).filter((h) => h.startsWith("ARC-"));
   assert.equal(arcSet.length, 3);
-  const file = await Deno.makeTempFile({ suffix: ".ts" });
-  try {
-    await Deno.writeTextFile(
-      file,
-      standInScript([signed, `${arcSet.join("\r\n")}\r\n${signed}`], records),
-    );
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--config", CONFIG, file],
-      stdout: "piped",
-      stderr: "piped",
-      signal: AbortSignal.timeout(60_000),
-    }).output();
-    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
-    const lines = new TextDecoder().decode(out.stdout).trim().split("\n").map((l) => JSON.parse(l));
-    const checked = { spf: "pass", dkim: ["pass"], dmarc: "pass" };
-    assert.deepEqual(lines, [
-      { ...checked, arc: "none", real: [] },
-      // mailauth's DKIM verifier, run for ARC, has the real tldts loaded for its alignment.
-      { ...checked, arc: "pass", real: ["tldts"] },
-    ]);
-  } finally {
-    await Deno.remove(file);
-  }
+  const out = await runFreshModule(
+    standInScript([signed, `${arcSet.join("\r\n")}\r\n${signed}`], records),
+  );
+  const lines = out.map((l) => JSON.parse(l));
+  const checked = { spf: "pass", dkim: ["pass"], dmarc: "pass" };
+  assert.deepEqual(lines, [
+    { ...checked, arc: "none", real: [] },
+    // mailauth's DKIM verifier, run for ARC, has the real tldts loaded for its alignment.
+    { ...checked, arc: "pass", real: ["tldts"] },
+  ]);
 });
