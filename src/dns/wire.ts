@@ -10,6 +10,65 @@ import { Buffer } from "node:buffer";
 // @ts-types="@types/dns-packet"
 import * as packet from "dns-packet";
 
+/**
+ * Pointers a name may follow (RFC 1035 §4.1.4): one per label at most in a sane encoding, whose
+ * names have 127 labels at most. dns-packet follows a chain of pointers again for every name
+ * that uses it, and refuses only pointers that point forward, so a reply of chained pointers and
+ * many names pointing into them cost time quadratic in its size (a 64 KiB reply about 0.3 s).
+ */
+const MAX_POINTERS = 128;
+/** Pointers in a row without a label between them: encoders never chain them. */
+const MAX_BARE_POINTERS = 16;
+
+/**
+ * Throws, as dns-packet's own checks do, for the name at OFFSET of BUF when it follows more
+ * pointers than MAX_POINTERS, or MAX_BARE_POINTERS in a row. It walks no further than dns-packet
+ * would (its name length limit, pointers only backwards) and leaves every other fault to it.
+ */
+function checkPointers(buf: Uint8Array, offset: number): void {
+  let pointers = 0;
+  let bare = 0;
+  let length = 0;
+  let start = offset;
+  for (let at = offset; at < buf.length;) {
+    const len = buf[at]!;
+    if (len === 0) return;
+    if ((len & 0xc0) === 0) {
+      length += len + 1;
+      if (length > 254) return;
+      bare = 0;
+      at += 1 + len;
+    } else if ((len & 0xc0) === 0xc0 && at + 1 < buf.length) {
+      if (++pointers > MAX_POINTERS || ++bare > MAX_BARE_POINTERS) {
+        throw new Error("Cannot decode name (too many pointers)");
+      }
+      const target = ((len & 0x3f) << 8) | buf[at + 1]!;
+      if (target >= start) return;
+      start = at = target;
+    } else {
+      return;
+    }
+  }
+}
+
+{
+  // Every name dns-packet reads, in any record, goes through `name.decode`, looked up each time.
+  const codec = (packet as unknown as { name: { decode: NameDecode } }).name;
+  const decode = codec.decode;
+  codec.decode = Object.assign(
+    (buf: Uint8Array, offset?: number, options?: unknown) => {
+      checkPointers(buf, offset ?? 0);
+      return decode(buf, offset, options);
+    },
+    { bytes: 0 },
+  );
+}
+
+/** dns-packet's name decoder: it leaves the octets it read in its `bytes`. */
+type NameDecode = ((buf: Uint8Array, offset?: number, options?: unknown) => string) & {
+  bytes: number;
+};
+
 /** The record types this resolver asks for. */
 export type QueryType = "A" | "AAAA" | "MX" | "TXT" | "PTR" | "CNAME";
 
