@@ -143,11 +143,27 @@ interface DkimRow {
 /** What the DKIM verification of a message gives DMARC and the rest of the checks. */
 interface DkimOutcome {
   readonly rows: DkimRow[];
-  /** The From: addresses, as mailauth's DMARC takes them, and the number of From: fields. */
-  readonly headerFrom: string[];
-  readonly fromFields: number;
   /** ARC's result, as mailauth's `arc()` gives it. */
   readonly arcResult: { status: unknown };
+}
+
+/** The message's authors, as mailauth's DMARC takes them (RFC 7489 §6.6.1). */
+interface Authors {
+  /** The addresses of its From: fields. */
+  readonly headerFrom: string[];
+  /** How many From: fields it has. */
+  readonly fromFields: number;
+}
+
+/**
+ * The authors in FIELDS, read as the DKIM signer reads them (one parser, `from_addresses.ts`):
+ * the domains DMARC evaluates are those it signs for, with an ARC set or without.
+ */
+async function authorsOf(fields: readonly HeaderField[]): Promise<Authors> {
+  const from = fields.filter((f) => f.key === "from");
+  const headerFrom: string[] = [];
+  for (const f of from) headerFrom.push(...await fromAddresses(fromFieldValue(f.raw)));
+  return { headerFrom, fromFields: from.length };
 }
 
 /** DKIM by our verifier, of the message split into FIELDS and BODY; ARC is none. */
@@ -157,13 +173,7 @@ async function ourDkim(
   resolve: Resolve,
 ): Promise<DkimOutcome> {
   const rows = await verifyDkim(fields, body, { resolve, now: Date.now() / 1000 }) as DkimRow[];
-  const from = fields.filter((f) => f.key === "from");
-  const headerFrom: string[] = [];
-  for (const f of from) {
-    // Read as the DKIM signer reads them (one parser): the domains it signs for are these.
-    headerFrom.push(...await fromAddresses(fromFieldValue(f.raw)));
-  }
-  return { rows, headerFrom, fromFields: from.length, arcResult: { status: { result: "none" } } };
+  return { rows, arcResult: { status: { result: "none" } } };
 }
 
 /** DKIM and ARC by mailauth, for a message with an ARC set (ARC needs its DKIM parse). */
@@ -180,13 +190,7 @@ async function mailauthDkimArc(
   const buffers = data.map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength));
   const dkim = await dkimVerify(Readable.from(buffers), { resolver });
   const arcResult = await arc(dkim.arc as Parameters<typeof arc>[0], { resolver, ip });
-  const headerFrom = dkim.headerFrom ? [dkim.headerFrom].flat() : [];
-  return {
-    rows: (dkim.results ?? []) as unknown as DkimRow[],
-    headerFrom,
-    fromFields: (dkim as { fromFields?: number }).fromFields ?? 1,
-    arcResult,
-  };
+  return { rows: (dkim.results ?? []) as unknown as DkimRow[], arcResult };
 }
 
 /** DKIM of every signature, ARC, and (once SPF is known) DMARC of the message DATA. */
@@ -227,7 +231,8 @@ export async function checkMessage(
     },
   };
   if (!input.dmarc) return outcome;
-  if (dkim.headerFrom.length === 0) {
+  const authors = await authorsOf(fields);
+  if (authors.headerFrom.length === 0) {
     return { ...outcome, dmarcSkipped: "no From: address" };
   }
   const spfPass = spfOutcome.mailfrom.result === "pass" ? [spfOutcome.mailfrom.domain] : [];
@@ -241,8 +246,8 @@ export async function checkMessage(
     }));
   // Everything the verdict depends on but the DNS answers (which are cached for longer).
   const key = JSON.stringify([
-    dkim.headerFrom.map((a) => a.slice(a.lastIndexOf("@") + 1).toLowerCase()),
-    dkim.fromFields,
+    authors.headerFrom.map((a) => a.slice(a.lastIndexOf("@") + 1).toLowerCase()),
+    authors.fromFields,
     spfPass,
     dkimDomains.map((d) => [d.domain.toLowerCase(), d.underSized ?? 0]),
     (arcResult.status as Status).result ?? "",
@@ -251,8 +256,8 @@ export async function checkMessage(
   if (typeof cached === "string") return { ...outcome, dmarcSkipped: cached };
   if (cached !== undefined) return { ...outcome, dmarc: cached };
   const verdict = await dmarc({
-    headerFrom: dkim.headerFrom,
-    fromFields: dkim.fromFields,
+    headerFrom: authors.headerFrom,
+    fromFields: authors.fromFields,
     spfDomains: spfPass,
     dkimDomains,
     arcResult: arcResult as NonNullable<Parameters<typeof dmarc>[0]["arcResult"]>,

@@ -372,6 +372,32 @@ Deno.test("ARC: a forwarded message sealed by the forwarder validates (arc=pass)
   assert.match(results(m, "dmarc")[0]!, /^dmarc=fail \(p=NONE arc=pass\)/);
 });
 
+Deno.test("ARC: DMARC reads the From: of a sealed message as the signer does", async () => {
+  // Two addresses run together: mailauth's own address parser (in its ARC path) reads the
+  // second, ours the first. DMARC must judge the domain the signer and a reader see.
+  const from = "a@reject.test(,)b@none.test";
+  const original = message("x@none.test").replace("From: Ann <x@none.test>", `From: ${from}`);
+  const sealed = await authenticate(original, {
+    ip: "192.0.2.10",
+    helo: "client.example",
+    sender: "ann@none.test",
+    mta: "forwarder.example",
+    resolver: RESOLVER.nodeStyle as never,
+    seal: { signingDomain: "forwarder.example", selector: "arc", privateKey: ARC_KEY.privateKey },
+    disableBimi: true,
+  });
+  const arcHeaders = sealed.headers.split(/\r\n(?=\S)/).filter((h) => h.startsWith("ARC-"));
+  await assert.rejects(
+    receive(
+      checks(),
+      "list-bounces@forwarder.example",
+      `${arcHeaders.join("\r\n")}\r\n${original}`,
+      context("forwarder.example", "198.51.100.7"),
+    ),
+    (err) => err instanceof SmtpError && /DMARC policy of reject\.test is reject/.test(err.message),
+  );
+});
+
 Deno.test("submission, trusted networks and auth-checks off are not checked", async () => {
   const forged = message(
     "ann@reject.test",
