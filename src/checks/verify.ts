@@ -244,28 +244,61 @@ export async function checkMessage(
       ...(r.status.aligned !== undefined ? { aligned: r.status.aligned } : {}),
       ...(r.status.underSized !== undefined ? { underSized: r.status.underSized } : {}),
     }));
+  const evidence: DmarcEvidence = {
+    spfPass,
+    dkimDomains,
+    arcResult,
+    resolver,
+    cache: input.dmarcCache,
+  };
+  const verdict = await dmarcOf(authors, evidence);
+  if (typeof verdict !== "string") return { ...outcome, dmarc: verdict };
+  const strictest = await strictestFailure(authors, evidence);
+  return strictest ? { ...outcome, dmarc: strictest } : { ...outcome, dmarcSkipped: verdict };
+}
+
+/** A domain whose signature passed, as mailauth's DMARC takes it. */
+interface DkimDomain {
+  readonly domain: string;
+  readonly id?: string;
+  readonly aligned?: unknown;
+  readonly underSized?: number;
+}
+
+/** What DMARC weighs besides the authors: the identifiers that passed, ARC, and where to ask. */
+interface DmarcEvidence {
+  readonly spfPass: string[];
+  readonly dkimDomains: readonly DkimDomain[];
+  readonly arcResult: { status: unknown };
+  readonly resolver: DNSResolver;
+  readonly cache: CheckResults<DmarcOutcome | string> | undefined;
+}
+
+const NOT_ONE_DOMAIN = "not one From: domain";
+
+/** mailauth's DMARC verdict for AUTHORS, or why it gives none (not one author domain). */
+async function dmarcOf(authors: Authors, e: DmarcEvidence): Promise<DmarcOutcome | string> {
   // Everything the verdict depends on but the DNS answers (which are cached for longer).
   const key = JSON.stringify([
     authors.headerFrom.map((a) => a.slice(a.lastIndexOf("@") + 1).toLowerCase()),
     authors.fromFields,
-    spfPass,
-    dkimDomains.map((d) => [d.domain.toLowerCase(), d.underSized ?? 0]),
-    (arcResult.status as Status).result ?? "",
+    e.spfPass,
+    e.dkimDomains.map((d) => [d.domain.toLowerCase(), d.underSized ?? 0]),
+    (e.arcResult.status as Status).result ?? "",
   ]);
-  const cached = input.dmarcCache?.get(key);
-  if (typeof cached === "string") return { ...outcome, dmarcSkipped: cached };
-  if (cached !== undefined) return { ...outcome, dmarc: cached };
+  const cached = e.cache?.get(key);
+  if (cached !== undefined) return cached;
   const verdict = await dmarc({
     headerFrom: authors.headerFrom,
     fromFields: authors.fromFields,
-    spfDomains: spfPass,
-    dkimDomains,
-    arcResult: arcResult as NonNullable<Parameters<typeof dmarc>[0]["arcResult"]>,
-    resolver,
+    spfDomains: e.spfPass,
+    dkimDomains: e.dkimDomains as NonNullable<Parameters<typeof dmarc>[0]["dkimDomains"]>,
+    arcResult: e.arcResult as NonNullable<Parameters<typeof dmarc>[0]["arcResult"]>,
+    resolver: e.resolver,
   });
   if (!verdict) {
-    input.dmarcCache?.set(key, "not one From: domain");
-    return { ...outcome, dmarcSkipped: "not one From: domain" };
+    e.cache?.set(key, NOT_ONE_DOMAIN);
+    return NOT_ONE_DOMAIN;
   }
   const status = verdict.status as Status & { header?: { from?: string } };
   const record = (verdict as unknown as { record?: { pct?: unknown } }).record;
@@ -280,6 +313,42 @@ export async function checkMessage(
     pct: typeof record?.pct === "number" ? record.pct : undefined,
   };
   // The cache decides how long a verdict reached through a failed lookup is kept.
-  input.dmarcCache?.set(key, result);
-  return { ...outcome, dmarc: result };
+  e.cache?.set(key, result);
+  return result;
+}
+
+/** Author domains checked one by one at most: each costs lookups from the message's budget. */
+const MAX_AUTHOR_DOMAINS = 10;
+
+const STRICTNESS: Record<string, number> = { none: 1, quarantine: 2, reject: 3 };
+
+/**
+ * RFC 7489 §6.6.1: a message with several author domains (several From: fields, or addresses
+ * of several domains) is checked for each of them, and the strictest policy among those that
+ * fail applies, so that a second From: cannot take a message out of its domain's policy.
+ * Undefined when none fails (the message then has no one DMARC result).
+ */
+async function strictestFailure(
+  authors: Authors,
+  e: DmarcEvidence,
+): Promise<DmarcOutcome | undefined> {
+  const byDomain = new Map<string, string>();
+  for (const address of authors.headerFrom) {
+    const domain = address.slice(address.lastIndexOf("@") + 1).toLowerCase().replace(/\.$/, "");
+    if (domain !== "" && !byDomain.has(domain)) byDomain.set(domain, address);
+  }
+  let strictest: DmarcOutcome | undefined;
+  for (const address of [...byDomain.values()].slice(0, MAX_AUTHOR_DOMAINS)) {
+    const verdict = await dmarcOf({ headerFrom: [address], fromFields: 1 }, e);
+    if (typeof verdict === "string" || verdict.result !== "fail") continue;
+    if (
+      !strictest ||
+      (STRICTNESS[verdict.policy ?? ""] ?? 0) > (STRICTNESS[strictest.policy ?? ""] ?? 0)
+    ) {
+      strictest = verdict;
+    }
+  }
+  if (!strictest) return undefined;
+  const comment = `${strictest.comment ?? ""} one of ${byDomain.size} From: domains`.trim();
+  return { ...strictest, comment };
 }

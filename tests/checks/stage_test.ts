@@ -521,6 +521,34 @@ Deno.test("DMARC: a message without one author domain gets dmarc=permerror", asy
   assert.match(results(m, "dmarc")[0]!, /^dmarc=permerror/);
 });
 
+Deno.test("DMARC: several From: domains are each checked, the strictest failing policy applies", async () => {
+  // RFC 7489 §6.6.1: a second From: field, or a second address, does not escape p=reject.
+  const twoFields = message("a@reject.test", "From: b@none.test\r\n");
+  const twoAddresses = message("a@none.test").replace(
+    "From: Ann <a@none.test>",
+    "From: a@none.test, Bank <b@reject.test>",
+  );
+  for (const data of [twoFields, twoAddresses]) {
+    await assert.rejects(
+      receive(checks(), "ann@none.test", data),
+      (err) =>
+        err instanceof SmtpError && err.code === 550 &&
+        /DMARC policy of reject\.test is reject/.test(err.message),
+    );
+  }
+  // p=quarantine and p=none failing: quarantine, recorded against its domain.
+  const m = await receive(
+    checks(),
+    "ann@none.test",
+    message("a@none.test", "From: q@quarantine.test\r\n"),
+  );
+  assert.equal(m.folder, "Junk");
+  assert.match(
+    results(m, "dmarc")[0]!,
+    /^dmarc=fail \(.*one of 2 From: domains\) header\.from=quarantine\.test policy\.dmarc=quarantine/,
+  );
+});
+
 Deno.test("a DNS server that never answers: once it is seen down, messages do not wait for it", async () => {
   const dead = await startRawDnsServer(() => undefined);
   try {
