@@ -1,12 +1,12 @@
 /**
  * A stand-in for tldts, put where mailauth will look for it before mailauth is loaded.
  *
- * tldts holds the public suffix list, 4 MiB once loaded. mailauth's helpers load it at start,
- * but only one of them calls it: relaxed alignment for mailauth's own DKIM verifier, which the
- * checks run only for a message with an ARC set. DMARC finds organizational domains by the DNS
- * tree walk of RFC 9989 §4.10, without it. So this stand-in answers nothing itself: every member
- * asked of it is the real tldts's, loaded at that first use (`stand_in.ts`), and a server that
- * sees no ARC sets never loads it.
+ * tldts holds the public suffix list, megabytes once loaded (docs/performance.md). mailauth's
+ * helpers load it at start, but only one of them calls it: relaxed alignment for mailauth's own
+ * DKIM verifier, which the checks run only for a message with an ARC set. DMARC finds
+ * organizational domains by the DNS tree walk of RFC 9989 §4.10, without it. So this stand-in
+ * answers nothing itself: every member asked of it is the real tldts's, loaded at that first use
+ * (`stand_in.ts`), and a server that sees no ARC sets never loads it.
  *
  * @module
  */

@@ -14,7 +14,7 @@ import * as packet from "dns-packet";
  * Pointers a name may follow (RFC 1035 §4.1.4): one per label at most in a sane encoding, whose
  * names have 127 labels at most. dns-packet follows a chain of pointers again for every name
  * that uses it, and refuses only pointers that point forward, so a reply of chained pointers and
- * many names pointing into them cost time quadratic in its size (a 64 KiB reply about 0.3 s).
+ * many names pointing into them cost time quadratic in its size (docs/performance.md).
  */
 const MAX_POINTERS = 128;
 /** Pointers in a row without a label between them: encoders never chain them. */
