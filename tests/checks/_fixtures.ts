@@ -5,7 +5,7 @@
  */
 import { Buffer } from "node:buffer";
 import crypto from "node:crypto";
-import { dkimSign } from "mailauth";
+import { authenticate, dkimSign } from "mailauth";
 import type { Delivery, SessionContext } from "../../src/smtp/session.ts";
 import type { StagedMessage } from "../../src/server/local_backend.ts";
 import type { ClientClock } from "../../src/client/clock.ts";
@@ -57,6 +57,30 @@ export async function signWithMailauth(
   const r = await dkimSign(text, options as unknown as Parameters<typeof dkimSign>[1]);
   if (r.errors.length > 0) throw new Error(`Signing failed: ${JSON.stringify(r.errors)}`);
   return r.signatures + text;
+}
+
+/**
+ * TEXT with the ARC set (RFC 8617) a forwarder adds: mailauth checks it as received from
+ * 192.0.2.x with RESOLVE's records and seals it as forwarder.example, selector "arc", with
+ * PRIVATE_KEY. The ARC fields come first, then TEXT as it was.
+ */
+export async function sealedByForwarder(
+  text: string,
+  sender: string,
+  resolve: (name: string, type: string) => Promise<unknown>,
+  privateKey: string,
+): Promise<string> {
+  const sealed = await authenticate(text, {
+    ip: "192.0.2.10",
+    helo: "client.example",
+    sender,
+    mta: "forwarder.example",
+    resolver: resolve as never,
+    seal: { signingDomain: "forwarder.example", selector: "arc", privateKey },
+    disableBimi: true,
+  });
+  const arcSet = sealed.headers.split(/\r\n(?=\S)/).filter((h) => h.startsWith("ARC-"));
+  return `${arcSet.join("\r\n")}\r\n${text}`;
 }
 
 /** TEXT signed by dkimpy (RSA from PEM, or Ed25519 from its base64 seed). */

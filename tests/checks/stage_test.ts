@@ -4,7 +4,6 @@
  * DMARC, what each policy setting does with them, and what is never checked.
  */
 import assert from "node:assert/strict";
-import { authenticate } from "mailauth";
 import { AuthChecks, type AuthChecksOptions, DOWN_TTL_MS } from "../../src/checks/mod.ts";
 import { createResolver } from "../../src/dns/mod.ts";
 import { SmtpError } from "../../src/smtp/reply.ts";
@@ -19,6 +18,7 @@ import {
   message,
   ourResults,
   rsaKey,
+  sealedByForwarder,
   signWithDkimpy,
   signWithMailauth,
   TestClock,
@@ -348,23 +348,17 @@ Deno.test("ARC: a forwarded message sealed by the forwarder validates (arc=pass)
   );
   // The forwarder (a list) received it, checked it, changed the subject and sealed it.
   const changed = original.replace("Subject: checks", "Subject: [list] checks");
-  const sealed = await authenticate(changed, {
-    ip: "192.0.2.10",
-    helo: "client.example",
-    sender: "ann@none.test",
-    mta: "forwarder.example",
-    resolver: RESOLVER.nodeStyle as never,
-    seal: { signingDomain: "forwarder.example", selector: "arc", privateKey: ARC_KEY.privateKey },
-    disableBimi: true,
-  });
-  const arcHeaders = sealed.headers.split(/\r\n(?=\S)/).filter((h) => h.startsWith("ARC-")).join(
-    "\r\n",
+  const forwarded = await sealedByForwarder(
+    changed,
+    "ann@none.test",
+    RESOLVER.nodeStyle,
+    ARC_KEY.privateKey,
   );
-  assert.match(arcHeaders, /^ARC-Seal: /);
+  assert.match(forwarded, /^ARC-Seal: /);
   const m = await receive(
     checks(),
     "list-bounces@forwarder.example",
-    `${arcHeaders}\r\n${changed}`,
+    forwarded,
     context("forwarder.example", "198.51.100.7"),
   );
   assert.match(results(m, "arc")[0]!, /^arc=pass/);
@@ -377,21 +371,17 @@ Deno.test("ARC: DMARC reads the From: of a sealed message as the signer does", a
   // second, ours the first. DMARC must judge the domain the signer and a reader see.
   const from = "a@reject.test(,)b@none.test";
   const original = message("x@none.test").replace("From: Ann <x@none.test>", `From: ${from}`);
-  const sealed = await authenticate(original, {
-    ip: "192.0.2.10",
-    helo: "client.example",
-    sender: "ann@none.test",
-    mta: "forwarder.example",
-    resolver: RESOLVER.nodeStyle as never,
-    seal: { signingDomain: "forwarder.example", selector: "arc", privateKey: ARC_KEY.privateKey },
-    disableBimi: true,
-  });
-  const arcHeaders = sealed.headers.split(/\r\n(?=\S)/).filter((h) => h.startsWith("ARC-"));
+  const forwarded = await sealedByForwarder(
+    original,
+    "ann@none.test",
+    RESOLVER.nodeStyle,
+    ARC_KEY.privateKey,
+  );
   await assert.rejects(
     receive(
       checks(),
       "list-bounces@forwarder.example",
-      `${arcHeaders.join("\r\n")}\r\n${original}`,
+      forwarded,
       context("forwarder.example", "198.51.100.7"),
     ),
     (err) => err instanceof SmtpError && /DMARC policy of reject\.test is reject/.test(err.message),
