@@ -28,6 +28,7 @@ import {
   simpleHeader,
 } from "../dkim/canon.ts";
 import { fromLatin1 } from "../bytes.ts";
+import { isFws, trimmed } from "../trim.ts";
 import type { Resolve } from "./lookups.ts";
 import { type RsaPublicKey, rsaPublicKey, verifyRsaSha256 } from "./rsa_verify.ts";
 
@@ -79,22 +80,14 @@ export function parseTagList(text: string): Tags | undefined {
   for (const spec of specs) {
     const eq = spec.indexOf("=");
     if (eq < 0) return undefined;
-    const name = trimFws(spec, 0, eq);
+    const name = trimmed(spec, isFws, isFws, 0, eq);
     if (!TAG_NAME.test(name) || tags.has(name)) return undefined;
-    tags.set(name, trimFws(spec, eq + 1, spec.length));
+    tags.set(name, trimmed(spec, isFws, isFws, eq + 1));
   }
   return tags;
 }
 
 const TAG_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
-
-/** S from START to END without the white space (FWS: SP, HTAB, CR, LF) at either end. */
-function trimFws(s: string, start: number, end: number): string {
-  const ws = (c: number) => c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a;
-  while (start < end && ws(s.charCodeAt(start))) start++;
-  while (end > start && ws(s.charCodeAt(end - 1))) end--;
-  return s.slice(start, end);
-}
 
 /** A signature whose tags are understood; what verifying it needs. */
 interface Signature {

@@ -7,6 +7,7 @@
  */
 import { bytesFrom, concatBytes, firstBytes, latin1 } from "../bytes.ts";
 import { findHeaderEnd } from "../header_end.ts";
+import { isWsp, trimmed } from "../trim.ts";
 
 const CR = 0x0d;
 const LF = 0x0a;
@@ -73,15 +74,11 @@ export function parseHeader(header: Uint8Array): HeaderField[] {
 }
 
 /**
- * The name of the field RAW whose first colon is at COLON, lower-cased, without the blanks (SP,
- * HTAB) before the colon: taken off from the end in one pass, where a regex's `[ \t]+$` would
- * rescan a run of blanks from each of its characters (quadratic in a hostile field's length).
+ * The name of the field RAW whose first colon is at COLON, lower-cased, without the blanks
+ * before the colon (RFC 6376 §3.4.2).
  */
 export function fieldKey(raw: string, colon: number): string {
-  const name = raw.slice(0, colon);
-  let end = name.length;
-  while (end > 0 && (name.charCodeAt(end - 1) === 0x20 || name.charCodeAt(end - 1) === 0x09)) end--;
-  return name.slice(0, end).toLowerCase();
+  return trimmed(raw.slice(0, colon), () => false, isWsp).toLowerCase();
 }
 
 /** What makes a value need more than its one leading space removed. */

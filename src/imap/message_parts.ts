@@ -11,6 +11,7 @@
  * @module
  */
 import { latin1 } from "../bytes.ts";
+import { isFws, isWsp, trimmed } from "../trim.ts";
 
 /** A header field's name and raw value (still folded; without the final CRLF), in order. */
 export type HeaderField = readonly [name: string, value: string];
@@ -98,26 +99,9 @@ export function parseHeader(bytes: Uint8Array, start: number, end: number): Head
     if (colon <= 0) continue;
     const name = line.slice(0, colon).trim();
     if (!/^[\x21-\x39\x3b-\x7e]+$/.test(name)) continue;
-    fields.push([name, trimValue(line, colon + 1)]);
+    fields.push([name, trimmed(line, isWsp, isFws, colon + 1)]);
   }
   return fields;
-}
-
-/**
- * LINE from FROM without the blanks (SP, HTAB) at its start and the blanks and line ends at its
- * end: one pass from each end, where a regex's `[ \t\r\n]+$` would rescan a run of white space
- * from each of its characters (quadratic in a hostile field's length).
- */
-function trimValue(line: string, from: number): string {
-  let a = from;
-  let b = line.length;
-  while (a < b && (line.charCodeAt(a) === 0x20 || line.charCodeAt(a) === 0x09)) a++;
-  while (b > a) {
-    const c = line.charCodeAt(b - 1);
-    if (c !== 0x20 && c !== 0x09 && c !== CR && c !== LF) break;
-    b--;
-  }
-  return line.slice(a, b);
 }
 
 /** The first field named NAME (case-insensitively), as sent (folded). */

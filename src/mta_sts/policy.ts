@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { isWsp, trimmed } from "../trim.ts";
 import { PolicySyntaxError } from "./errors.ts";
 
 /** Largest policy body taken (RFC 8461 §3.3 suggests 64 KiB). */
@@ -33,18 +34,6 @@ export interface Policy {
 const LABEL = "[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?";
 const MX_PATTERN = new RegExp(`^(?:\\*\\.)?${LABEL}(?:\\.${LABEL})*$`);
 const KEY = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/;
-
-/**
- * S without the blanks (SP, HTAB) at its ends, each end in one pass: a regex's `[ \t]+$`
- * rescans a run of blanks from each of them, quadratic in what a hostile server sends.
- */
-export function trimBlanks(s: string): string {
-  let a = 0;
-  let b = s.length;
-  while (a < b && (s.charCodeAt(a) === 0x20 || s.charCodeAt(a) === 0x09)) a++;
-  while (b > a && (s.charCodeAt(b - 1) === 0x20 || s.charCodeAt(b - 1) === 0x09)) b--;
-  return s.slice(a, b);
-}
 
 /** Parses a policy body (bytes as served, or text). Throws {@link PolicySyntaxError}. */
 export function parsePolicy(body: Uint8Array | string): Policy {
@@ -77,7 +66,7 @@ export function parsePolicy(body: Uint8Array | string): Policy {
     if (!KEY.test(key)) {
       throw new PolicySyntaxError(`MTA-STS policy has a malformed key`);
     }
-    const value = trimBlanks(line.slice(colon + 1));
+    const value = trimmed(line, isWsp, isWsp, colon + 1);
     if (key === "mx") {
       const pattern = value.toLowerCase().replace(/\.$/, "");
       if (pattern.length > 255 || !MX_PATTERN.test(pattern)) {

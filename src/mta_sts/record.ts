@@ -6,7 +6,7 @@
  * @module
  */
 import { PolicySyntaxError } from "./errors.ts";
-import { trimBlanks } from "./policy.ts";
+import { isWsp, trimmed } from "../trim.ts";
 
 /** Most TXT records of one name looked at; more is not an honest `_mta-sts` answer. */
 export const MAX_TXT_RECORDS = 32;
@@ -31,7 +31,7 @@ export function parseStsRecord(text: string): string {
   }
   let id: string | undefined;
   for (let i = 1; i < parts.length; i++) {
-    const field = trimBlanks(parts[i]!);
+    const field = trimmed(parts[i]!, isWsp);
     if (field === "" && i === parts.length - 1) continue; // the optional final ";"
     const eq = field.indexOf("=");
     if (eq < 1) throw new PolicySyntaxError(`MTA-STS record has a malformed field: ${field}`);
